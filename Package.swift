@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "parla-swift",
+    products: [
+        .library(name: "Parla", targets: ["Parla"]),
+        .executable(name: "parla", targets: ["ParlaCommand"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+    ],
+    targets: [
+        // Hand-written C kernels that need explicit SIMD code paths (the GEMM micro-kernel).
+        .target(name: "CParlaKernels"),
+        // Layer 1: devices and their memories.
+        .target(name: "ParlaDevices"),
+        // Layer 2: NDArray, the strided N-dimensional array.
+        .target(
+            name: "ParlaArrays",
+            dependencies: [
+                "ParlaDevices",
+                "CParlaKernels",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ]
+        ),
+        // Layer 3: the runtime; re-exports the layers below so users write only `import Parla`.
+        .target(name: "Parla", dependencies: ["ParlaArrays", "ParlaDevices"]),
+        // Layer 4: the `parla` command-line tool.
+        .executableTarget(
+            name: "ParlaCommand",
+            dependencies: [
+                "Parla",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "ParlaArraysTests",
+            dependencies: [
+                "Parla",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

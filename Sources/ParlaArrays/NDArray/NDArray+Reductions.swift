@@ -1,0 +1,208 @@
+// Reductions. Without `axis:` they return a 0-dimensional array (as CuPy does, so that a value on a GPU
+// need not be synchronised to the host); `.item()` reads it. With `axis:` (negative counts from the end)
+// the axis is removed from the shape.
+
+extension NDArray {
+    /// Resolves a possibly negative axis, or stops with a message naming the axis and the shape.
+    @usableFromInline
+    func _normalizedAxis(_ axis: Int) -> Int {
+        let resolved = axis < 0 ? axis + self.ndim : axis
+        precondition(
+            resolved >= 0 && resolved < self.ndim,
+            "axis \(axis) is out of bounds for an array of \(self.ndim) dimension\(self.ndim == 1 ? "" : "s") (shape \(self.shape))"
+        )
+        return resolved
+    }
+
+    /// Folds every element with `combine`, starting from `identity`.
+    @inlinable
+    func _reduceAll(identity: Element, _ combine: (Element, Element) -> Element) -> Element {
+        let count = self.count
+        if self.isContiguous {
+            return self._withBasePointer { p in
+                // Four independent accumulators let the loop use several lanes/ports at once.
+                var (a0, a1, a2, a3) = (identity, identity, identity, identity)
+                var i = 0
+                while i + 4 <= count {
+                    a0 = combine(a0, p[i])
+                    a1 = combine(a1, p[i + 1])
+                    a2 = combine(a2, p[i + 2])
+                    a3 = combine(a3, p[i + 3])
+                    i += 4
+                }
+                while i < count {
+                    a0 = combine(a0, p[i])
+                    i += 1
+                }
+                return combine(combine(a0, a1), combine(a2, a3))
+            }
+        }
+        var accumulator = identity
+        let nest = _LoopNest(shape: self.shape, strides: [self.strides])
+        self._withBasePointer { base in
+            nest.forEachRow { offsets, n, s in
+                let p = base + offsets[0]
+                let step = s[0]
+                for i in 0..<n { accumulator = combine(accumulator, p[i * step]) }
+            }
+        }
+        return accumulator
+    }
+
+    /// Folds along `axis` with `combine`, starting every output element from `identity`.
+    @inlinable
+    func _reduce(axis: Int, identity: Element, _ combine: (Element, Element) -> Element) -> NDArray {
+        let axis = self._normalizedAxis(axis)
+        var outShape = self.shape
+        outShape.remove(at: axis)
+        let result = NDArray.full(outShape, value: identity)
+        // Read the output as if it had the input's shape, with stride 0 along the reduced axis, and walk
+        // the input in its own memory order.
+        var outStrides = result.strides
+        outStrides.insert(0, at: axis)
+        let nest = _LoopNest(shape: self.shape, strides: [outStrides, self.strides])
+        let out = result._storage.base
+        self._withBasePointer { input in
+            nest.forEachRow { offsets, n, s in
+                let po = out + offsets[0]
+                let pi = input + offsets[1]
+                let (so, si) = (s[0], s[1])
+                if so == 0 {
+                    var accumulator = po[0]
+                    for i in 0..<n { accumulator = combine(accumulator, pi[i * si]) }
+                    po[0] = accumulator
+                } else {
+                    for i in 0..<n { po[i * so] = combine(po[i * so], pi[i * si]) }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Stops when a reduction without identity (`min`, `max`, `argmin`, `argmax`) meets no elements.
+    @usableFromInline
+    func _requireElements(for operation: String, axis: Int?) {
+        let empty: Bool
+        if let axis {
+            empty = self.shape[self._normalizedAxis(axis)] == 0 && self.count == 0
+        } else {
+            empty = self.count == 0
+        }
+        precondition(
+            !empty,
+            "\(operation) of an empty array (shape \(self.shape)) has no value: zero-size reduction with no identity"
+        )
+    }
+
+    /// The sum of the elements, or of each line along `axis`. NumPy: `a.sum(axis=...)`.
+    @inlinable
+    public func sum(axis: Int? = nil) -> NDArray {
+        guard let axis else { return NDArray(self._reduceAll(identity: .zero, Element._add)) }
+        return self._reduce(axis: axis, identity: .zero, Element._add)
+    }
+
+    /// The largest element, or of each line along `axis` (NaN propagates). NumPy: `a.max(axis=...)`.
+    ///
+    /// - Precondition: there is at least one element to reduce.
+    @inlinable
+    public func max(axis: Int? = nil) -> NDArray {
+        self._requireElements(for: "max", axis: axis)
+        let combine: (Element, Element) -> Element = { a, b in (a != a || a >= b) ? a : b }
+        guard let axis else { return NDArray(self._reduceAll(identity: Element._lowest, combine)) }
+        return self._reduce(axis: axis, identity: Element._lowest, combine)
+    }
+
+    /// The smallest element, or of each line along `axis` (NaN propagates). NumPy: `a.min(axis=...)`.
+    ///
+    /// - Precondition: there is at least one element to reduce.
+    @inlinable
+    public func min(axis: Int? = nil) -> NDArray {
+        self._requireElements(for: "min", axis: axis)
+        let combine: (Element, Element) -> Element = { a, b in (a != a || a <= b) ? a : b }
+        guard let axis else { return NDArray(self._reduceAll(identity: Element._highest, combine)) }
+        return self._reduce(axis: axis, identity: Element._highest, combine)
+    }
+
+    /// The position of the first largest element: in row-major order without `axis`, else along each
+    /// line of `axis`. A NaN counts as the largest. NumPy: `a.argmax(axis=...)`.
+    ///
+    /// - Precondition: there is at least one element to reduce.
+    @inlinable
+    public func argmax(axis: Int? = nil) -> NDArray<Int> {
+        self._requireElements(for: "argmax", axis: axis)
+        return self._argReduce(axis: axis) { candidate, best in candidate > best }
+    }
+
+    /// The position of the first smallest element: in row-major order without `axis`, else along each
+    /// line of `axis`. A NaN counts as the smallest. NumPy: `a.argmin(axis=...)`.
+    ///
+    /// - Precondition: there is at least one element to reduce.
+    @inlinable
+    public func argmin(axis: Int? = nil) -> NDArray<Int> {
+        self._requireElements(for: "argmin", axis: axis)
+        return self._argReduce(axis: axis) { candidate, best in candidate < best }
+    }
+
+    /// The index of the first element each line that `isBetter` prefers over all earlier ones (a NaN wins).
+    @inlinable
+    func _argReduce(axis: Int?, _ isBetter: (Element, Element) -> Bool) -> NDArray<Int> {
+        // Bring the reduced axis last and make lines contiguous; then each output is one scan.
+        let lines: NDArray
+        let outShape: [Int]
+        if let axis {
+            let axis = self._normalizedAxis(axis)
+            var order = Array(0..<self.ndim)
+            order.remove(at: axis)
+            order.append(axis)
+            lines = self.transposed(order).contiguous()
+            outShape = lines.shape.dropLast()
+        } else {
+            lines = self.contiguous()
+            outShape = []
+        }
+        let length = axis == nil ? self.count : lines.shape[lines.ndim - 1]
+        let outCount = outShape.reduce(1, *)
+        let result = NDArray<Int>(_uninitializedShape: outShape)
+        let out = result._storage.base
+        lines._withBasePointer { p in
+            for line in 0..<outCount {
+                let start = p + line * length
+                var bestIndex = 0
+                var best = start[0]
+                if best == best {
+                    for i in 1..<Swift.max(length, 1) {
+                        let candidate = start[i]
+                        if candidate != candidate {
+                            bestIndex = i
+                            break
+                        }
+                        if isBetter(candidate, best) {
+                            best = candidate
+                            bestIndex = i
+                        }
+                    }
+                }
+                out[line] = bestIndex
+            }
+        }
+        return result
+    }
+}
+
+extension NDArray where Element: NDFloatingElement {
+    /// The arithmetic mean of the elements, or of each line along `axis`. NumPy: `a.mean(axis=...)`.
+    @inlinable
+    public func mean(axis: Int? = nil) -> NDArray {
+        let sum = self.sum(axis: axis)
+        let n = axis.map { self.shape[self._normalizedAxis($0)] } ?? self.count
+        return sum / Element(n)
+    }
+}
+
+extension NDArray where Element: NDIntegerElement {
+    /// The arithmetic mean as `Double`s, of the elements or of each line along `axis`. NumPy: `a.mean()`.
+    @inlinable
+    public func mean(axis: Int? = nil) -> NDArray<Double> {
+        self.astype(Double.self).mean(axis: axis)
+    }
+}

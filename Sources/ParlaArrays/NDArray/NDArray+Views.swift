@@ -1,0 +1,84 @@
+extension NDArray {
+    /// The array with its axes reversed (a view, no copy). NumPy: `a.T`.
+    public var transposed: NDArray {
+        NDArray(
+            _storage: self._storage,
+            shape: self.shape.reversed(),
+            strides: self.strides.reversed(),
+            offset: self._offset
+        )
+    }
+
+    /// The array with its axes in the order `axes` (a view, no copy). NumPy: `a.transpose(axes)`.
+    ///
+    /// - Precondition: `axes` is a permutation of `0..<ndim`.
+    public func transposed(_ axes: [Int]) -> NDArray {
+        precondition(
+            axes.sorted() == Array(0..<self.ndim),
+            "axes \(axes) are not a permutation of the \(self.ndim) axes of an array of shape \(self.shape)"
+        )
+        return NDArray(
+            _storage: self._storage,
+            shape: axes.map { self.shape[$0] },
+            strides: axes.map { self.strides[$0] },
+            offset: self._offset
+        )
+    }
+
+    /// The same elements in row-major order with another shape; one extent may be `-1` (inferred).
+    /// A view when the layout allows it, else a copy. NumPy: `a.reshape(shape)`.
+    ///
+    /// - Precondition: the new shape has as many elements as this array.
+    public func reshaped(_ newShape: [Int]) -> NDArray {
+        var shape = newShape
+        let inferred = shape.indices.filter { shape[$0] == -1 }
+        precondition(inferred.count <= 1, "can only infer one extent in reshape to \(newShape)")
+        if let axis = inferred.first {
+            let known = shape.enumerated().filter { $0.offset != axis }.map(\.element).reduce(1, *)
+            precondition(
+                known > 0 && self.count % known == 0,
+                "cannot reshape an array of \(self.count) elements (shape \(self.shape)) into shape \(newShape)"
+            )
+            shape[axis] = self.count / known
+        }
+        let newCount = _checkedCount(of: shape)
+        precondition(
+            newCount == self.count,
+            "cannot reshape an array of \(self.count) elements (shape \(self.shape)) into shape \(shape) of \(newCount) elements"
+        )
+        let source = self.isContiguous ? self : self.contiguous()
+        return NDArray(
+            _storage: source._storage,
+            shape: shape,
+            strides: _contiguousStrides(for: shape),
+            offset: source._offset
+        )
+    }
+
+    /// A row-major, gap-free array with these elements: `self` when it already is one, else a copy.
+    /// NumPy: `np.ascontiguousarray(a)`.
+    public func contiguous() -> NDArray {
+        self.isContiguous ? self : self._copiedContiguous()
+    }
+
+    /// A copy with every element converted to `type`: floats truncate toward zero (saturating) when
+    /// converted to integers, integers wrap when narrowed. NumPy: `a.astype(dtype)`.
+    public func astype<Target: NDElement>(_ type: Target.Type) -> NDArray<Target> {
+        self._map { Target._converting($0) }
+    }
+
+    /// A view of the array broadcast to `shape` (stride 0 on repeated axes). NumPy: `np.broadcast_to`.
+    ///
+    /// - Precondition: the shapes are compatible under NumPy's broadcasting rules.
+    public func broadcast(to shape: [Int]) -> NDArray {
+        NDArray(
+            _storage: self._storage,
+            shape: shape,
+            strides: _broadcastStrides(shape: self.shape, strides: self.strides, to: shape),
+            offset: self._offset
+        )
+    }
+
+    /// The array flattened to one dimension (a view when contiguous). NumPy: `a.ravel()`.
+    public func flattened() -> NDArray { self.reshaped([self.count]) }
+}

@@ -1,0 +1,160 @@
+import ParlaDevices
+
+/// An N-dimensional array with NumPy semantics: a strided view (shape, strides, offset) over storage
+/// on one device.
+///
+/// Parla (Python) equivalent: a NumPy `ndarray` on the CPU, a CuPy `ndarray` on a GPU.
+///
+/// `NDArray` is a value type with copy-on-write storage. Views (`a[0]`, `a.transposed`, broadcasts)
+/// share storage with the array they come from and cost no copy; writing to either one copies the
+/// storage first if it is shared, so a view never sees a later write to its source, and the other way
+/// round. Assigning through a subscript (`a[0] = row`, `a[0..<2, 1] = 5`) writes into `a`.
+///
+/// It is deliberately not a `Collection`: `a[0]` of a 2-D array is row 0 (a view), as in NumPy.
+///
+/// ```swift
+/// let a = NDArray([[1.0, 2.0], [3.0, 4.0]])
+/// let b = sqrt(a + 1) * a.transposed
+/// print(b.sum(axis: 0))
+/// ```
+public struct NDArray<Element: NDElement>: Sendable {
+    @usableFromInline
+    var _storage: NDStorage<Element>
+
+    /// The extent of each axis.
+    public let shape: [Int]
+
+    /// The distance, in elements, between neighbours along each axis; `0` on a broadcast axis.
+    public let strides: [Int]
+
+    @usableFromInline
+    let _offset: Int
+
+    @inlinable
+    init(_storage: NDStorage<Element>, shape: [Int], strides: [Int], offset: Int) {
+        self._storage = _storage
+        self.shape = shape
+        self.strides = strides
+        self._offset = offset
+    }
+
+    /// A new array of the given shape whose elements are not yet initialized; the caller writes them all.
+    @inlinable
+    init(_uninitializedShape shape: [Int]) {
+        let count = _checkedCount(of: shape)
+        self.init(
+            _storage: NDStorage(uninitializedCapacity: count),
+            shape: shape,
+            strides: _contiguousStrides(for: shape),
+            offset: 0
+        )
+    }
+
+    /// The number of axes. Parla/NumPy: `a.ndim`.
+    @inlinable
+    public var ndim: Int { self.shape.count }
+
+    /// The number of elements (the product of the shape; 1 for a 0-d array). Parla/NumPy: `a.size`.
+    @inlinable
+    public var count: Int { self.shape.reduce(1, *) }
+
+    /// The device whose memory holds the elements.
+    public var device: Device { self._storage.device }
+
+    /// Whether the elements lie in row-major order with no gaps (C-contiguous).
+    @inlinable
+    public var isContiguous: Bool {
+        var expected = 1
+        for axis in stride(from: self.ndim - 1, through: 0, by: -1) where self.shape[axis] != 1 {
+            if self.strides[axis] != expected { return false }
+            expected *= self.shape[axis]
+        }
+        return true
+    }
+
+    /// The one element of an array of exactly one element. Parla/NumPy: `a.item()`.
+    ///
+    /// - Precondition: `count == 1`.
+    public func item() -> Element {
+        precondition(
+            self.count == 1,
+            "item() needs an array of exactly one element, but this array has shape \(self.shape) (\(self.count) elements)"
+        )
+        return self._storage.base[self._offset]
+    }
+
+    /// Makes the storage uniquely referenced (copying it when it is shared), so that it may be written.
+    @inlinable
+    mutating func _makeUnique() {
+        if !isKnownUniquelyReferenced(&self._storage) {
+            self = self._copiedContiguous()
+        }
+    }
+
+    /// A fresh contiguous copy with its own storage.
+    @inlinable
+    func _copiedContiguous() -> NDArray {
+        var result = NDArray(_uninitializedShape: self.shape)
+        result._assignElements(from: self)
+        return result
+    }
+
+    /// Calls `body` with a pointer to the first element of this array's view (at its offset), for reading.
+    @inlinable
+    func _withBasePointer<R>(_ body: (UnsafeMutablePointer<Element>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self._storage) {
+            try body(self._storage.base + self._offset)
+        }
+    }
+
+    /// Calls `body` with the elements in row-major order, copying them only when the array is not
+    /// contiguous.
+    @inlinable
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
+        if self.isContiguous {
+            return try self._withBasePointer { try body(UnsafeBufferPointer(start: $0, count: self.count)) }
+        }
+        return try self.contiguous().withUnsafeBufferPointer(body)
+    }
+
+    /// Calls `body` with the elements in row-major order for writing; the array is made contiguous and
+    /// uniquely owned first.
+    @inlinable
+    public mutating func withUnsafeMutableBufferPointer<R>(
+        _ body: (UnsafeMutableBufferPointer<Element>) throws -> R
+    ) rethrows -> R {
+        if !self.isContiguous || !isKnownUniquelyReferenced(&self._storage) {
+            self = self._copiedContiguous()
+        }
+        let count = self.count
+        return try self._withBasePointer { try body(UnsafeMutableBufferPointer(start: $0, count: count)) }
+    }
+
+    /// The elements in row-major order, as a Swift array.
+    public var elements: [Element] {
+        self.withUnsafeBufferPointer { Array($0) }
+    }
+}
+
+/// Row-major strides for `shape`.
+@inlinable
+func _contiguousStrides(for shape: [Int]) -> [Int] {
+    var strides = [Int](repeating: 1, count: shape.count)
+    var running = 1
+    for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+        strides[axis] = running
+        running *= Swift.max(shape[axis], 1)
+    }
+    return strides
+}
+
+/// The element count of `shape`, checking that no extent is negative.
+@inlinable
+func _checkedCount(of shape: [Int]) -> Int {
+    var count = 1
+    for (axis, extent) in shape.enumerated() {
+        precondition(extent >= 0, "shape \(shape) has a negative extent \(extent) on axis \(axis)")
+        count *= extent
+    }
+    return count
+}

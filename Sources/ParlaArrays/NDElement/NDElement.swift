@@ -1,0 +1,164 @@
+import RealModule
+
+/// The element type of a device array, as kernels see it.
+///
+/// Every ``NDElement`` has a `DType`, which names the C type used when kernels are generated for it.
+public enum DType: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+    /// 32-bit IEEE float, `float` in C, `float32` in NumPy.
+    case float32
+    /// 64-bit IEEE float, `double` in C, `float64` in NumPy.
+    case float64
+    /// 32-bit signed integer, `int` in C, `int32` in NumPy.
+    case int32
+    /// 64-bit signed integer, `long long` in C, `int64` in NumPy.
+    case int64
+    /// 8-bit unsigned integer, `unsigned char` in C, `uint8` in NumPy.
+    case uint8
+
+    /// The C type name kernels use for this element type.
+    public var cTypeName: String {
+        switch self {
+        case .float32: return "float"
+        case .float64: return "double"
+        case .int32: return "int"
+        case .int64: return "long long"
+        case .uint8: return "unsigned char"
+        }
+    }
+
+    /// The size of one element in bytes.
+    public var byteSize: Int {
+        switch self {
+        case .float32, .int32: return 4
+        case .float64, .int64: return 8
+        case .uint8: return 1
+        }
+    }
+
+    /// The NumPy name (`"float32"`, `"int64"`, ...).
+    public var description: String { self.rawValue }
+}
+
+/// A type that can be an element of an ``NDArray``: plain bits, copyable to a device with `memcpy`.
+///
+/// `Float`, `Double`, `Int32`, `Int` (64-bit) and `UInt8` conform. Arithmetic follows NumPy: integer
+/// `+ - *` wrap on overflow, and integer division by zero gives 0 instead of trapping.
+public protocol NDElement: BitwiseCopyable, Sendable, Hashable, Comparable, Numeric, CustomStringConvertible {
+    /// The element type's kernel name.
+    static var dtype: DType { get }
+    /// Whether the type is an integer type.
+    static var _isInteger: Bool { get }
+    /// The value as a `Double` (exact for every `Float` and for integers up to 2^53).
+    var _doubleValue: Double { get }
+    /// The value as an `Int64` (exact for every integer type; floats truncate toward zero).
+    var _int64Value: Int64 { get }
+    /// Converts a `Double`, truncating toward zero and saturating for integer types, as `astype` does.
+    init(_ndDouble value: Double)
+    /// Converts an `Int64`, wrapping for narrower integer types, as NumPy's `astype` does.
+    init(_ndInt64 value: Int64)
+    /// `lhs + rhs` with NumPy semantics (wrapping for integers).
+    static func _add(_ lhs: Self, _ rhs: Self) -> Self
+    /// `lhs - rhs` with NumPy semantics (wrapping for integers).
+    static func _subtract(_ lhs: Self, _ rhs: Self) -> Self
+    /// `lhs * rhs` with NumPy semantics (wrapping for integers).
+    static func _multiply(_ lhs: Self, _ rhs: Self) -> Self
+    /// `lhs / rhs` with NumPy semantics (integer division by zero gives 0).
+    static func _divide(_ lhs: Self, _ rhs: Self) -> Self
+    /// `-value` with NumPy semantics (wrapping for integers).
+    static func _negate(_ value: Self) -> Self
+    /// `abs(value)` with NumPy semantics (wrapping for the most negative integer).
+    static func _magnitude(_ value: Self) -> Self
+    /// The smallest and largest values, used as the identities of `max` and `min`.
+    static var _lowest: Self { get }
+    /// The largest value.
+    static var _highest: Self { get }
+}
+
+extension NDElement {
+    /// Converts any other element type to this one, with `astype`'s rules.
+    @inlinable
+    static func _converting<Source: NDElement>(_ value: Source) -> Self {
+        Source._isInteger ? Self(_ndInt64: value._int64Value) : Self(_ndDouble: value._doubleValue)
+    }
+}
+
+/// A floating-point ``NDElement`` (`Float`, `Double`): the element types of `sqrt`, `exp`, `random` and
+/// the other real-valued functions.
+public protocol NDFloatingElement: NDElement, BinaryFloatingPoint, Real {}
+
+/// An integer ``NDElement`` (`Int32`, `Int`, `UInt8`).
+public protocol NDIntegerElement: NDElement, FixedWidthInteger {}
+
+extension NDFloatingElement {
+    public static var _isInteger: Bool { false }
+    public var _doubleValue: Double { Double(self) }
+    public var _int64Value: Int64 {
+        guard self.isFinite else { return 0 }
+        return Int64(exactly: Double(self).rounded(.towardZero)) ?? (self < 0 ? .min : .max)
+    }
+    public init(_ndDouble value: Double) { self.init(value) }
+    public init(_ndInt64 value: Int64) { self.init(value) }
+    @inlinable public static func _add(_ lhs: Self, _ rhs: Self) -> Self { lhs + rhs }
+    @inlinable public static func _subtract(_ lhs: Self, _ rhs: Self) -> Self { lhs - rhs }
+    @inlinable public static func _multiply(_ lhs: Self, _ rhs: Self) -> Self { lhs * rhs }
+    @inlinable public static func _divide(_ lhs: Self, _ rhs: Self) -> Self { lhs / rhs }
+    @inlinable public static func _negate(_ value: Self) -> Self { -value }
+    @inlinable public static func _magnitude(_ value: Self) -> Self { Swift.abs(value) }
+    public static var _lowest: Self { -Self.infinity }
+    public static var _highest: Self { Self.infinity }
+}
+
+extension NDIntegerElement {
+    public static var _isInteger: Bool { true }
+    public var _doubleValue: Double { Double(self) }
+    public var _int64Value: Int64 { Int64(truncatingIfNeeded: self) }
+    public init(_ndDouble value: Double) {
+        if value.isNaN {
+            self = 0
+        } else if value >= Double(Self.max) {
+            self = Self.max
+        } else if value <= Double(Self.min) {
+            self = Self.min
+        } else {
+            self.init(value.rounded(.towardZero))
+        }
+    }
+    public init(_ndInt64 value: Int64) { self.init(truncatingIfNeeded: value) }
+    @inlinable public static func _add(_ lhs: Self, _ rhs: Self) -> Self { lhs &+ rhs }
+    @inlinable public static func _subtract(_ lhs: Self, _ rhs: Self) -> Self { lhs &- rhs }
+    @inlinable public static func _multiply(_ lhs: Self, _ rhs: Self) -> Self { lhs &* rhs }
+    @inlinable public static func _divide(_ lhs: Self, _ rhs: Self) -> Self {
+        if rhs == 0 { return 0 }
+        if Self.isSigned && rhs == -1 { return 0 &- lhs }
+        return lhs / rhs
+    }
+    @inlinable public static func _negate(_ value: Self) -> Self { 0 &- value }
+    @inlinable public static func _magnitude(_ value: Self) -> Self { value < 0 ? 0 &- value : value }
+    public static var _lowest: Self { Self.min }
+    public static var _highest: Self { Self.max }
+}
+
+extension Float: NDFloatingElement {
+    /// `float32`.
+    public static var dtype: DType { .float32 }
+}
+
+extension Double: NDFloatingElement {
+    /// `float64`.
+    public static var dtype: DType { .float64 }
+}
+
+extension Int32: NDIntegerElement {
+    /// `int32`.
+    public static var dtype: DType { .int32 }
+}
+
+extension Int: NDIntegerElement {
+    /// `int64`.
+    public static var dtype: DType { .int64 }
+}
+
+extension UInt8: NDIntegerElement {
+    /// `uint8`.
+    public static var dtype: DType { .uint8 }
+}

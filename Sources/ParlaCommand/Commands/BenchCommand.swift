@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `parla bench`: benchmarks that print our figure beside a reference measured in the same run.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks, each reported beside a reference measured in the same run.",
+        subcommands: [ArraysBenchmark.self]
+    )
+}

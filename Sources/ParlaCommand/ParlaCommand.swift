@@ -1,0 +1,13 @@
+import ArgumentParser
+import Parla
+
+/// The `parla` command-line tool: demonstrations, benchmarks and checks.
+@main
+struct ParlaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parla",
+        abstract: "Parla for Swift: task-parallel computing with automatic data movement across CPU and GPUs.",
+        subcommands: [DemoCommand.self, BenchCommand.self],
+        defaultSubcommand: DemoCommand.self
+    )
+}
