@@ -16,8 +16,10 @@ let package = Package(
     targets: [
         // Hand-written C kernels that need explicit SIMD code paths (the GEMM micro-kernel).
         .target(name: "CParlaKernels"),
+        // The CUDA driver API and NVRTC, declared by hand; loaded with dlopen at run time.
+        .target(name: "CCUDADriver"),
         // Layer 1: devices and their memories.
-        .target(name: "ParlaDevices"),
+        .target(name: "ParlaDevices", dependencies: ["CCUDADriver"]),
         // Layer 2: NDArray, the strided N-dimensional array.
         .target(
             name: "ParlaArrays",
@@ -36,6 +38,10 @@ let package = Package(
                 "Parla",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .testTarget(
+            name: "ParlaDevicesTests",
+            dependencies: ["Parla", "ParlaCommand"]
         ),
         .testTarget(
             name: "ParlaArraysTests",

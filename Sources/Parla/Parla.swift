@@ -3,7 +3,7 @@
 
 /// Parla for Swift: a task-parallel runtime for machines with a CPU and several GPUs.
 ///
-/// `import Parla` brings in everything: ``NDArray`` and its operations, the devices (`cpu`, `gpu`),
+/// `import Parla` brings in everything: `NDArray` and its operations, the devices (`cpu`, `gpu`),
 /// and the runtime.
 public enum Parla {
     /// The version of this package.

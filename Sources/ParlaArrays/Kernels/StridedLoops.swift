@@ -60,29 +60,7 @@ struct _LoopNest {
     @inlinable
     init(shape: [Int], strides: [[Int]]) {
         self.isEmpty = shape.contains(0)
-        var keptShape: [Int] = []
-        var keptStrides: [[Int]] = Array(repeating: [], count: strides.count)
-        keptShape.reserveCapacity(shape.count)
-        for axis in 0..<shape.count where shape[axis] != 1 {
-            let mergeable =
-                !keptShape.isEmpty
-                && strides.indices.allSatisfy { k in
-                    keptStrides[k][keptShape.count - 1] == strides[k][axis] * shape[axis]
-                }
-            if mergeable {
-                keptShape[keptShape.count - 1] *= shape[axis]
-                for k in strides.indices { keptStrides[k][keptShape.count - 1] = strides[k][axis] }
-            } else {
-                keptShape.append(shape[axis])
-                for k in strides.indices { keptStrides[k].append(strides[k][axis]) }
-            }
-        }
-        if keptShape.isEmpty {
-            keptShape = [1]
-            for k in strides.indices { keptStrides[k] = [0] }
-        }
-        self.shape = keptShape
-        self.strides = keptStrides
+        (self.shape, self.strides) = KernelLayout.coalesce(shape: shape, strides: strides)
     }
 
     /// Calls `body(offsets, count, innerStrides)` once per innermost row: `offsets[k]` is operand `k`'s
@@ -126,7 +104,7 @@ extension NDArray {
     ) -> NDArray<Result> {
         _checkSameDevice(self.device, other.device)
         let shape = self.shape == other.shape ? self.shape : _broadcastShape(self.shape, other.shape)
-        let result = NDArray<Result>(_uninitializedShape: shape)
+        let result = NDArray<Result>(_uninitializedShape: shape, on: self._backend)
         let out = result._storage.base
         let count = result.count
         if self.shape == other.shape && self.isContiguous && other.isContiguous {
@@ -172,7 +150,7 @@ extension NDArray {
     /// Applies `op` to every element, into a new contiguous array.
     @inlinable
     func _map<Result: NDElement>(_ op: (Element) -> Result) -> NDArray<Result> {
-        let result = NDArray<Result>(_uninitializedShape: self.shape)
+        let result = NDArray<Result>(_uninitializedShape: self.shape, on: self._backend)
         let out = result._storage.base
         if self.isContiguous {
             let count = self.count

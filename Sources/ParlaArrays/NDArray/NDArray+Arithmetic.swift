@@ -1,58 +1,76 @@
+import ParlaDevices
+
 // Element-wise arithmetic with NumPy broadcasting. Integer arithmetic wraps on overflow and integer
 // division by zero gives 0, as NumPy's does (without its warning).
 
 extension NDArray {
     /// Element-wise sum, broadcasting. NumPy: `a + b`.
     @inlinable
-    public static func + (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._zipMap(rhs, Element._add) }
+    public static func + (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._binary(.add, rhs, Element._add) }
 
     /// Element-wise difference, broadcasting. NumPy: `a - b`.
     @inlinable
-    public static func - (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._zipMap(rhs, Element._subtract) }
+    public static func - (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._binary(.subtract, rhs, Element._subtract) }
 
     /// Element-wise product, broadcasting. NumPy: `a * b`.
     @inlinable
-    public static func * (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._zipMap(rhs, Element._multiply) }
+    public static func * (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._binary(.multiply, rhs, Element._multiply) }
 
     /// Element-wise quotient, broadcasting. NumPy: `a / b` (for integers, `a // b` truncated toward zero).
     @inlinable
-    public static func / (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._zipMap(rhs, Element._divide) }
+    public static func / (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._binary(.divide, rhs, Element._divide) }
 
     /// Adds a scalar to every element. NumPy: `a + 1`.
     @inlinable
-    public static func + (lhs: NDArray, rhs: Element) -> NDArray { lhs._map { Element._add($0, rhs) } }
+    public static func + (lhs: NDArray, rhs: Element) -> NDArray {
+        lhs._binary(.add, scalar: rhs, scalarFirst: false) { Element._add($0, rhs) }
+    }
 
     /// Subtracts a scalar from every element. NumPy: `a - 1`.
     @inlinable
-    public static func - (lhs: NDArray, rhs: Element) -> NDArray { lhs._map { Element._subtract($0, rhs) } }
+    public static func - (lhs: NDArray, rhs: Element) -> NDArray {
+        lhs._binary(.subtract, scalar: rhs, scalarFirst: false) { Element._subtract($0, rhs) }
+    }
 
     /// Multiplies every element by a scalar. NumPy: `a * 2`.
     @inlinable
-    public static func * (lhs: NDArray, rhs: Element) -> NDArray { lhs._map { Element._multiply($0, rhs) } }
+    public static func * (lhs: NDArray, rhs: Element) -> NDArray {
+        lhs._binary(.multiply, scalar: rhs, scalarFirst: false) { Element._multiply($0, rhs) }
+    }
 
     /// Divides every element by a scalar. NumPy: `a / 2`.
     @inlinable
-    public static func / (lhs: NDArray, rhs: Element) -> NDArray { lhs._map { Element._divide($0, rhs) } }
+    public static func / (lhs: NDArray, rhs: Element) -> NDArray {
+        lhs._binary(.divide, scalar: rhs, scalarFirst: false) { Element._divide($0, rhs) }
+    }
 
     /// Adds every element to a scalar. NumPy: `1 + a`.
     @inlinable
-    public static func + (lhs: Element, rhs: NDArray) -> NDArray { rhs._map { Element._add(lhs, $0) } }
+    public static func + (lhs: Element, rhs: NDArray) -> NDArray {
+        rhs._binary(.add, scalar: lhs, scalarFirst: true) { Element._add(lhs, $0) }
+    }
 
     /// Subtracts every element from a scalar. NumPy: `1 - a`.
     @inlinable
-    public static func - (lhs: Element, rhs: NDArray) -> NDArray { rhs._map { Element._subtract(lhs, $0) } }
+    public static func - (lhs: Element, rhs: NDArray) -> NDArray {
+        rhs._binary(.subtract, scalar: lhs, scalarFirst: true) { Element._subtract(lhs, $0) }
+    }
 
     /// Multiplies a scalar by every element. NumPy: `2 * a`.
     @inlinable
-    public static func * (lhs: Element, rhs: NDArray) -> NDArray { rhs._map { Element._multiply(lhs, $0) } }
+    public static func * (lhs: Element, rhs: NDArray) -> NDArray {
+        rhs._binary(.multiply, scalar: lhs, scalarFirst: true) { Element._multiply(lhs, $0) }
+    }
 
     /// Divides a scalar by every element. NumPy: `1 / a`.
     @inlinable
-    public static func / (lhs: Element, rhs: NDArray) -> NDArray { rhs._map { Element._divide(lhs, $0) } }
+    public static func / (lhs: Element, rhs: NDArray) -> NDArray {
+        rhs._binary(.divide, scalar: lhs, scalarFirst: true) { Element._divide(lhs, $0) }
+    }
 
     /// Element-wise negation. NumPy: `-a`.
     @inlinable
-    public static prefix func - (operand: NDArray) -> NDArray { operand._map(Element._negate) }
+    public static prefix func - (operand: NDArray) -> NDArray { operand._unary(.negate, Element._negate) }
 
     /// `lhs = lhs + rhs`; the result keeps `lhs`'s shape. NumPy: `a += b`.
     public static func += (lhs: inout NDArray, rhs: NDArray) { lhs._updateInPlace(with: lhs + rhs) }
@@ -90,27 +108,31 @@ extension NDArray {
 
     /// Element-wise absolute value. NumPy: `np.abs(a)`.
     @inlinable
-    public func abs() -> NDArray { self._map(Element._magnitude) }
+    public func abs() -> NDArray { self._unary(.abs, Element._magnitude) }
 
     /// Element-wise larger of two arrays, broadcasting. NumPy: `np.maximum(a, b)` (NaN wins, as there).
     @inlinable
     public func maximum(_ other: NDArray) -> NDArray {
-        self._zipMap(other) { a, b in (a != a || a > b) ? a : b }
+        self._binary(.maximum, other) { a, b in (a != a || a > b) ? a : b }
     }
 
     /// Element-wise smaller of two arrays, broadcasting. NumPy: `np.minimum(a, b)` (NaN wins, as there).
     @inlinable
     public func minimum(_ other: NDArray) -> NDArray {
-        self._zipMap(other) { a, b in (a != a || a < b) ? a : b }
+        self._binary(.minimum, other) { a, b in (a != a || a < b) ? a : b }
     }
 
     /// Element-wise larger of each element and a scalar. NumPy: `np.maximum(a, x)`.
     @inlinable
-    public func maximum(_ scalar: Element) -> NDArray { self.maximum(NDArray(scalar)) }
+    public func maximum(_ scalar: Element) -> NDArray {
+        self._binary(.maximum, scalar: scalar, scalarFirst: false) { a in (a != a || a > scalar) ? a : scalar }
+    }
 
     /// Element-wise smaller of each element and a scalar. NumPy: `np.minimum(a, x)`.
     @inlinable
-    public func minimum(_ scalar: Element) -> NDArray { self.minimum(NDArray(scalar)) }
+    public func minimum(_ scalar: Element) -> NDArray {
+        self._binary(.minimum, scalar: scalar, scalarFirst: false) { a in (a != a || a < scalar) ? a : scalar }
+    }
 }
 
 /// Element-wise absolute value. NumPy: `np.abs(a)`.

@@ -1,3 +1,4 @@
+import ParlaDevices
 import RealModule
 
 extension NDArray {

@@ -1,3 +1,5 @@
+import ParlaDevices
+
 extension NDArray: CustomStringConvertible, CustomDebugStringConvertible {
     /// Arrays with more elements than this print with the middle of each long axis elided, as NumPy's
     /// default `threshold` does.
@@ -11,7 +13,7 @@ extension NDArray: CustomStringConvertible, CustomDebugStringConvertible {
     public var description: String {
         let summarize = self.count > Self.summarizationThreshold
         var text = ""
-        let contiguous = self.contiguous()
+        let contiguous = self._hostReadable.contiguous()
         contiguous._withBasePointer { base in
             Self._describe(
                 base,

@@ -1,3 +1,5 @@
+import ParlaDevices
+
 extension NDArray {
     /// The matrix product, with NumPy's `matmul` rules: 2-D × 2-D is the matrix product; a 1-D operand
     /// is a row (left) or column (right) vector whose axis is dropped from the result; two 1-D operands
@@ -20,7 +22,7 @@ extension NDArray {
             "matmul: shapes \(self.shape) and \(other.shape) are not aligned: the contracted extents differ (\(k) and \(k2))"
         )
         let batch = _broadcastShape(Array(lhs.shape.dropLast(2)), Array(rhs.shape.dropLast(2)))
-        let result = NDArray(_uninitializedShape: batch + [m, n])
+        let result = NDArray(_uninitializedShape: batch + [m, n], on: self._backend)
         let lhsBatchStrides = _broadcastStrides(
             shape: Array(lhs.shape.dropLast(2)),
             strides: Array(lhs.strides.dropLast(2)),
@@ -32,8 +34,20 @@ extension NDArray {
             to: batch
         )
         let outBatchStrides = Array(result.strides.dropLast(2))
-        let out = result._storage.base
-        if m > 0 && n > 0 {
+        if let kernels = self._deviceKernels {
+            self._onDevice("matmul") { () throws(DeviceError) in
+                try kernels.matmul(
+                    m: m,
+                    n: n,
+                    k: k,
+                    batchShape: batch,
+                    a: lhs._operand(strides: lhsBatchStrides + Array(lhs.strides.suffix(2))),
+                    b: rhs._operand(strides: rhsBatchStrides + Array(rhs.strides.suffix(2))),
+                    c: result._operand(strides: outBatchStrides)
+                )
+            }
+        } else if m > 0 && n > 0 {
+            let out = result._storage.base
             lhs._withBasePointer { a in
                 rhs._withBasePointer { b in
                     _LoopNest(

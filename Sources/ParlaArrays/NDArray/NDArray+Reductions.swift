@@ -1,3 +1,5 @@
+import ParlaDevices
+
 // Reductions. Without `axis:` they return a 0-dimensional array (as CuPy does, so that a value on a GPU
 // need not be synchronised to the host); `.item()` reads it. With `axis:` (negative counts from the end)
 // the axis is removed from the shape.
@@ -55,7 +57,8 @@ extension NDArray {
         let axis = self._normalizedAxis(axis)
         var outShape = self.shape
         outShape.remove(at: axis)
-        let result = NDArray.full(outShape, value: identity)
+        let result = NDArray(_uninitializedShape: outShape, on: self._backend)
+        result._storage.base.update(repeating: identity, count: result.count)
         // Read the output as if it had the input's shape, with stride 0 along the reduced axis, and walk
         // the input in its own memory order.
         var outStrides = result.strides
@@ -79,6 +82,34 @@ extension NDArray {
         return result
     }
 
+    /// A 0-d array holding `value`, on this array's device (the host computed it).
+    @usableFromInline
+    func _scalarResult(_ value: Element) -> NDArray {
+        let result = NDArray(_uninitializedShape: [], on: self._backend)
+        result._storage.base.initialize(to: value)
+        return result
+    }
+
+    /// A reduction on the device's kernels, into an array of element type `Result` on the device.
+    @usableFromInline
+    func _deviceReduce<Result: NDElement>(_ operation: ReductionOperator, axis: Int?) -> NDArray<Result> {
+        var outShape = self.shape
+        let resolvedAxis = axis.map { self._normalizedAxis($0) }
+        if let resolvedAxis { outShape.remove(at: resolvedAxis) } else { outShape = [] }
+        let result = NDArray<Result>(_uninitializedShape: outShape, on: self._backend)
+        let kernels = self._deviceKernels!
+        self._onDevice("\(operation)") { () throws(DeviceError) in
+            try kernels.reduce(
+                operation,
+                input: self._operand(),
+                shape: self.shape,
+                axis: resolvedAxis,
+                output: result._operand()
+            )
+        }
+        return result
+    }
+
     /// Stops when a reduction without identity (`min`, `max`, `argmin`, `argmax`) meets no elements.
     @usableFromInline
     func _requireElements(for operation: String, axis: Int?) {
@@ -97,7 +128,8 @@ extension NDArray {
     /// The sum of the elements, or of each line along `axis`. NumPy: `a.sum(axis=...)`.
     @inlinable
     public func sum(axis: Int? = nil) -> NDArray {
-        guard let axis else { return NDArray(self._reduceAll(identity: .zero, Element._add)) }
+        if self._deviceKernels != nil { return self._deviceReduce(.sum, axis: axis) }
+        guard let axis else { return self._scalarResult(self._reduceAll(identity: .zero, Element._add)) }
         return self._reduce(axis: axis, identity: .zero, Element._add)
     }
 
@@ -108,7 +140,8 @@ extension NDArray {
     public func max(axis: Int? = nil) -> NDArray {
         self._requireElements(for: "max", axis: axis)
         let combine: (Element, Element) -> Element = { a, b in (a != a || a >= b) ? a : b }
-        guard let axis else { return NDArray(self._reduceAll(identity: Element._lowest, combine)) }
+        if self._deviceKernels != nil { return self._deviceReduce(.max, axis: axis) }
+        guard let axis else { return self._scalarResult(self._reduceAll(identity: Element._lowest, combine)) }
         return self._reduce(axis: axis, identity: Element._lowest, combine)
     }
 
@@ -119,7 +152,8 @@ extension NDArray {
     public func min(axis: Int? = nil) -> NDArray {
         self._requireElements(for: "min", axis: axis)
         let combine: (Element, Element) -> Element = { a, b in (a != a || a <= b) ? a : b }
-        guard let axis else { return NDArray(self._reduceAll(identity: Element._highest, combine)) }
+        if self._deviceKernels != nil { return self._deviceReduce(.min, axis: axis) }
+        guard let axis else { return self._scalarResult(self._reduceAll(identity: Element._highest, combine)) }
         return self._reduce(axis: axis, identity: Element._highest, combine)
     }
 
@@ -130,6 +164,7 @@ extension NDArray {
     @inlinable
     public func argmax(axis: Int? = nil) -> NDArray<Int> {
         self._requireElements(for: "argmax", axis: axis)
+        if self._deviceKernels != nil { return self._deviceReduce(.argmax, axis: axis) }
         return self._argReduce(axis: axis) { candidate, best in candidate > best }
     }
 
@@ -140,6 +175,7 @@ extension NDArray {
     @inlinable
     public func argmin(axis: Int? = nil) -> NDArray<Int> {
         self._requireElements(for: "argmin", axis: axis)
+        if self._deviceKernels != nil { return self._deviceReduce(.argmin, axis: axis) }
         return self._argReduce(axis: axis) { candidate, best in candidate < best }
     }
 
@@ -162,7 +198,7 @@ extension NDArray {
         }
         let length = axis == nil ? self.count : lines.shape[lines.ndim - 1]
         let outCount = outShape.reduce(1, *)
-        let result = NDArray<Int>(_uninitializedShape: outShape)
+        let result = NDArray<Int>(_uninitializedShape: outShape, on: self._backend)
         let out = result._storage.base
         lines._withBasePointer { p in
             for line in 0..<outCount {

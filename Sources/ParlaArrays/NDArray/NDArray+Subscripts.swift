@@ -1,3 +1,5 @@
+import ParlaDevices
+
 extension NDArray {
     /// The view selected by `components`, sharing this array's storage.
     @usableFromInline
@@ -15,16 +17,27 @@ extension NDArray {
     @usableFromInline
     mutating func _assign(_ value: NDArray, to components: [NDIndexComponent]) {
         _checkSameDevice(self.device, value.device)
-        let region = _resolveRegion(components, shape: self.shape, strides: self.strides)
         // Copy-on-write first: if `value` is a view of this array, this also gives the write its own
-        // storage, so overlapping source and destination regions cannot corrupt each other.
+        // storage, so overlapping source and destination regions cannot corrupt each other. The region
+        // is resolved afterwards, against the strides of the storage actually written.
         self._makeUnique()
+        let region = _resolveRegion(components, shape: self.shape, strides: self.strides)
         var target = NDArray(
             _storage: self._storage,
             shape: region.shape,
             strides: region.strides,
             offset: self._offset + region.offset
         )
+        // As in NumPy, leading axes of extent 1 in the value are dropped (`a[0] = ones([1, 3])`).
+        var value = value
+        while value.ndim > target.ndim && value.shape[0] == 1 {
+            value = NDArray(
+                _storage: value._storage,
+                shape: Array(value.shape.dropFirst()),
+                strides: Array(value.strides.dropFirst()),
+                offset: value._offset
+            )
+        }
         let broadcastable =
             value.ndim <= target.ndim
             && zip(value.shape.reversed(), target.shape.reversed()).allSatisfy { $0 == $1 || $0 == 1 }
@@ -32,13 +45,32 @@ extension NDArray {
             broadcastable,
             "could not broadcast a value of shape \(value.shape) into the region of shape \(target.shape) selected by \(components.map(_describe)) of an array of shape \(self.shape)"
         )
-        target._assignElements(from: value)
+        if let kernels = self._deviceKernels {
+            target._deviceAssign(from: value, kernels: kernels)
+        } else {
+            target._assignElements(from: value)
+        }
     }
 
     /// Writes `value` into every element of the region selected by `components`.
     @usableFromInline
     mutating func _fill(_ value: Element, in components: [NDIndexComponent]) {
-        self._assign(NDArray(value), to: components)
+        guard let kernels = self._deviceKernels else {
+            // The host writes this device's memory; the value is a 0-d array beside it.
+            let scalar = NDArray(_uninitializedShape: [], on: self._backend)
+            scalar._storage.base.initialize(to: value)
+            self._assign(scalar, to: components)
+            return
+        }
+        self._makeUnique()
+        let region = _resolveRegion(components, shape: self.shape, strides: self.strides)
+        NDArray(
+            _storage: self._storage,
+            shape: region.shape,
+            strides: region.strides,
+            offset: self._offset + region.offset
+        )
+        ._deviceFill(value, kernels: kernels)
     }
 
     /// Reads the one element of the region selected by `components`.

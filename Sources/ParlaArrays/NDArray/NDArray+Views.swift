@@ -1,3 +1,5 @@
+import ParlaDevices
+
 extension NDArray {
     /// The array with its axes reversed (a view, no copy). NumPy: `a.T`.
     public var transposed: NDArray {
@@ -64,7 +66,19 @@ extension NDArray {
     /// A copy with every element converted to `type`: floats truncate toward zero (saturating) when
     /// converted to integers, integers wrap when narrowed. NumPy: `a.astype(dtype)`.
     public func astype<Target: NDElement>(_ type: Target.Type) -> NDArray<Target> {
-        self._map { Target._converting($0) }
+        if Target.self == Element.self { return unsafeBitCast(self._copiedContiguous(), to: NDArray<Target>.self) }
+        guard let kernels = self._deviceKernels else { return self._map { Target._converting($0) } }
+        let result = NDArray<Target>(_uninitializedShape: self.shape, on: self._backend)
+        self._onDevice("astype(\(Target.self))") { () throws(DeviceError) in
+            try kernels.elementwise(
+                .cast,
+                shape: self.shape,
+                output: result._operand(),
+                inputs: [self._operand()],
+                scalar: nil
+            )
+        }
+        return result
     }
 
     /// A view of the array broadcast to `shape` (stride 0 on repeated axes). NumPy: `np.broadcast_to`.

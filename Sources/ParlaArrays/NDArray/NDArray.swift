@@ -64,6 +64,7 @@ public struct NDArray<Element: NDElement>: Sendable {
     /// Whether the elements lie in row-major order with no gaps (C-contiguous).
     @inlinable
     public var isContiguous: Bool {
+        if self.shape.contains(0) { return true }
         var expected = 1
         for axis in stride(from: self.ndim - 1, through: 0, by: -1) where self.shape[axis] != 1 {
             if self.strides[axis] != expected { return false }
@@ -80,29 +81,44 @@ public struct NDArray<Element: NDElement>: Sendable {
             self.count == 1,
             "item() needs an array of exactly one element, but this array has shape \(self.shape) (\(self.count) elements)"
         )
-        return self._storage.base[self._offset]
+        let readable = self._hostReadable
+        return readable._storage.base[readable._offset]
     }
 
     /// Makes the storage uniquely referenced (copying it when it is shared), so that it may be written.
+    ///
+    /// A broadcast array (a stride of 0 on an axis longer than 1) is copied too: its elements share
+    /// memory, and writing one must not change the others.
     @inlinable
     mutating func _makeUnique() {
-        if !isKnownUniquelyReferenced(&self._storage) {
+        if !isKnownUniquelyReferenced(&self._storage) || self._hasSharedElements {
             self = self._copiedContiguous()
         }
+    }
+
+    /// Whether two positions of the array address the same element (a broadcast axis).
+    @inlinable
+    var _hasSharedElements: Bool {
+        zip(self.shape, self.strides).contains { extent, stride in stride == 0 && extent > 1 }
     }
 
     /// A fresh contiguous copy with its own storage.
     @inlinable
     func _copiedContiguous() -> NDArray {
-        var result = NDArray(_uninitializedShape: self.shape)
-        result._assignElements(from: self)
+        var result = NDArray(_uninitializedShape: self.shape, on: self._backend)
+        if let kernels = self._deviceKernels {
+            result._deviceAssign(from: self, kernels: kernels)
+        } else {
+            result._assignElements(from: self)
+        }
         return result
     }
 
     /// Calls `body` with a pointer to the first element of this array's view (at its offset), for reading.
     @inlinable
     func _withBasePointer<R>(_ body: (UnsafeMutablePointer<Element>) throws -> R) rethrows -> R {
-        try withExtendedLifetime(self._storage) {
+        precondition(self._storage.isHostAddressable, "the host cannot address the memory of \(self.device)")
+        return try withExtendedLifetime(self._storage) {
             try body(self._storage.base + self._offset)
         }
     }
@@ -111,6 +127,7 @@ public struct NDArray<Element: NDElement>: Sendable {
     /// contiguous.
     @inlinable
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
+        if !self._storage.isHostAddressable { return try self.to(.cpu).withUnsafeBufferPointer(body) }
         if self.isContiguous {
             return try self._withBasePointer { try body(UnsafeBufferPointer(start: $0, count: self.count)) }
         }
@@ -119,10 +136,16 @@ public struct NDArray<Element: NDElement>: Sendable {
 
     /// Calls `body` with the elements in row-major order for writing; the array is made contiguous and
     /// uniquely owned first.
+    ///
+    /// - Precondition: the host can address the array's memory (it is on the CPU or a virtual GPU).
     @inlinable
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Element>) throws -> R
     ) rethrows -> R {
+        precondition(
+            self._storage.isHostAddressable,
+            "the host cannot write the memory of \(self.device) directly; move the array with .to(cpu) first"
+        )
         if !self.isContiguous || !isKnownUniquelyReferenced(&self._storage) {
             self = self._copiedContiguous()
         }
@@ -139,13 +162,7 @@ public struct NDArray<Element: NDElement>: Sendable {
 /// Row-major strides for `shape`.
 @inlinable
 func _contiguousStrides(for shape: [Int]) -> [Int] {
-    var strides = [Int](repeating: 1, count: shape.count)
-    var running = 1
-    for axis in stride(from: shape.count - 1, through: 0, by: -1) {
-        strides[axis] = running
-        running *= Swift.max(shape[axis], 1)
-    }
-    return strides
+    KernelLayout.contiguousStrides(for: shape)
 }
 
 /// The element count of `shape`, checking that no extent is negative.

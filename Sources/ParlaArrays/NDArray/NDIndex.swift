@@ -1,3 +1,5 @@
+import ParlaDevices
+
 /// One component of a subscript of an ``NDArray`` (or a `PArray`): an integer, a range of any Swift
 /// kind, a stepped slice, or ``NDSlice/all``.
 ///
@@ -148,17 +150,25 @@ extension PartialRangeThrough: NDIndex where Bound == Int {
 }
 
 extension StrideTo: NDIndex where Element == Int {
-    /// `stride(from: a, to: b, by: s)` selects what NumPy's `a:b:s` does.
+    /// `stride(from: a, to: b, by: s)` selects what NumPy's `a:b:s` does: negative bounds count from
+    /// the end of the axis, and bounds past the ends are clamped.
     public var ndIndexComponent: NDIndexComponent {
-        // StrideTo keeps its bounds private; recover them from the positions it produces, read as
-        // Python's start:stop:step (a negative position counts from the end of the axis).
-        let positions = Array(self)
-        guard let first = positions.first, let last = positions.last else {
-            return .slice(NDSlice(lowerBound: 0, upperBound: 0))
+        // StrideTo keeps its bounds private; its custom mirror shows them as "from", "to" and "by".
+        var start: Int? = nil
+        var end: Int? = nil
+        var step: Int? = nil
+        for child in Mirror(reflecting: self).children {
+            switch child.label {
+            case "from": start = child.value as? Int
+            case "to": end = child.value as? Int
+            case "by": step = child.value as? Int
+            default: break
+            }
         }
-        let step = positions.count > 1 ? positions[1] - first : 1
-        var slice = NDSlice(lowerBound: first, upperBound: last + step, step: step)
-        if step < 0 && last + step == -1 { slice.upperBound = nil }
+        guard let start, let end, let step else {
+            preconditionFailure("cannot read the bounds of \(self) to use it as an index")
+        }
+        var slice = NDSlice(lowerBound: start, upperBound: end, step: step)
         slice._pythonSemantics = true
         return .slice(slice)
     }

@@ -1,6 +1,6 @@
 import ParlaDevices
 
-/// The memory behind one or more ``NDArray`` values: a contiguous, 64-byte-aligned block of elements.
+/// The memory behind one or more ``NDArray`` values: a block of elements on one device.
 ///
 /// Several arrays (views) may share one storage. Storage is only written through an array that holds
 /// the only reference to it (copy-on-write), which is what keeps ``NDArray`` a value type.
@@ -10,7 +10,12 @@ final class NDStorage<Element: NDElement>: @unchecked Sendable {
     // first make the storage uniquely referenced (`isKnownUniquelyReferenced`, copying if needed). A
     // storage reachable from two values (or two threads) is therefore only ever read.
 
-    /// The first element.
+    /// The device memory; freed with the last storage that uses it.
+    @usableFromInline
+    let allocation: DeviceAllocation
+
+    /// The first element. Only dereferenced when ``isHostAddressable``; for CUDA memory it carries the
+    /// device address and is never read by the host.
     @usableFromInline
     let base: UnsafeMutablePointer<Element>
 
@@ -18,24 +23,43 @@ final class NDStorage<Element: NDElement>: @unchecked Sendable {
     @usableFromInline
     let capacity: Int
 
+    /// Whether the host can read and write the elements directly (the CPU and virtual GPUs).
+    @usableFromInline
+    let isHostAddressable: Bool
+
     /// The device whose memory this is.
     @usableFromInline
-    let device: Device
+    var device: Device { self.allocation.device }
 
-    /// Allocates `capacity` uninitialized elements on the host.
+    /// Allocates `capacity` uninitialized elements on `backend`'s device.
     @usableFromInline
-    init(uninitializedCapacity capacity: Int) {
+    init(uninitializedCapacity capacity: Int, on backend: any DeviceBackend) throws(DeviceError) {
         precondition(capacity >= 0, "cannot allocate a negative number of elements (\(capacity))")
         self.capacity = capacity
-        self.device = .cpu
-        let bytes = Swift.max(capacity * MemoryLayout<Element>.stride, 1)
+        self.allocation = try backend.allocate(byteCount: capacity * MemoryLayout<Element>.stride)
+        self.isHostAddressable = self.allocation.hostPointer != nil
         // `Element` is BitwiseCopyable, so binding raw memory to it and leaving it uninitialized until
         // first written is valid; nothing needs deinitializing before deallocation.
-        self.base = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-            .bindMemory(to: Element.self, capacity: Swift.max(capacity, 1))
+        if let host = self.allocation.hostPointer {
+            self.base = host.bindMemory(to: Element.self, capacity: Swift.max(capacity, 1))
+        } else {
+            self.base = UnsafeMutablePointer(bitPattern: UInt(self.allocation.address))!
+        }
     }
 
-    deinit {
-        UnsafeMutableRawPointer(self.base).deallocate()
+    /// Allocates `capacity` uninitialized elements in host memory; stops if the host is out of memory.
+    @usableFromInline
+    convenience init(uninitializedCapacity capacity: Int) {
+        self.init(uninitializedCapacity: capacity, device: .cpu, backend: DeviceRegistry.current.host)
+    }
+
+    /// Allocates on `backend`, stopping with the device's message when it cannot.
+    @usableFromInline
+    convenience init(uninitializedCapacity capacity: Int, device: Device, backend: any DeviceBackend) {
+        do {
+            try self.init(uninitializedCapacity: capacity, on: backend)
+        } catch {
+            fatalError("cannot allocate \(capacity) elements of \(Element.self) on \(device): \(error)")
+        }
     }
 }

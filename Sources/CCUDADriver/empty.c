@@ -1,0 +1,1 @@
+// Header-only target: the declarations are in include/CCUDADriver.h.

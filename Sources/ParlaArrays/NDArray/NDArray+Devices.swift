@@ -1,0 +1,198 @@
+import ParlaDevices
+
+extension NDArray {
+    /// A new contiguous array of `shape` on `backend`'s device, elements not yet initialized.
+    @usableFromInline
+    init(_uninitializedShape shape: [Int], on backend: any DeviceBackend) {
+        let count = _checkedCount(of: shape)
+        self.init(
+            _storage: NDStorage(uninitializedCapacity: count, device: backend.device, backend: backend),
+            shape: shape,
+            strides: _contiguousStrides(for: shape),
+            offset: 0
+        )
+    }
+
+    /// The backend of the device holding the elements.
+    @usableFromInline
+    var _backend: any DeviceBackend { self._storage.allocation.backend }
+
+    /// The kernels of the device, when the host cannot compute on its memory (a CUDA GPU).
+    @usableFromInline
+    var _deviceKernels: (any DeviceKernels)? {
+        self._storage.isHostAddressable ? nil : self._backend.kernels
+    }
+
+    /// This array as a kernel operand, read with `strides` (its own, or broadcast ones).
+    @usableFromInline
+    func _operand(strides: [Int]? = nil) -> KernelOperand {
+        KernelOperand(
+            allocation: self._storage.allocation,
+            offset: self._offset,
+            strides: strides ?? self.strides,
+            dtype: Element.dtype
+        )
+    }
+
+    /// Runs a device call, stopping with its message if the device reports an error.
+    @usableFromInline
+    func _onDevice(_ what: String, _ body: () throws(DeviceError) -> Void) {
+        do {
+            try body()
+        } catch {
+            fatalError("\(what) on \(self.device) failed: \(error)")
+        }
+    }
+
+    /// A copy of this array on `device` (the array itself when it is already there).
+    ///
+    /// Parla (Python) equivalent: `cupy.asarray(a)` / `a.get()`, or PArray's automatic movement.
+    ///
+    /// - Precondition: `device` exists in the current device selection and has room for the copy.
+    ///   Use ``copy(to:)`` to handle those failures.
+    public func to(_ device: Device) -> NDArray {
+        do {
+            return try self.copy(to: device)
+        } catch {
+            fatalError(
+                "cannot move an array of shape \(self.shape) (\(self.count * MemoryLayout<Element>.stride) bytes) from \(self.device) to \(device): \(error)"
+            )
+        }
+    }
+
+    /// A copy of this array on `device`, or the array itself when it is already there.
+    ///
+    /// - Throws: `DeviceError.noSuchDevice` when the device is not in the current
+    ///   selection, `DeviceError.outOfMemory` when it has no room.
+    public func copy(to device: Device) throws(DeviceError) -> NDArray {
+        if device == self.device { return self }
+        let target = try DeviceRegistry.current.backend(for: device)
+        let source = self.contiguous()
+        let result = NDArray(
+            _storage: try NDStorage(uninitializedCapacity: source.count, on: target),
+            shape: source.shape,
+            strides: _contiguousStrides(for: source.shape),
+            offset: 0
+        )
+        let bytes = source.count * MemoryLayout<Element>.stride
+        let event = try DeviceCopies.copy(
+            from: source._storage.allocation,
+            at: source._offset * MemoryLayout<Element>.stride,
+            to: result._storage.allocation,
+            at: 0,
+            byteCount: bytes
+        )
+        try event.wait()
+        return result
+    }
+
+    /// This array with its elements readable by the host: itself, or a copy on the CPU.
+    @usableFromInline
+    var _hostReadable: NDArray {
+        self._storage.isHostAddressable ? self : self.to(.cpu)
+    }
+
+    // MARK: Device dispatch of element-wise operations
+
+    /// `f(self, other)` element by element with broadcasting: on the device's kernels, or on the host.
+    @inlinable
+    func _binary(_ op: BinaryOperator, _ other: NDArray, _ host: (Element, Element) -> Element) -> NDArray {
+        _checkSameDevice(self.device, other.device)
+        guard let kernels = self._deviceKernels else { return self._zipMap(other, host) }
+        let shape = _broadcastShape(self.shape, other.shape)
+        let result = NDArray(_uninitializedShape: shape, on: self._backend)
+        self._onDevice("\(op)") { () throws(DeviceError) in
+            try kernels.elementwise(
+                .binary(op),
+                shape: shape,
+                output: result._operand(),
+                inputs: [
+                    self._operand(strides: _broadcastStrides(shape: self.shape, strides: self.strides, to: shape)),
+                    other._operand(strides: _broadcastStrides(shape: other.shape, strides: other.strides, to: shape)),
+                ],
+                scalar: nil
+            )
+        }
+        return result
+    }
+
+    /// `f(self, scalar)` (or `f(scalar, self)` when `scalarFirst`) element by element.
+    @inlinable
+    func _binary(
+        _ op: BinaryOperator,
+        scalar: Element,
+        scalarFirst: Bool,
+        _ host: (Element) -> Element
+    ) -> NDArray {
+        guard let kernels = self._deviceKernels else { return self._map(host) }
+        let result = NDArray(_uninitializedShape: self.shape, on: self._backend)
+        self._onDevice("\(op)") { () throws(DeviceError) in
+            try kernels.elementwise(
+                scalarFirst ? .binaryWithScalarLeft(op) : .binaryWithScalarRight(op),
+                shape: self.shape,
+                output: result._operand(),
+                inputs: [self._operand()],
+                scalar: scalar._kernelScalar
+            )
+        }
+        return result
+    }
+
+    /// `f(self)` element by element.
+    @inlinable
+    func _unary(_ op: UnaryOperator, _ host: (Element) -> Element) -> NDArray {
+        guard let kernels = self._deviceKernels else { return self._map(host) }
+        let result = NDArray(_uninitializedShape: self.shape, on: self._backend)
+        self._onDevice("\(op)") { () throws(DeviceError) in
+            try kernels.elementwise(
+                .unary(op),
+                shape: self.shape,
+                output: result._operand(),
+                inputs: [self._operand()],
+                scalar: nil
+            )
+        }
+        return result
+    }
+
+    /// Writes `source` (same device, broadcast to this array's shape) into this array's elements on the
+    /// device; the storage must already be uniquely referenced.
+    @usableFromInline
+    func _deviceAssign(from source: NDArray, kernels: any DeviceKernels) {
+        self._onDevice("assignment") { () throws(DeviceError) in
+            try kernels.elementwise(
+                .unary(.copy),
+                shape: self.shape,
+                output: self._operand(),
+                inputs: [
+                    source._operand(
+                        strides: _broadcastStrides(shape: source.shape, strides: source.strides, to: self.shape)
+                    )
+                ],
+                scalar: nil
+            )
+        }
+    }
+
+    /// Writes `value` into every element of this array's view on the device.
+    @usableFromInline
+    func _deviceFill(_ value: Element, kernels: any DeviceKernels) {
+        self._onDevice("fill") { () throws(DeviceError) in
+            try kernels.elementwise(
+                .fill,
+                shape: self.shape,
+                output: self._operand(),
+                inputs: [],
+                scalar: value._kernelScalar
+            )
+        }
+    }
+}
+
+extension NDElement {
+    /// The value as a kernel argument.
+    @inlinable
+    var _kernelScalar: KernelScalar {
+        Self._isInteger ? .integer(self._int64Value) : .float(self._doubleValue)
+    }
+}

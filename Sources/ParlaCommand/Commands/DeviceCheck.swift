@@ -1,0 +1,357 @@
+import ArgumentParser
+import Parla
+
+/// `parla device-check`: every NDArray operation, for every element type, on every device, against the
+/// host; then copy bandwidths and kernel launch latency.
+struct DeviceCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "device-check",
+        abstract: "Run every NDArray operation on every device, compare with the host, and measure bandwidth.",
+        discussion: "Exits with a non-zero status when any result differs from the host's."
+    )
+
+    @OptionGroup var options: DeviceOptions
+
+    @Option(help: "Bytes per copy in the bandwidth measurements.")
+    var copyBytes = 256 << 20
+
+    @Flag(help: "Skip the bandwidth and latency measurements.")
+    var skipBandwidth = false
+
+    func run() throws {
+        let registry = try options.installRegistry()
+        print("devices (\(registry.selection)):")
+        for device in registry.devices { print("  \(describe(try registry.backend(for: device)))") }
+        var failures = 0
+        for device in registry.devices where device != .cpu {
+            print("\n== operations on \(device), compared with the host")
+            let clock = ContinuousClock()
+            var results: [DType: [CheckResult]] = [:]
+            let elapsed = clock.measure {
+                results[.float32] = checkAll(Float.self, on: device)
+                results[.float64] = checkAll(Double.self, on: device)
+                results[.int32] = checkAll(Int32.self, on: device)
+                results[.int64] = checkAll(Int.self, on: device)
+                results[.uint8] = checkAll(UInt8.self, on: device)
+            }
+            failures += printTable(results)
+            print("(\(format(seconds(elapsed))) s, including kernel compilation)")
+        }
+        if !skipBandwidth {
+            try measureBandwidth(registry)
+        }
+        if failures > 0 {
+            print("\n\(failures) result(s) differ from the host's")
+            throw ExitCode.failure
+        }
+        print("\nall results agree with the host")
+    }
+
+    private func printTable(_ results: [DType: [CheckResult]]) -> Int {
+        let types: [DType] = [.float32, .float64, .int32, .int64, .uint8]
+        var names: [String] = []
+        for type in types {
+            for result in results[type] ?? [] where !names.contains(result.name) { names.append(result.name) }
+        }
+        let width = (names.map(\.count).max() ?? 10) + 2
+        print("operation".padding(width) + types.map { $0.rawValue.padding(9) }.joined())
+        var failures = 0
+        var details: [String] = []
+        for name in names {
+            var line = name.padding(width)
+            for type in types {
+                guard let result = results[type]?.first(where: { $0.name == name }) else {
+                    line += "-".padding(9)
+                    continue
+                }
+                line += (result.passed ? "ok" : "FAIL").padding(9)
+                if !result.passed {
+                    failures += 1
+                    details.append("  \(name) [\(type)]: \(result.detail)")
+                }
+            }
+            print(line)
+        }
+        for detail in details { print(detail) }
+        return failures
+    }
+
+    // MARK: Bandwidth
+
+    private func measureBandwidth(_ registry: DeviceRegistry) throws {
+        print("\n== copies (\(formatBytes(copyBytes)) each, best of 5) and kernel launches")
+        let pinnedHost = try registry.host.allocate(byteCount: copyBytes)
+        let pageableBackend = HostBackend()
+        let pageableHost = try pageableBackend.allocate(byteCount: copyBytes)
+        pinnedHost.hostPointer!.initializeMemory(as: UInt8.self, repeating: 1, count: copyBytes)
+        pageableHost.hostPointer!.initializeMemory(as: UInt8.self, repeating: 2, count: copyBytes)
+        print("host block pinned: \(registry.host.isPinned(pinnedHost) ? "yes" : "no (no CUDA GPU in this run)")")
+        var onDevice: [Device: DeviceAllocation] = [:]
+        for device in registry.devices where device != .cpu {
+            let backend = try registry.backend(for: device)
+            let block = try backend.allocate(byteCount: copyBytes)
+            onDevice[device] = block
+            let up = try bandwidth { try DeviceCopies.copy(from: pinnedHost, to: block, byteCount: copyBytes) }
+            let upPageable = try bandwidth {
+                try DeviceCopies.copy(from: pageableHost, to: block, byteCount: copyBytes)
+            }
+            let down = try bandwidth { try DeviceCopies.copy(from: block, to: pinnedHost, byteCount: copyBytes) }
+            let downPageable = try bandwidth {
+                try DeviceCopies.copy(from: block, to: pageableHost, byteCount: copyBytes)
+            }
+            let pinned = registry.host.isPinned(pinnedHost) ? "pinned" : "host block"
+            print(
+                "cpu -> \(device): \(pinned) \(format(up)) GB/s, pageable \(format(upPageable)) GB/s; \(device) -> cpu: \(pinned) \(format(down)) GB/s, pageable \(format(downPageable)) GB/s"
+            )
+        }
+        let gpus = registry.devices.filter { $0 != .cpu }
+        for source in gpus {
+            for target in gpus where target != source {
+                let from = onDevice[source]!
+                let to = onDevice[target]!
+                var line =
+                    "\(source) -> \(target): \(format(try bandwidth { try DeviceCopies.copy(from: from, to: to, byteCount: copyBytes) })) GB/s"
+                if let cuda = try registry.backend(for: target) as? CUDAGPU,
+                    let origin = try registry.backend(for: source) as? CUDAGPU
+                {
+                    let peer = cuda.hasPeerAccess(to: source) || origin.hasPeerAccess(to: target)
+                    line += peer ? " (peer access)" : " (through pinned host memory)"
+                    if peer {
+                        cuda.setPeerCopiesEnabled(false, to: source)
+                        origin.setPeerCopiesEnabled(false, to: target)
+                        let staged = try bandwidth { try DeviceCopies.copy(from: from, to: to, byteCount: copyBytes) }
+                        cuda.setPeerCopiesEnabled(true, to: source)
+                        origin.setPeerCopiesEnabled(true, to: target)
+                        line += "; without peer access \(format(staged)) GB/s"
+                    }
+                }
+                print(line)
+            }
+        }
+        for device in gpus {
+            let tiny = NDArray<Float>.ones([1]).to(device)
+            var sink = tiny
+            let launches = 2000
+            let clock = ContinuousClock()
+            let queued = clock.measure {
+                for _ in 0..<launches { sink = sink + tiny }
+                _ = sink.to(.cpu)
+            }
+            let synced = clock.measure {
+                for _ in 0..<200 {
+                    sink = (sink + tiny)
+                    _ = sink.to(.cpu)
+                }
+            }
+            print(
+                "\(device): element-wise op on 1 element: \(format(seconds(queued) / Double(launches) * 1e6)) µs queued back to back, \(format(seconds(synced) / 200 * 1e6)) µs with a copy back to the host each time"
+            )
+        }
+    }
+
+    /// GB/s of the fastest of five copies started by `copy`.
+    private func bandwidth(_ copy: () throws -> DeviceEvent) throws -> Double {
+        try copy().wait()  // warm-up
+        var best = Double.infinity
+        let clock = ContinuousClock()
+        for _ in 0..<5 {
+            var failure: (any Error)? = nil
+            let elapsed = clock.measure {
+                do { try copy().wait() } catch { failure = error }
+            }
+            if let failure { throw failure }
+            best = min(best, seconds(elapsed))
+        }
+        return Double(copyBytes) / best / 1e9
+    }
+}
+
+/// The outcome of one operation on one device for one element type.
+struct CheckResult {
+    var name: String
+    var passed: Bool
+    var detail: String
+}
+
+/// A result reduced to what is compared: shape and values as `Double`s.
+struct ComparableResult {
+    var shape: [Int]
+    var values: [Double]
+
+    init<E: NDElement>(_ array: NDArray<E>) {
+        let host = array.to(.cpu)
+        self.shape = host.shape
+        self.values = host.elements.map(\._doubleValue)
+    }
+}
+
+/// Runs `operation` on the host and on `device` and compares the two results.
+func compare(
+    _ name: String,
+    tolerance: Double,
+    on device: Device,
+    _ operation: (Device) -> ComparableResult
+) -> CheckResult {
+    let expected = operation(.cpu)
+    let actual = operation(device)
+    guard expected.shape == actual.shape else {
+        return CheckResult(name: name, passed: false, detail: "shape \(actual.shape), host \(expected.shape)")
+    }
+    for (i, (e, a)) in zip(expected.values, actual.values).enumerated() {
+        let same = (e.isNaN && a.isNaN) || e == a || abs(e - a) <= tolerance * max(abs(e), 1)
+        if !same {
+            return CheckResult(name: name, passed: false, detail: "element \(i): \(a), host \(e)")
+        }
+    }
+    return CheckResult(name: name, passed: true, detail: "")
+}
+
+/// Every operation for element type `E` on `device`.
+func checkAll<E: NDElement>(_ type: E.Type, on device: Device) -> [CheckResult] {
+    let isFloat = !E._isInteger
+    // Small integers keep sums and products exact in every type (UInt8 wraps identically everywhere).
+    let a = NDArray<Double>.random([37, 53], seed: 11).astype(Double.self) * 9
+    let b = NDArray<Double>.random([37, 53], seed: 12) * 9 + 1
+    let x = (isFloat ? a - 4 : a).astype(E.self)
+    let y = b.astype(E.self)
+    let row = (NDArray<Double>.random([53], seed: 13) * 5 + 1).astype(E.self)
+    let cube = (NDArray<Double>.random([3, 5, 7], seed: 14) * 4).astype(E.self)
+    let cubeB = (NDArray<Double>.random([7, 4], seed: 15) * 4).astype(E.self)
+    let exact = 0.0
+    let rounding = E.self == Float.self ? 1e-4 : 1e-10
+    let two: E = 2
+    var results: [CheckResult] = []
+    func check(
+        _ name: String,
+        tolerance: Double = exact,
+        _ op: (NDArray<E>, NDArray<E>, NDArray<E>) -> ComparableResult
+    ) {
+        results.append(compare(name, tolerance: tolerance, on: device) { d in op(x.to(d), y.to(d), row.to(d)) })
+    }
+    check("a + b") { a, b, r in ComparableResult(a + b) }
+    check("a - b") { a, b, r in ComparableResult(a - b) }
+    check("a * b") { a, b, r in ComparableResult(a * b) }
+    check("a / b", tolerance: isFloat ? rounding : exact) { a, b, r in ComparableResult(a / b) }
+    check("a + row (broadcast)") { a, b, r in ComparableResult(a + r) }
+    check("a.T * row.reshaped([53, 1])") { a, b, r in ComparableResult(a.transposed * r.reshaped([53, 1])) }
+    check("a + 2") { a, _, _ in ComparableResult(a + two) }
+    check("2 - a") { a, _, _ in ComparableResult(two - a) }
+    check("a * 2") { a, _, _ in ComparableResult(a * two) }
+    check("a / 2", tolerance: isFloat ? rounding : exact) { a, _, _ in ComparableResult(a / two) }
+    check("2 / b", tolerance: isFloat ? rounding : exact) { _, b, _ in ComparableResult(two / b) }
+    check("-a") { a, _, _ in ComparableResult(-a) }
+    check("abs(a)") { a, _, _ in ComparableResult(abs(a)) }
+    check("maximum(a, b)") { a, b, r in ComparableResult(maximum(a, b)) }
+    check("minimum(a, b)") { a, b, r in ComparableResult(minimum(a, b)) }
+    check("a.maximum(2)") { a, _, _ in ComparableResult(a.maximum(two)) }
+    check("a.T + b.T (transposed)") { a, b, r in ComparableResult(a.transposed + b.transposed) }
+    check("a[::2, 1::3] * 2 (stepped)") { a, _, _ in
+        ComparableResult(a[.stride(by: 2), NDSlice(lowerBound: 1, step: 3)] * two)
+    }
+    check("a.T.contiguous()") { a, _, _ in ComparableResult(a.transposed.contiguous()) }
+    check("a.T.reshaped([-1])") { a, _, _ in ComparableResult(a.transposed.reshaped([-1])) }
+    check("a[1..<5] = b[0..<4]") { a, b, _ in
+        var c = a
+        c[1..<5] = b[0..<4]
+        return ComparableResult(c)
+    }
+    check("a[..., 2] = 7") { a, _, _ in
+        var c = a
+        c[..., 2] = 7
+        return ComparableResult(c)
+    }
+    check("a[3] = row") { a, _, r in
+        var c = a
+        c[3] = r
+        return ComparableResult(c)
+    }
+    check("item of a[2, 3]") { a, _, _ in ComparableResult(NDArray(a[2, 3].item())) }
+    check("sum()", tolerance: isFloat ? rounding : exact) { a, _, _ in ComparableResult(a.sum()) }
+    check("sum(axis: 0)", tolerance: isFloat ? rounding : exact) { a, _, _ in ComparableResult(a.sum(axis: 0)) }
+    check("sum(axis: 1) of a.T", tolerance: isFloat ? rounding : exact) { a, _, _ in
+        ComparableResult(a.transposed.sum(axis: 1))
+    }
+    check("sum() of 100k", tolerance: isFloat ? rounding : exact) { _, _, _ in
+        ComparableResult(NDArray<E>.ones([100_003]).to(device).sum())
+    }
+    check("min()") { a, _, _ in ComparableResult(a.min()) }
+    check("max(axis: -1)") { a, _, _ in ComparableResult(a.max(axis: -1)) }
+    check("min(axis: 0)") { a, _, _ in ComparableResult(a.min(axis: 0)) }
+    check("argmax()") { a, _, _ in ComparableResult(a.argmax()) }
+    check("argmin() of a.T") { a, _, _ in ComparableResult(a.transposed.argmin()) }
+    check("argmax(axis: 0)") { a, _, _ in ComparableResult(a.argmax(axis: 0)) }
+    check("argmin(axis: 1)") { a, _, _ in ComparableResult(a.argmin(axis: 1)) }
+    check("astype(Double).mean()", tolerance: 1e-12) { a, _, _ in ComparableResult(a.astype(Double.self).mean()) }
+    check("astype(Double).mean(axis: 1)", tolerance: 1e-12) { a, _, _ in
+        ComparableResult(a.astype(Double.self).mean(axis: 1))
+    }
+    check("matmul(a, b.T)", tolerance: isFloat ? rounding : exact) { a, b, r in
+        ComparableResult(matmul(a, b.transposed))
+    }
+    check("matmul(a.T, a)", tolerance: isFloat ? rounding : exact) { a, _, _ in
+        ComparableResult(matmul(a.transposed, a))
+    }
+    check("matmul(row, b.T) (1-D)", tolerance: isFloat ? rounding : exact) { _, b, r in
+        ComparableResult(matmul(r, b.transposed))
+    }
+    check("matmul batched [3,5,7]x[7,4]", tolerance: isFloat ? rounding : exact) { _, _, _ in
+        ComparableResult(matmul(cube.to(device), cubeB.to(device)))
+    }
+    check("astype(Float)", tolerance: 0) { a, _, _ in ComparableResult(a.astype(Float.self)) }
+    check("astype(Double)") { a, _, _ in ComparableResult(a.astype(Double.self)) }
+    check("astype(Int32)") { a, _, _ in ComparableResult(a.astype(Int32.self)) }
+    check("astype(Int)") { a, _, _ in ComparableResult(a.astype(Int.self)) }
+    check("astype(UInt8)") { a, _, _ in ComparableResult(a.astype(UInt8.self)) }
+    check("description") { a, _, _ in
+        ComparableResult(NDArray<Int>([a[0..<2, 0..<3].description.utf8.reduce(0) { $0 &* 31 &+ Int($1) }]))
+    }
+    if let floating = checkFloating(E.self, x: x, y: y, device: device) { results += floating }
+    return results
+}
+
+/// The real-valued functions, for `Float` and `Double`.
+func checkFloating<E: NDElement>(_ type: E.Type, x: NDArray<E>, y: NDArray<E>, device: Device) -> [CheckResult]? {
+    if let x = x as? NDArray<Float>, let y = y as? NDArray<Float> {
+        return checkReal(x, y, device: device, tolerance: 1e-5)
+    }
+    if let x = x as? NDArray<Double>, let y = y as? NDArray<Double> {
+        return checkReal(x, y, device: device, tolerance: 1e-12)
+    }
+    return nil
+}
+
+func checkReal<E: NDFloatingElement>(
+    _ x: NDArray<E>,
+    _ y: NDArray<E>,
+    device: Device,
+    tolerance: Double
+) -> [CheckResult] {
+    var results: [CheckResult] = []
+    func check(_ name: String, _ op: (NDArray<E>, NDArray<E>) -> NDArray<E>) {
+        results.append(compare(name, tolerance: tolerance, on: device) { d in ComparableResult(op(x.to(d), y.to(d))) })
+    }
+    check("sqrt(b)") { sqrt($1) }
+    check("exp(a)") { a, _ in exp(a) }
+    check("log(b)") { log($1) }
+    check("sin(a)") { a, _ in sin(a) }
+    check("cos(a)") { a, _ in cos(a) }
+    check("tanh(a)") { a, _ in tanh(a) }
+    check("pow(b, 1.5)") { pow($1, 1.5) }
+    check("pow(b, a / 4)") { a, b in pow(b, a / 4) }
+    check("sqrt(a) (NaN for negatives)") { a, _ in sqrt(a) }
+    check("mean()") { a, _ in a.mean() }
+    check("mean(axis: 0)") { a, _ in a.mean(axis: 0) }
+    return results
+}
+
+/// Seconds in a duration.
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+}
+
+extension String {
+    /// The string padded with spaces to `width` characters.
+    func padding(_ width: Int) -> String {
+        self.count >= width ? self + " " : self + String(repeating: " ", count: width - self.count)
+    }
+}

@@ -1,0 +1,30 @@
+/// Why a device operation failed. Every case names the device (and the sizes) it is about.
+public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// An allocation asked for more than the device has free.
+    case outOfMemory(device: Device, requested: Int, free: Int)
+    /// A device that the current selection does not have.
+    case noSuchDevice(Device, available: [Device])
+    /// `.cuda` was asked for, but no CUDA GPU can be used; `reason` says why.
+    case cudaUnavailable(reason: String)
+    /// A CUDA driver or NVRTC call failed.
+    case cudaCall(device: Device?, call: String, code: Int, message: String)
+    /// A device selection that cannot be understood (for example a bad `PARLA_DEVICES`).
+    case invalidSelection(String)
+
+    public var description: String {
+        switch self {
+        case .outOfMemory(let device, let requested, let free):
+            return "out of memory on \(device): asked for \(requested) bytes, \(free) bytes free"
+        case .noSuchDevice(let device, let available):
+            return
+                "no device \(device) in this run; the devices are \(available.map(\.description).joined(separator: ", "))"
+        case .cudaUnavailable(let reason):
+            return "no CUDA GPU can be used: \(reason)"
+        case .cudaCall(let device, let call, let code, let message):
+            let on = device.map { " on \($0)" } ?? ""
+            return "\(call) failed\(on) with CUDA error \(code): \(message)"
+        case .invalidSelection(let text):
+            return "invalid device selection: \(text)"
+        }
+    }
+}

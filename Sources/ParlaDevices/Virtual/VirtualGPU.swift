@@ -1,0 +1,129 @@
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A GPU simulated in host memory, for machines without one (CI is one).
+///
+/// Each virtual GPU has its own allocations, never aliased with the host's or another device's, so a
+/// program that reads a stale copy gets stale numbers, exactly as on a real GPU. Copies into and out of
+/// it run on its own serial copy queue, asynchronously, optionally slowed to a bandwidth and latency
+/// (``VirtualGPU/LinkModel``). An optional capacity makes allocations past it fail.
+///
+/// Kernels run on the host, on the memory of the virtual GPU, in the calling thread.
+public final class VirtualGPU: DeviceBackend {
+    /// How long a copy takes on a simulated link: `latency + bytes / bytesPerSecond`.
+    public struct LinkModel: Hashable, Sendable {
+        /// Sustained bandwidth in bytes per second.
+        public var bytesPerSecond: Double
+        /// Fixed cost of each copy, in seconds.
+        public var latency: Double
+
+        /// A link of `bytesPerSecond` with `latency` seconds per copy.
+        public init(bytesPerSecond: Double, latency: Double = 0) {
+            self.bytesPerSecond = bytesPerSecond
+            self.latency = latency
+        }
+
+        /// Roughly PCIe 4.0 x16 with pinned memory: 25 GB/s, 10 µs.
+        public static let pcie4 = LinkModel(bytesPerSecond: 25e9, latency: 10e-6)
+    }
+
+    public let device: Device
+    public let name = "virtual GPU"
+    public let memoryCapacity: Int?
+    public let isHostAddressable = true
+
+    /// The simulated link, or `nil` for copies at `memcpy` speed.
+    public let link: LinkModel?
+
+    private let inUse = Atomic<Int>(0)
+    private let copyQueue: DispatchQueue
+    private let pending = DispatchGroup()
+
+    /// A virtual GPU with index `index`, an optional capacity in bytes, and an optional link model.
+    public init(index: Int, capacity: Int? = nil, link: LinkModel? = nil) {
+        precondition(capacity.map { $0 >= 0 } ?? true, "a virtual GPU's capacity cannot be negative")
+        self.device = .gpu(index)
+        self.memoryCapacity = capacity
+        self.link = link
+        self.copyQueue = DispatchQueue(label: "parla.virtual-gpu.\(index).copy")
+    }
+
+    public var memoryInUse: Int { self.inUse.load(ordering: .relaxed) }
+
+    public func allocate(byteCount: Int) throws(DeviceError) -> DeviceAllocation {
+        precondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on \(self.device)")
+        if let capacity = self.memoryCapacity {
+            // Reserve first, then check, so that concurrent allocations never overshoot together.
+            let after = self.inUse.add(byteCount, ordering: .relaxed).newValue
+            if after > capacity {
+                self.inUse.subtract(byteCount, ordering: .relaxed)
+                throw .outOfMemory(
+                    device: self.device,
+                    requested: byteCount,
+                    free: Swift.max(capacity - (after - byteCount), 0)
+                )
+            }
+        } else {
+            self.inUse.add(byteCount, ordering: .relaxed)
+        }
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(byteCount, 1), alignment: 64)
+        return DeviceAllocation(
+            backend: self,
+            address: UInt64(UInt(bitPattern: pointer)),
+            byteCount: byteCount,
+            hostPointer: pointer
+        )
+    }
+
+    public func release(address: UInt64, byteCount: Int, hostPointer: UnsafeMutableRawPointer?) {
+        hostPointer?.deallocate()
+        self.inUse.subtract(byteCount, ordering: .relaxed)
+    }
+
+    public func copy(
+        from source: DeviceAllocation,
+        at sourceOffset: Int,
+        to destination: DeviceAllocation,
+        at destinationOffset: Int,
+        byteCount: Int
+    ) throws(DeviceError) -> DeviceEvent {
+        guard let from = source.hostPointer, let to = destination.hostPointer else {
+            preconditionFailure("a virtual GPU cannot copy from \(source.device) to \(destination.device)")
+        }
+        let group = DispatchGroup()
+        group.enter()
+        self.pending.enter()
+        let link = self.link
+        // The allocations travel with the closure, keeping both blocks alive until the copy is done.
+        let endpoints = (source, destination)
+        let (fromAddress, toAddress) = (UInt(bitPattern: from + sourceOffset), UInt(bitPattern: to + destinationOffset))
+        self.copyQueue.async {
+            withExtendedLifetime(endpoints) {
+                let clock = ContinuousClock()
+                let start = clock.now
+                memmove(
+                    UnsafeMutableRawPointer(bitPattern: toAddress)!,
+                    UnsafeRawPointer(bitPattern: fromAddress)!,
+                    byteCount
+                )
+                if let link {
+                    let target = link.latency + Double(byteCount) / link.bytesPerSecond
+                    let spent = start.duration(to: clock.now)
+                    let spentSeconds = Double(spent.components.seconds) + Double(spent.components.attoseconds) * 1e-18
+                    if target > spentSeconds { usleep(UInt32((target - spentSeconds) * 1e6)) }
+                }
+            }
+            group.leave()
+            self.pending.leave()
+        }
+        return DeviceEvent(group: group)
+    }
+
+    public func synchronize() throws(DeviceError) {
+        self.pending.wait()
+    }
+}
