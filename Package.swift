@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
@@ -30,7 +31,14 @@ let package = Package(
             ]
         ),
         // Layer 3: the runtime; re-exports the layers below so users write only `import Parla`.
-        .target(name: "Parla", dependencies: ["ParlaArrays", "ParlaDevices"]),
+        .target(
+            name: "Parla",
+            dependencies: [
+                "ParlaArrays",
+                "ParlaDevices",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         // Layer 4: the `parla` command-line tool.
         .executableTarget(
             name: "ParlaCommand",
@@ -38,6 +46,10 @@ let package = Package(
                 "Parla",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .testTarget(
+            name: "ParlaRuntimeTests",
+            dependencies: ["Parla", "ParlaCommand"]
         ),
         .testTarget(
             name: "ParlaDevicesTests",

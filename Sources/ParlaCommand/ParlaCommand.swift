@@ -3,7 +3,7 @@ import Parla
 
 /// The `parla` command-line tool: demonstrations, benchmarks and checks.
 @main
-struct ParlaCommand: ParsableCommand {
+struct ParlaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parla",
         abstract: "Parla for Swift: task-parallel computing with automatic data movement across CPU and GPUs.",

@@ -4,15 +4,12 @@ import Testing
 @testable import ParlaArrays
 @testable import ParlaCommand
 
-/// Makes a registry of virtual GPUs current for the duration of `body`.
-///
-/// Tests in this file run one at a time (`.serialized`), because the current registry is process-wide.
+/// Makes a registry of virtual GPUs current for the calling test (a task-local binding, so tests in
+/// parallel keep their own devices).
 @discardableResult
 func withVirtualGPUs<R>(_ count: Int, memory: Int? = nil, _ body: (DeviceRegistry) throws -> R) throws -> R {
     let registry = try DeviceRegistry.make(.virtual(gpus: count, memory: memory))
-    let previous = DeviceRegistry.install(registry)
-    defer { DeviceRegistry.install(previous) }
-    return try body(registry)
+    return try DeviceRegistry.withCurrent(registry) { try body(registry) }
 }
 
 @Suite(.serialized)

@@ -38,6 +38,10 @@ public protocol DeviceBackend: AnyObject, Sendable {
     /// Waits until all work queued on this device has finished.
     func synchronize() throws(DeviceError)
 
+    /// An event that completes when the work queued so far on the device's compute stream has: a task
+    /// on a GPU counts as finished when this does.
+    func completionOfQueuedWork() throws(DeviceError) -> DeviceEvent
+
     /// The kernels of a device whose memory the host cannot address; `nil` for the CPU and virtual
     /// GPUs, whose arrays are computed on by the host.
     var kernels: (any DeviceKernels)? { get }
@@ -46,6 +50,9 @@ public protocol DeviceBackend: AnyObject, Sendable {
 extension DeviceBackend {
     /// Host-addressable devices have no kernels of their own: the host computes on their memory.
     public var kernels: (any DeviceKernels)? { nil }
+
+    /// On devices whose work runs as it is called (the CPU, virtual GPUs), everything has finished.
+    public func completionOfQueuedWork() throws(DeviceError) -> DeviceEvent { .completed }
 }
 
 /// Copies between any two devices, choosing the backend that carries each copy out.

@@ -531,6 +531,11 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
         return finished.deviceEvent
     }
 
+    public func completionOfQueuedWork() throws(DeviceError) -> DeviceEvent {
+        try self.makeCurrent()
+        return try self.record(on: self.computeStream).deviceEvent
+    }
+
     public func synchronize() throws(DeviceError) {
         try self.makeCurrent()
         try self.driver.check(self.driver.cuCtxSynchronize(), "cuCtxSynchronize", device: self.device)

@@ -90,10 +90,22 @@ public final class DeviceRegistry: Sendable {
 
     private static let _current = Mutex<DeviceRegistry?>(nil)
 
-    /// The registry in use: the one installed by ``install(_:)`` (by `Parla.run`), else the default
-    /// one, made from `PARLA_DEVICES` or ``DeviceSelection/auto`` on first use.
+    /// A registry bound to the current Swift task (and its child tasks) by ``withCurrent(_:_:)``.
+    @TaskLocal
+    public static var _taskCurrent: DeviceRegistry? = nil
+
+    /// Runs `body` with `registry` as ``current`` for the calling Swift task only (other tasks and
+    /// threads keep theirs).
+    public static func withCurrent<R>(_ registry: DeviceRegistry, _ body: () throws -> R) rethrows -> R {
+        try $_taskCurrent.withValue(registry) { try body() }
+    }
+
+    /// The registry in use: one bound to the calling Swift task (``withCurrent(_:_:)``), else the one
+    /// installed by ``install(_:)`` (by `Parla.run`), else the default one, made from `PARLA_DEVICES`
+    /// or ``DeviceSelection/auto`` on first use.
     public static var current: DeviceRegistry {
-        _current.withLock { current in
+        if let bound = _taskCurrent { return bound }
+        return _current.withLock { current in
             if let current { return current }
             let made = makeDefault()
             current = made

@@ -1,0 +1,52 @@
+import ParlaDevices
+
+extension Parla {
+    /// Runs `body` with the Parla runtime: tasks spawned inside it (and inside those tasks) run on the
+    /// chosen devices. When `body` returns, `run` waits for every task, nested ones included, and then
+    /// rethrows the first failure (of the body, or of a task).
+    ///
+    /// Parla (Python) equivalent: `with Parla(): ...`.
+    ///
+    /// Several runs may follow one another in a process; runs started concurrently (from different Swift
+    /// tasks) take turns, and a run cannot be nested inside another. When tasks wait for
+    /// something that can never happen (a dependency never spawned, a cycle), the run throws
+    /// ``ParlaError/unsatisfiableDependencies(missing:cycle:waiting:)`` listing them instead of hanging.
+    ///
+    /// - Parameters:
+    ///   - devices: which devices to use (overridden by `PARLA_DEVICES` only when left at `.auto`).
+    ///   - dependencies: whether data accesses add dependencies (``DependencyMode/inferred``).
+    public static func run(
+        devices: DeviceSelection = .auto,
+        dependencies: DependencyMode = .inferred,
+        _ body: () async throws -> Void
+    ) async throws {
+        let selection = devices == .auto ? (try DeviceSelection.fromEnvironment() ?? .auto) : devices
+        let registry = try DeviceRegistry.make(selection)
+        let scope = RunScope(registry: registry, dependencyMode: dependencies, pool: WorkerPool.shared)
+        await RunScope.install(scope)
+        let previousRegistry = DeviceRegistry.install(registry)
+        defer {
+            DeviceRegistry.install(previousRegistry)
+            RunScope.uninstall(scope)
+        }
+
+        // The monitor ends the run once the body has returned and every task has finished; when nothing
+        // can progress before that, it fails what waits for the impossible (the body's awaits included).
+        let monitor = Task { await scope.monitor() }
+        var bodyError: (any Error)? = nil
+        do {
+            try await DeviceRegistry.$_taskCurrent.withValue(registry) {
+                try await RunScope.$awaiterScope.withValue(scope) { try await body() }
+            }
+        } catch {
+            bodyError = error
+        }
+        scope.bodyFinished()
+        await monitor.value
+        if let error = bodyError ?? scope.failure { throw error }
+    }
+
+    /// The devices of the run in progress (outside a run, of the default selection): the GPUs in
+    /// order, then the CPU.
+    public static var devices: [Device] { DeviceRegistry.current.devices }
+}

@@ -1,0 +1,45 @@
+import ParlaDevices
+
+/// Why a task, or a whole `Parla.run`, failed. Every case names the tasks (and devices) it is about.
+public enum ParlaError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A task did not run because a task it depends on failed.
+    case dependencyFailed(task: String, dependency: String)
+    /// A task id was spawned a second time; the second task fails.
+    case duplicateTaskID(String)
+    /// A task's placement names a device that this run does not have.
+    case noSuchDevice(task: String, device: Device, available: [Device])
+    /// A task asked for more memory or compute units than any device it may run on has in all.
+    case unsatisfiableResources(task: String, detail: String)
+    /// Nothing could run any more while tasks were still waiting: dependencies (or awaited ids) that
+    /// were never spawned, and/or a cycle of dependencies. Detected instead of hanging.
+    case unsatisfiableDependencies(missing: [String], cycle: [String], waiting: [String])
+    /// A task (or the run) awaited tasks of a run that was aborted by another failure.
+    case runAborted(String)
+
+    public var description: String {
+        switch self {
+        case .dependencyFailed(let task, let dependency):
+            return "task \(task) did not run because its dependency \(dependency) failed"
+        case .duplicateTaskID(let id):
+            return "task \(id) was spawned twice; the second spawn fails"
+        case .noSuchDevice(let task, let device, let available):
+            return
+                "task \(task) is placed on \(device), which this run does not have (devices: \(available.map(\.description).joined(separator: ", ")))"
+        case .unsatisfiableResources(let task, let detail):
+            return "task \(task) can never be placed: \(detail)"
+        case .unsatisfiableDependencies(let missing, let cycle, let waiting):
+            var parts: [String] = []
+            if !missing.isEmpty {
+                parts.append("never spawned: \(missing.joined(separator: ", "))")
+            }
+            if !cycle.isEmpty {
+                parts.append("dependency cycle: \((cycle + [cycle[0]]).joined(separator: " -> "))")
+            }
+            let shown = waiting.prefix(20).joined(separator: ", ") + (waiting.count > 20 ? ", …" : "")
+            parts.append("waiting: \(shown)")
+            return "tasks can never run; " + parts.joined(separator: "; ")
+        case .runAborted(let reason):
+            return "the run was aborted: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,451 @@
+import ParlaDevices
+import Synchronization
+
+/// The state of one `Parla.run`: its devices, its tasks' accounting, its first failure, and the
+/// detection of tasks that can never run.
+///
+/// Accounting: `live` counts spawned tasks not finished; `active` counts what can still make progress:
+/// the run's body, tasks that are ready or running, and bodies not suspended on a Parla barrier. Every
+/// transition raises `active` for what becomes able to progress before lowering it for what stops, so
+/// `active` reaches 0 only when nothing can progress: then either everything is done (`live == 0`) or
+/// the waiting tasks can never run, which is reported instead of hanging.
+final class RunScope: @unchecked Sendable {
+    // @unchecked Sendable: counters are atomics; everything else mutable is behind a Mutex.
+
+    let registry: DeviceRegistry
+    let dependencyMode: DependencyMode
+    let pool: WorkerPool
+    /// The devices tasks may use: the GPUs in order, then the CPU.
+    let devices: [Device]
+    /// Per device (GPUs by index, the CPU last): whether work on it completes asynchronously (CUDA).
+    private let completesAsynchronously: [Bool]
+    private let capacities: [Int?]
+
+    private let live = Atomic<Int>(0)
+    private let active = Atomic<Int>(1)  // the body
+    private let firstFailure = Mutex<(any Error)?>(nil)
+    private let abort = Mutex<ParlaError?>(nil)
+    private let quiescence = Mutex(Quiescence())
+    private let spaces = Mutex<[ObjectIdentifier: TaskSpace]>([:])
+    private let usage: Mutex<[DeviceUsage]>
+    private let parked = Mutex<[TaskRecord]>([])
+    private let running: [Counter]
+
+    /// An atomic count in its own object, so that counts can sit in an array.
+    final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    private struct Quiescence: ~Copyable {
+        var signaled = false
+        var waiter: UnsafeContinuation<Void, Never>? = nil
+    }
+
+    struct DeviceUsage {
+        var vcus = 0.0
+        var memory = 0
+    }
+
+    init(registry: DeviceRegistry, dependencyMode: DependencyMode, pool: WorkerPool) {
+        self.registry = registry
+        self.dependencyMode = dependencyMode
+        self.pool = pool
+        self.devices = registry.devices
+        let backends = registry.devices.map { try? registry.backend(for: $0) }
+        self.completesAsynchronously = backends.map { $0.map { !$0.isHostAddressable } ?? false }
+        self.capacities = backends.map { $0?.memoryCapacity }
+        self.usage = Mutex(Array(repeating: DeviceUsage(), count: registry.devices.count))
+        self.running = (0..<registry.devices.count).map { _ in Counter() }
+    }
+
+    /// The slot of `device` in the per-device arrays (GPUs by index, the CPU last).
+    @inline(__always)
+    func position(of device: Device) -> Int {
+        device.kind == .cpu ? self.devices.count - 1 : device.index
+    }
+
+    /// Whether the run has `device`.
+    func has(_ device: Device) -> Bool {
+        device.kind == .cpu || device.index < self.devices.count - 1
+    }
+
+    // MARK: The current run
+
+    private static let currentScope = Atomic<UInt>(0)
+
+    /// The run in progress, or `nil` outside `Parla.run`.
+    static var current: RunScope? {
+        let raw = currentScope.load(ordering: .acquiring)
+        guard raw != 0 else { return nil }
+        // The scope is retained by `Parla.run` for as long as it is installed.
+        return Unmanaged<RunScope>.fromOpaque(UnsafeRawPointer(bitPattern: raw)!).takeUnretainedValue()
+    }
+
+    /// Runs one at a time: a second `Parla.run` (from another Swift task) waits for the first to end.
+    private static let runQueue = Mutex<(busy: Bool, waiters: [UnsafeContinuation<Void, Never>])>((false, []))
+
+    /// Installs `scope` as the run in progress, after any run in progress has ended.
+    static func install(_ scope: RunScope) async {
+        precondition(
+            RunScope.awaiterScope == nil && _WorkerThreadDevice.get() == nil,
+            "Parla.run cannot be nested inside another run's body or tasks"
+        )
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let proceed = runQueue.withLock { queue -> Bool in
+                if !queue.busy {
+                    queue.busy = true
+                    return true
+                }
+                queue.waiters.append(continuation)
+                return false
+            }
+            if proceed { continuation.resume() }
+        }
+        let raw = UInt(bitPattern: Unmanaged.passUnretained(scope).toOpaque())
+        currentScope.store(raw, ordering: .releasing)
+    }
+
+    /// Removes `scope` as the run in progress and lets the next waiting run start.
+    static func uninstall(_ scope: RunScope) {
+        currentScope.store(0, ordering: .releasing)
+        let next = runQueue.withLock { queue -> UnsafeContinuation<Void, Never>? in
+            if queue.waiters.isEmpty {
+                queue.busy = false
+                return nil
+            }
+            return queue.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+
+    /// The run whose accounting an `await` on a Parla barrier belongs to (bound in the run's body and in
+    /// asynchronous task bodies).
+    @TaskLocal static var awaiterScope: RunScope? = nil
+
+    /// The error an aborted run gives its waiters.
+    static func abortError(of scope: RunScope?) -> ParlaError? {
+        scope?.abort.withLock { $0 }
+    }
+
+    // MARK: Accounting
+
+    func taskSpawned() { self.live.add(1, ordering: .relaxed) }
+
+    func taskBecameReady(_ record: TaskRecord) {
+        self.active.add(1, ordering: .sequentiallyConsistent)
+        self.pool.submit(record)
+    }
+
+    /// A task that finishes without running (it failed at spawn) counts as active until it finishes.
+    func taskBecameReadyWithoutRunning() {
+        self.active.add(1, ordering: .sequentiallyConsistent)
+    }
+
+    func taskFinished() {
+        self.live.subtract(1, ordering: .sequentiallyConsistent)
+        self.lowerActive()
+    }
+
+    func awaiterSuspended() { self.lowerActive() }
+
+    func awaiterResumed() { self.active.add(1, ordering: .sequentiallyConsistent) }
+
+    private let bodyDone = Atomic<Bool>(false)
+
+    func bodyFinished() {
+        self.bodyDone.store(true, ordering: .sequentiallyConsistent)
+        self.lowerActive()
+    }
+
+    /// Watches the run until its body has returned and every task has finished, failing the tasks (and
+    /// waking the awaiters, the body's included) that wait for something that can never happen.
+    func monitor() async {
+        while true {
+            await self.waitForQuiescence()
+            if self.bodyDone.load(ordering: .sequentiallyConsistent) && self.allTasksFinished { return }
+            self.abortStuckTasks()
+        }
+    }
+
+    private func lowerActive() {
+        if self.active.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 {
+            self.signalQuiescence()
+        }
+    }
+
+    private func signalQuiescence() {
+        let waiter = self.quiescence.withLock { state -> UnsafeContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.signaled = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Waits until nothing can make progress.
+    func waitForQuiescence() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let already = self.quiescence.withLock { state -> Bool in
+                if state.signaled {
+                    state.signaled = false
+                    return true
+                }
+                state.waiter = continuation
+                return false
+            }
+            if already { continuation.resume() }
+        }
+    }
+
+    /// Whether every spawned task has finished.
+    var allTasksFinished: Bool { self.live.load(ordering: .sequentiallyConsistent) == 0 }
+
+    func recordFailure(_ error: any Error) {
+        self.firstFailure.withLock { if $0 == nil { $0 = error } }
+    }
+
+    /// The first failure of a task (or the report of tasks that could never run).
+    var failure: (any Error)? { self.firstFailure.withLock { $0 } }
+
+    /// Remembers a task space used by this run, for the report of tasks that can never run.
+    func noteSpace(_ space: TaskSpace) {
+        let key = ObjectIdentifier(space)
+        self.spaces.withLock { if $0[key] == nil { $0[key] = space } }
+    }
+
+    // MARK: Placement and resources
+
+    /// Chooses the device for `record` and reserves its resources; `nil` parks it until resources free up.
+    func place(_ record: TaskRecord) -> Device? {
+        let constrained = record.vcus > 0 || record.memory > 0
+        switch record.placement {
+        case .one(let device) where !constrained:
+            return device
+        case .one(let device):
+            return self.reserve(record, among: [device])
+        case .any where !constrained:
+            return self.leastLoaded(self.devices)
+        case .any:
+            return self.reserve(record, among: self.devices)
+        case .several(let candidates) where !constrained:
+            return self.leastLoaded(candidates)
+        case .several(let candidates):
+            return self.reserve(record, among: candidates)
+        }
+    }
+
+    private func leastLoaded(_ candidates: [Device]) -> Device {
+        var best = candidates[0]
+        var bestLoad = Int.max
+        for device in candidates {
+            let load = self.running[self.position(of: device)].value.load(ordering: .relaxed)
+            if load < bestLoad {
+                best = device
+                bestLoad = load
+            }
+        }
+        return best
+    }
+
+    private func reserve(_ record: TaskRecord, among candidates: [Device]) -> Device? {
+        let chosen = self.usage.withLock { usage -> Device? in
+            var best: Device? = nil
+            var bestLoad = Double.infinity
+            for device in candidates {
+                let slot = self.position(of: device)
+                let vcusFit = usage[slot].vcus + record.vcus <= 1 + 1e-9
+                let memoryFit = self.capacities[slot].map { usage[slot].memory + record.memory <= $0 } ?? true
+                if vcusFit && memoryFit && usage[slot].vcus < bestLoad {
+                    best = device
+                    bestLoad = usage[slot].vcus
+                }
+            }
+            if let best {
+                let slot = self.position(of: best)
+                usage[slot].vcus += record.vcus
+                usage[slot].memory += record.memory
+            } else {
+                self.parked.withLock { $0.append(record) }
+            }
+            return best
+        }
+        return chosen
+    }
+
+    /// Gives back what `record` reserved and retries parked tasks.
+    private func releaseResources(of record: TaskRecord) {
+        guard record.vcus > 0 || record.memory > 0 else { return }
+        let slot = self.position(of: record.device)
+        let retry = self.usage.withLock { usage -> [TaskRecord] in
+            usage[slot].vcus -= record.vcus
+            usage[slot].memory -= record.memory
+            return self.parked.withLock { parked in
+                let all = parked
+                parked = []
+                return all
+            }
+        }
+        for parked in retry { self.pool.submit(parked) }
+    }
+
+    /// Why `record` can never be placed, checked at spawn, or `nil` when it can be.
+    func unplaceableReason(vcus: Double, memory: Int, candidates: [Device]) -> String? {
+        if vcus > 1 + 1e-9 { return "it asks for \(vcus) compute units and a device has 1" }
+        let fits = candidates.contains { device in
+            self.capacities[self.position(of: device)].map { memory <= $0 } ?? true
+        }
+        if !fits {
+            return
+                "it asks for \(memory) bytes and no device it may run on (\(candidates.map(\.description).joined(separator: ", "))) has that much memory"
+        }
+        return nil
+    }
+
+    // MARK: Execution
+
+    /// Runs `record` on the calling worker thread (or, for an asynchronous body, starts its Swift task).
+    func execute(_ record: TaskRecord) {
+        if let failure = record.state.withLock({ $0.dependencyFailure }) {
+            record.complete(failure: failure)
+            return
+        }
+        guard let device = self.place(record) else { return }
+        record.device = device
+        let slot = self.position(of: device)
+        self.running[slot].value.add(1, ordering: .relaxed)
+        if record.isAsync {
+            Task {
+                var failure: (any Error)? = nil
+                do {
+                    try await DeviceRegistry.$_taskCurrent.withValue(self.registry) {
+                        try await RunScope.$awaiterScope.withValue(self) {
+                            try await Device.$_asyncTaskDevice.withValue(device) {
+                                try await record.runAsynchronousBody()
+                            }
+                        }
+                    }
+                    try self.waitForDeviceWork(on: slot)
+                } catch {
+                    failure = error
+                }
+                self.finish(record, slot: slot, failure: failure)
+            }
+            return
+        }
+        var failure: (any Error)? = nil
+        _WorkerThreadDevice.set(device)
+        do {
+            try record.runSynchronousBody()
+            try self.waitForDeviceWork(on: slot)
+        } catch {
+            failure = error
+        }
+        _WorkerThreadDevice.set(nil)
+        self.finish(record, slot: slot, failure: failure)
+    }
+
+    /// On a CUDA GPU, a task is finished when the kernels it queued are.
+    @inline(__always)
+    private func waitForDeviceWork(on slot: Int) throws {
+        guard self.completesAsynchronously[slot] else { return }
+        try self.registry.backend(for: self.devices[slot]).completionOfQueuedWork().wait()
+    }
+
+    private func finish(_ record: TaskRecord, slot: Int, failure: (any Error)?) {
+        self.running[slot].value.subtract(1, ordering: .relaxed)
+        self.releaseResources(of: record)
+        record.complete(failure: failure)
+    }
+
+    // MARK: Tasks that can never run
+
+    /// Fails every task that waits for something that can never happen, reporting the ids never
+    /// spawned and any dependency cycle, so that the run ends instead of hanging.
+    func abortStuckTasks() {
+        var missing: [String] = []
+        var stuck: [TaskRecord] = []
+        var waitersToWake: [(UnsafeContinuation<Void, Never>, RunScope?)] = []
+        let spaces = self.spaces.withLock { Array($0.values) }.sorted { $0.name < $1.name }
+        for space in spaces {
+            for slot in space.allSlots {
+                slot.state.withLock { state in
+                    if let record = state.record {
+                        if !record.isCompleted { stuck.append(record) }
+                    } else if !state.dependents.isEmpty || !state.spawnWaiters.isEmpty {
+                        missing.append(slot.name)
+                        stuck.append(contentsOf: state.dependents)
+                        waitersToWake.append(contentsOf: zip(state.spawnWaiters, state.waiterScopes))
+                        state.dependents = []
+                        state.spawnWaiters = []
+                        state.waiterScopes = []
+                    }
+                }
+            }
+        }
+        let cycle = Self.findCycle(among: stuck)
+        var seen = Set<ObjectIdentifier>()
+        let waiting = stuck.filter { seen.insert(ObjectIdentifier($0)).inserted }
+        let error = ParlaError.unsatisfiableDependencies(
+            missing: missing,
+            cycle: cycle.map(\.name),
+            waiting: waiting.map(\.name)
+        )
+        self.abort.withLock { if $0 == nil { $0 = error } }
+        self.recordFailure(error)
+        // First make sure no release can schedule them (failing one releases the others), then fail them.
+        for record in waiting {
+            record.remaining.store(Int.min / 2, ordering: .sequentiallyConsistent)
+        }
+        for record in waiting where !record.isCompleted {
+            self.active.add(1, ordering: .sequentiallyConsistent)
+            record.complete(failure: error)
+        }
+        for (waiter, scope) in waitersToWake {
+            scope?.awaiterResumed()
+            waiter.resume()
+        }
+    }
+
+    /// A cycle of unfinished tasks following successor edges, if there is one.
+    private static func findCycle(among records: [TaskRecord]) -> [TaskRecord] {
+        var color: [ObjectIdentifier: Int] = [:]  // 1: on the path, 2: done
+        var path: [TaskRecord] = []
+        func visit(_ record: TaskRecord) -> [TaskRecord]? {
+            let key = ObjectIdentifier(record)
+            if color[key] == 2 { return nil }
+            if color[key] == 1 {
+                let start = path.firstIndex { $0 === record }!
+                return Array(path[start...])
+            }
+            color[key] = 1
+            path.append(record)
+            let successors = record.state.withLock { $0.completed ? [] : $0.successors }
+            for successor in successors {
+                if let cycle = visit(successor) { return cycle }
+            }
+            path.removeLast()
+            color[key] = 2
+            return nil
+        }
+        for record in records {
+            if let cycle = visit(record) {
+                // Successor edges point from a dependency to its dependent; report in dependency order.
+                return cycle
+            }
+        }
+        return []
+    }
+}
+
+/// How tasks are ordered besides their explicit dependencies.
+///
+/// Parla (Python) equivalent: none; Parla only has explicit dependencies (``explicit``).
+public enum DependencyMode: Hashable, Sendable {
+    /// A task also depends on every earlier task whose data accesses conflict with its own.
+    case inferred
+    /// Only explicit dependencies order tasks; conflicting accesses they leave unordered are reported.
+    case explicit
+}

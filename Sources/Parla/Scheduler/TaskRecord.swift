@@ -1,0 +1,216 @@
+import ParlaDevices
+import Synchronization
+
+/// The runtime's record of one spawned task: its dependencies still to finish, its successors, its
+/// placement and resources, and its outcome. Subclassed per result type (``TypedTaskRecord``).
+class TaskRecord: @unchecked Sendable {
+    // @unchecked Sendable: mutable state is in `state` (a Mutex) and `remaining` (an atomic);
+    // `device` is written by the worker that places the task before the body runs and read by that
+    // body and the completion that follows it, in order, on threads handed the task through locked
+    // queues (which order the accesses).
+
+    /// The id it was spawned under, if any.
+    let slot: TaskSlot?
+    /// Where `spawn` was called, for naming unnamed tasks.
+    let origin: StaticString
+    let originLine: UInt
+    /// The run the task belongs to.
+    let scope: RunScope
+    /// Where it may run.
+    let placement: PlacementSpec
+    /// Fraction of a device it occupies while it runs (0: no limit).
+    let vcus: Double
+    /// Bytes it reserves on its device while it runs.
+    let memory: Int
+    /// Whether the body is `async` (runs as a Swift task, so that its awaits free the worker).
+    let isAsync: Bool
+
+    /// Dependencies not yet finished, plus one held by `spawn` until it has registered them all.
+    let remaining = Atomic<Int>(1)
+
+    /// The device chosen for the task.
+    var device: Device = .cpu
+
+    let state = Mutex(State())
+
+    struct State: ~Copyable {
+        var completed = false
+        var failure: (any Error)? = nil
+        /// The first failed dependency; the task will not run.
+        var dependencyFailure: ParlaError? = nil
+        var successors: [TaskRecord] = []
+        var waiters: [UnsafeContinuation<Void, Never>] = []
+        var waiterScopes: [RunScope?] = []
+    }
+
+    init(
+        slot: TaskSlot?,
+        scope: RunScope,
+        placement: PlacementSpec,
+        vcus: Double,
+        memory: Int,
+        isAsync: Bool,
+        origin: StaticString,
+        originLine: UInt
+    ) {
+        self.slot = slot
+        self.scope = scope
+        self.placement = placement
+        self.vcus = vcus
+        self.memory = memory
+        self.isAsync = isAsync
+        self.origin = origin
+        self.originLine = originLine
+    }
+
+    /// `T_1`, or `"task spawned at File.swift:12"` for an unnamed task.
+    var name: String {
+        if let slot { return slot.name }
+        return "(unnamed task spawned at \(self.origin):\(self.originLine))"
+    }
+
+    /// Runs a synchronous body; overridden.
+    func runSynchronousBody() throws {}
+
+    /// Runs an asynchronous body; overridden.
+    func runAsynchronousBody() async throws {}
+
+    // MARK: Dependencies
+
+    /// Adds `successor` unless this task has finished; a finished failed task passes its failure on.
+    /// Returns whether the successor must wait for this task.
+    func addSuccessor(_ successor: TaskRecord) -> Bool {
+        let (added, failed) = self.state.withLock { state -> (Bool, Bool) in
+            if state.completed { return (false, state.failure != nil) }
+            state.successors.append(successor)
+            return (true, false)
+        }
+        if failed { successor.noteFailedDependency(self) }
+        return added
+    }
+
+    /// Records that a dependency failed: this task will not run.
+    func noteFailedDependency(_ dependency: TaskRecord) {
+        let error = ParlaError.dependencyFailed(task: self.name, dependency: dependency.name)
+        self.state.withLock { state in
+            if state.dependencyFailure == nil { state.dependencyFailure = error }
+        }
+    }
+
+    /// One dependency finished (or `spawn` finished registering them): schedules the task at zero.
+    @inline(__always)
+    func releaseOne() {
+        if self.remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+            self.scope.taskBecameReady(self)
+        }
+    }
+
+    // MARK: Completion
+
+    /// Finishes the task: wakes awaiters, releases successors (passing a failure on), updates the run.
+    func complete(failure: (any Error)?) {
+        let (successors, waiters, scopes) = self.state.withLock { state in
+            state.completed = true
+            state.failure = failure
+            let taken = (state.successors, state.waiters, state.waiterScopes)
+            state.successors = []
+            state.waiters = []
+            state.waiterScopes = []
+            return taken
+        }
+        if let failure { self.scope.recordFailure(failure) }
+        for successor in successors {
+            if failure != nil { successor.noteFailedDependency(self) }
+            successor.releaseOne()
+        }
+        for (waiter, scope) in zip(waiters, scopes) {
+            scope?.awaiterResumed()
+            waiter.resume()
+        }
+        self.scope.taskFinished()
+    }
+
+    /// Whether the task has finished.
+    var isCompleted: Bool { self.state.withLock { $0.completed } }
+
+    /// Waits until the task has finished; throws its failure.
+    func waitForCompletion() async throws {
+        if let outcome = self.outcome {
+            if let failure = outcome { throw failure }
+            return
+        }
+        let scope = RunScope.awaiterScope
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let registered = self.state.withLock { state in
+                if state.completed { return false }
+                state.waiters.append(continuation)
+                state.waiterScopes.append(scope)
+                return true
+            }
+            if registered {
+                scope?.awaiterSuspended()
+            } else {
+                continuation.resume()
+            }
+        }
+        if let failure = self.outcome ?? nil { throw failure }
+    }
+
+    /// `nil` while running; when finished, its failure or `nil`.
+    var outcome: (any Error)?? {
+        self.state.withLock { state in state.completed ? .some(state.failure) : .none }
+    }
+}
+
+/// A task record that runs a body returning `R` and keeps the result.
+final class TypedTaskRecord<R>: TaskRecord, @unchecked Sendable {
+    // @unchecked Sendable: `result` is written once by the body's thread before `complete`, and read
+    // only after completion, which the record's Mutex orders.
+
+    private let synchronousBody: (@Sendable () throws -> R)?
+    private let asynchronousBody: (@Sendable () async throws -> R)?
+    var result: R? = nil
+
+    init(
+        slot: TaskSlot?,
+        scope: RunScope,
+        placement: PlacementSpec,
+        vcus: Double,
+        memory: Int,
+        synchronous: (@Sendable () throws -> R)?,
+        asynchronous: (@Sendable () async throws -> R)?,
+        origin: StaticString,
+        originLine: UInt
+    ) {
+        self.synchronousBody = synchronous
+        self.asynchronousBody = asynchronous
+        super.init(
+            slot: slot,
+            scope: scope,
+            placement: placement,
+            vcus: vcus,
+            memory: memory,
+            isAsync: asynchronous != nil,
+            origin: origin,
+            originLine: originLine
+        )
+    }
+
+    override func runSynchronousBody() throws {
+        self.result = try self.synchronousBody!()
+    }
+
+    override func runAsynchronousBody() async throws {
+        self.result = try await self.asynchronousBody!()
+    }
+}
+
+/// A task's allowed devices, resolved at spawn.
+enum PlacementSpec: Sendable {
+    /// Any device of the run.
+    case any
+    /// Exactly one device.
+    case one(Device)
+    /// One of several devices.
+    case several([Device])
+}

@@ -1,0 +1,148 @@
+import DequeModule
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The runtime's own worker threads (one per core), each with a queue; no Swift `Task` per Parla task.
+///
+/// A worker runs tasks from its own queue first (newest first, so a chain continues on the worker that
+/// released it), then the shared queue that other threads submit to, then steals the oldest task of
+/// another worker. Idle workers spin briefly, then park on a condition variable.
+final class WorkerPool: @unchecked Sendable {
+    // @unchecked Sendable: queues are Mutex-protected; the parking lot is a pthread mutex/condition
+    // pair used only through its lock; `workers` is immutable after `init`.
+
+    /// The process's pool, started on first use.
+    static let shared = WorkerPool(threads: WorkerPool.defaultThreadCount)
+
+    /// One worker per online core (at least 2).
+    static var defaultThreadCount: Int {
+        Swift.max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    final class Worker: @unchecked Sendable {
+        // @unchecked Sendable: `queue` is a Mutex; the rest is immutable.
+        let number: Int
+        let queue = Mutex(Deque<TaskRecord>())
+        unowned let pool: WorkerPool
+        init(number: Int, pool: WorkerPool) {
+            self.number = number
+            self.pool = pool
+        }
+    }
+
+    private(set) var workers: [Worker] = []
+    private let shared = Mutex(Deque<TaskRecord>())
+    private let sleepers = Atomic<Int>(0)
+    private let parkingMutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let parkingCondition: UnsafeMutablePointer<pthread_cond_t>
+
+    /// The worker running on the current thread, if it is one of this pool's.
+    private static let currentWorkerKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "cannot create the worker thread key")
+        return key
+    }()
+
+    init(threads: Int) {
+        self.parkingMutex = .allocate(capacity: 1)
+        self.parkingCondition = .allocate(capacity: 1)
+        pthread_mutex_init(self.parkingMutex, nil)
+        pthread_cond_init(self.parkingCondition, nil)
+        self.workers = (0..<threads).map { Worker(number: $0, pool: self) }
+        for worker in self.workers { self.startThread(for: worker) }
+    }
+
+    private func startThread(for worker: Worker) {
+        let box = Unmanaged.passRetained(worker).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(
+            &thread,
+            nil,
+            { argument in
+                let worker = Unmanaged<Worker>.fromOpaque(argument!).takeRetainedValue()
+                pthread_setspecific(WorkerPool.currentWorkerKey, Unmanaged.passUnretained(worker).toOpaque())
+                worker.pool.run(worker)
+                return nil
+            },
+            box
+        )
+        precondition(result == 0, "cannot start a Parla worker thread (pthread_create returned \(result))")
+        pthread_detach(thread)
+    }
+
+    /// The pool worker on the calling thread, if any.
+    @inline(__always)
+    private var currentWorker: Worker? {
+        guard let raw = pthread_getspecific(Self.currentWorkerKey) else { return nil }
+        let worker = Unmanaged<Worker>.fromOpaque(raw).takeUnretainedValue()
+        return worker.pool === self ? worker : nil
+    }
+
+    /// Queues a ready task: on the calling worker's own queue, else on the shared queue.
+    func submit(_ record: TaskRecord) {
+        if let worker = self.currentWorker {
+            worker.queue.withLock { $0.append(record) }
+        } else {
+            self.shared.withLock { $0.append(record) }
+        }
+        if self.sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            pthread_mutex_lock(self.parkingMutex)
+            pthread_cond_signal(self.parkingCondition)
+            pthread_mutex_unlock(self.parkingMutex)
+        }
+    }
+
+    /// The next task for `worker`: its own newest, the shared oldest, or another worker's oldest.
+    @inline(__always)
+    private func nextTask(for worker: Worker) -> TaskRecord? {
+        if let record = worker.queue.withLock({ $0.popLast() }) { return record }
+        if let record = self.shared.withLock({ $0.popFirst() }) { return record }
+        for offset in 1..<self.workers.count {
+            let victim = self.workers[(worker.number + offset) % self.workers.count]
+            if let record = victim.queue.withLock({ $0.popFirst() }) { return record }
+        }
+        return nil
+    }
+
+    private func run(_ worker: Worker) {
+        while true {
+            if let record = self.nextTask(for: worker) {
+                record.scope.execute(record)
+                continue
+            }
+            // Spin a little: a successor or a new spawn usually arrives within microseconds.
+            var found: TaskRecord? = nil
+            for attempt in 0..<200 {
+                if attempt >= 190 { sched_yield() }
+                if let record = self.nextTask(for: worker) {
+                    found = record
+                    break
+                }
+            }
+            if let found {
+                found.scope.execute(found)
+                continue
+            }
+            self.park(worker)
+        }
+    }
+
+    /// Sleeps until a task is submitted. A submitter that pushes and then sees no sleepers is covered
+    /// by the re-check made after announcing the sleep.
+    private func park(_ worker: Worker) {
+        pthread_mutex_lock(self.parkingMutex)
+        self.sleepers.add(1, ordering: .sequentiallyConsistent)
+        if let record = self.nextTask(for: worker) {
+            self.sleepers.subtract(1, ordering: .sequentiallyConsistent)
+            pthread_mutex_unlock(self.parkingMutex)
+            record.scope.execute(record)
+            return
+        }
+        pthread_cond_wait(self.parkingCondition, self.parkingMutex)
+        self.sleepers.subtract(1, ordering: .sequentiallyConsistent)
+        pthread_mutex_unlock(self.parkingMutex)
+    }
+}

@@ -1,0 +1,192 @@
+import ParlaDevices
+
+/// Spawns a task with a synchronous body; it runs on a worker thread once its dependencies have
+/// finished, on a device its placement allows.
+///
+/// Parla (Python) equivalent: `@spawn(taskid, dependencies, placement=..., memory=..., vcus=...)`.
+///
+/// - Parameters:
+///   - id: the task's id (`T[1]`); spawning one id twice fails the second task.
+///   - dependencies: tasks that must finish first: ids, sets, spaces, task handles, also ones spawned
+///     later.
+///   - placement: a device, an architecture, or an array of them meaning any one; default any device.
+///   - memory: bytes the task needs on its device, reserved while it runs.
+///   - vcus: the fraction of a device it occupies; tasks whose `vcus` add up to at most 1 share one.
+///   - body: the work; its result is the task's ``ParlaTask/value``.
+/// - Precondition: called inside `Parla.run`.
+@discardableResult
+public func spawn<R: Sendable>(
+    _ id: TaskID? = nil,
+    dependencies: [any TaskDependency] = [],
+    placement: any Placement = AnyDevice(),
+    memory: Int? = nil,
+    vcus: Double? = nil,
+    file: StaticString = #fileID,
+    line: UInt = #line,
+    _ body: @escaping @Sendable () throws -> R
+) -> ParlaTask<R> {
+    _spawn(id, dependencies, placement, memory, vcus, file, line, synchronous: body, asynchronous: nil)
+}
+
+/// Spawns a task with an asynchronous body: its `await`s (on other tasks, barriers, anything) suspend
+/// it without holding a worker thread.
+///
+/// Parla (Python) equivalent: `@spawn(...)` on an `async def`.
+///
+/// - Precondition: called inside `Parla.run`.
+@discardableResult
+public func spawn<R: Sendable>(
+    _ id: TaskID? = nil,
+    dependencies: [any TaskDependency] = [],
+    placement: any Placement = AnyDevice(),
+    memory: Int? = nil,
+    vcus: Double? = nil,
+    file: StaticString = #fileID,
+    line: UInt = #line,
+    _ body: @escaping @Sendable () async throws -> R
+) -> ParlaTask<R> {
+    _spawn(id, dependencies, placement, memory, vcus, file, line, synchronous: nil, asynchronous: body)
+}
+
+// swift-format-ignore: FunctionParameterCount
+@inline(__always)
+private func _spawn<R: Sendable>(
+    _ id: TaskID?,
+    _ dependencies: [any TaskDependency],
+    _ placement: any Placement,
+    _ memory: Int?,
+    _ vcus: Double?,
+    _ file: StaticString,
+    _ line: UInt,
+    synchronous: (@Sendable () throws -> R)?,
+    asynchronous: (@Sendable () async throws -> R)?
+) -> ParlaTask<R> {
+    guard let scope = RunScope.current else {
+        preconditionFailure(
+            "spawn\(id.map { "(\($0))" } ?? "") at \(file):\(line) is outside Parla.run; tasks exist only inside a run"
+        )
+    }
+    precondition(
+        (vcus ?? 0) >= 0,
+        "vcus cannot be negative (\(vcus ?? 0)) for task \(id?.name ?? "spawned at \(file):\(line)")"
+    )
+    precondition(
+        (memory ?? 0) >= 0,
+        "memory cannot be negative (\(memory ?? 0)) for task \(id?.name ?? "spawned at \(file):\(line)")"
+    )
+
+    // Resolve the placement; a device the run does not have fails the task.
+    var placementError: ParlaError? = nil
+    let spec: PlacementSpec
+    if let device = placement as? Device {
+        spec = .one(device)
+    } else if placement is AnyDevice {
+        spec = .any
+    } else {
+        var candidates: [Device] = []
+        placement._appendDevices(to: &candidates, gpuCount: scope.devices.count - 1)
+        spec = candidates.count == 1 ? .one(candidates[0]) : .several(candidates)
+        if candidates.isEmpty {
+            placementError = .unsatisfiableResources(
+                task: id?.name ?? "(unnamed task spawned at \(file):\(line))",
+                detail:
+                    "its placement allows no device of this run (devices: \(scope.devices.map(\.description).joined(separator: ", ")))"
+            )
+        }
+    }
+    let record = TypedTaskRecord<R>(
+        slot: id?.slot,
+        scope: scope,
+        placement: spec,
+        vcus: vcus ?? 0,
+        memory: memory ?? 0,
+        synchronous: synchronous,
+        asynchronous: asynchronous,
+        origin: file,
+        originLine: line
+    )
+    scope.taskSpawned()
+    switch spec {
+    case .one(let device) where !scope.has(device):
+        placementError = .noSuchDevice(task: record.name, device: device, available: scope.devices)
+    case .several(let devices):
+        if let missing = devices.first(where: { !scope.has($0) }) {
+            placementError = .noSuchDevice(task: record.name, device: missing, available: scope.devices)
+        }
+    default:
+        break
+    }
+    if placementError == nil && (record.vcus > 0 || record.memory > 0) {
+        let candidates: [Device]
+        switch spec {
+        case .any: candidates = scope.devices
+        case .one(let device): candidates = [device]
+        case .several(let devices): candidates = devices
+        }
+        if let reason = scope.unplaceableReason(vcus: record.vcus, memory: record.memory, candidates: candidates) {
+            placementError = .unsatisfiableResources(task: record.name, detail: reason)
+        }
+    }
+
+    // Claim the id; a second spawn of one id fails.
+    if let slot = id?.slot {
+        scope.noteSpace(slot.space)
+        let claimed = slot.state.withLock {
+            state -> (Bool, [TaskRecord], [UnsafeContinuation<Void, Never>], [RunScope?]) in
+            if state.record != nil { return (false, [], [], []) }
+            state.record = record
+            let taken = (true, state.dependents, state.spawnWaiters, state.waiterScopes)
+            state.dependents = []
+            state.spawnWaiters = []
+            state.waiterScopes = []
+            return taken
+        }
+        guard claimed.0 else {
+            record.remaining.store(Int.min / 2, ordering: .relaxed)
+            scope.taskBecameReadyWithoutRunning()
+            record.complete(failure: ParlaError.duplicateTaskID(slot.name))
+            return ParlaTask(record: record)
+        }
+        // Tasks spawned earlier that depend on this id now wait for this task.
+        for dependent in claimed.1 where !record.addSuccessor(dependent) {
+            dependent.releaseOne()
+        }
+        for (waiter, waiterScope) in zip(claimed.2, claimed.3) {
+            waiterScope?.awaiterResumed()
+            waiter.resume()
+        }
+    }
+    if let placementError {
+        record.remaining.store(Int.min / 2, ordering: .relaxed)
+        scope.taskBecameReadyWithoutRunning()
+        record.complete(failure: placementError)
+        return ParlaTask(record: record)
+    }
+
+    // Register the dependencies.
+    if !dependencies.isEmpty {
+        var targets: [TaskDependencyTarget] = []
+        for dependency in dependencies { dependency._appendDependencies(to: &targets) }
+        for target in targets {
+            switch target.kind {
+            case .record(let dependency):
+                record.remaining.add(1, ordering: .relaxed)
+                if !dependency.addSuccessor(record) { record.remaining.subtract(1, ordering: .relaxed) }
+            case .slot(let slot):
+                scope.noteSpace(slot.space)
+                record.remaining.add(1, ordering: .relaxed)
+                let spawned = slot.state.withLock { state -> TaskRecord? in
+                    if let existing = state.record { return existing }
+                    state.dependents.append(record)
+                    return nil
+                }
+                if let spawned, !spawned.addSuccessor(record) {
+                    record.remaining.subtract(1, ordering: .relaxed)
+                }
+            }
+        }
+    }
+    // Drop the hold `spawn` had: the task is ready now unless a dependency is still running.
+    record.releaseOne()
+    return ParlaTask(record: record)
+}

@@ -1,0 +1,164 @@
+import Synchronization
+
+/// One entry of a ``TaskSpace``: the task spawned under this id (once it is), and whoever waits for it
+/// before then.
+final class TaskSlot: @unchecked Sendable {
+    // @unchecked Sendable: the mutable state sits behind `state`, a Mutex.
+
+    unowned let space: TaskSpace
+    let index: TaskIndex
+    let state = Mutex(State())
+
+    struct State: ~Copyable {
+        /// The task spawned under this id.
+        var record: TaskRecord? = nil
+        /// Tasks spawned before this id that depend on it; each counts this slot in its dependencies.
+        var dependents: [TaskRecord] = []
+        /// Barriers waiting for this id to be spawned.
+        var spawnWaiters: [UnsafeContinuation<Void, Never>] = []
+        /// The scopes whose awaiters are among `spawnWaiters` (for their accounting).
+        var waiterScopes: [RunScope?] = []
+    }
+
+    init(space: TaskSpace, index: TaskIndex) {
+        self.space = space
+        self.index = index
+    }
+
+    /// `T_i_j`.
+    var name: String { "\(self.space.name)_\(self.index)" }
+
+    /// The task spawned under this id, if any.
+    var record: TaskRecord? { self.state.withLock { $0.record } }
+
+    /// Waits until a task is spawned under this id, then returns it.
+    func spawnedRecord() async throws -> TaskRecord {
+        if let record = self.record { return record }
+        let scope = RunScope.awaiterScope
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let registered = self.state.withLock { state in
+                if state.record != nil { return false }
+                state.spawnWaiters.append(continuation)
+                state.waiterScopes.append(scope)
+                return true
+            }
+            if registered {
+                scope?.noteSpace(self.space)
+                scope?.awaiterSuspended()
+            } else {
+                continuation.resume()
+            }
+        }
+        guard let record = self.record else {
+            // Only an aborted run resumes a waiter without a task.
+            throw RunScope.abortError(of: scope) ?? ParlaError.runAborted("\(self.name) was never spawned")
+        }
+        return record
+    }
+}
+
+/// The id of a task in a ``TaskSpace``: `T[1]` is named `"T_1"`, `T[1, 2]` `"T_1_2"`.
+///
+/// Parla (Python) equivalent: `TaskID`. Ids are ``TaskDependency`` values; `try await T[1].wait()`
+/// waits for the task spawned under the id (spawned later is fine).
+public struct TaskID: Hashable, Sendable, CustomStringConvertible, TaskDependency {
+    let slot: TaskSlot
+
+    /// The space the id belongs to.
+    public var space: TaskSpace { self.slot.space }
+
+    /// The index tuple: `[1, 2]` for `T[1, 2]`.
+    public var index: [Int] { self.slot.index.values }
+
+    /// `"T_1_2"`.
+    public var name: String { self.slot.name }
+
+    public var description: String { self.name }
+
+    public static func == (lhs: TaskID, rhs: TaskID) -> Bool { lhs.slot === rhs.slot }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self.slot)) }
+
+    /// Whether a task has been spawned under this id.
+    public var isSpawned: Bool { self.slot.record != nil }
+
+    /// Waits until the task spawned under this id (possibly later) has finished; throws its failure.
+    ///
+    /// Usable inside and outside tasks; inside a task it suspends the body without holding a worker.
+    public func wait() async throws {
+        let record = try await self.slot.spawnedRecord()
+        try await record.waitForCompletion()
+    }
+
+    public func _appendDependencies(to list: inout [TaskDependencyTarget]) {
+        list.append(.slot(self.slot))
+    }
+}
+
+/// Several task ids, in order: `T[0..<4]`, `T[0..<2, 3]`. Parla (Python) equivalent: a slice of a
+/// `TaskSpace`.
+public struct TaskSet: Sendable, Hashable, RandomAccessCollection, CustomStringConvertible, TaskDependency {
+    /// The ids.
+    public let ids: [TaskID]
+
+    /// A set of the given ids.
+    public init(_ ids: [TaskID]) { self.ids = ids }
+
+    public var startIndex: Int { self.ids.startIndex }
+    public var endIndex: Int { self.ids.endIndex }
+    public subscript(position: Int) -> TaskID { self.ids[position] }
+
+    /// `[T_0, T_1]`.
+    public var description: String { "[\(self.ids.map(\.name).joined(separator: ", "))]" }
+
+    /// Waits for every task of the set (spawned now or later); throws the first failure.
+    public func wait() async throws {
+        var firstFailure: (any Error)? = nil
+        for id in self.ids {
+            do { try await id.wait() } catch { firstFailure = firstFailure ?? error }
+        }
+        if let firstFailure { throw firstFailure }
+    }
+
+    public func _appendDependencies(to list: inout [TaskDependencyTarget]) {
+        for id in self.ids { list.append(.slot(id.slot)) }
+    }
+}
+
+extension TaskSpace: TaskDependency {
+    /// Waits for every task whose id was accessed so far (spawned now or later); throws the first failure.
+    ///
+    /// Parla (Python) equivalent: `await T`.
+    public func wait() async throws {
+        try await TaskSet(self.allSlots.map { TaskID(slot: $0) }).wait()
+    }
+
+    public func _appendDependencies(to list: inout [TaskDependencyTarget]) {
+        for slot in self.allSlots { list.append(.slot(slot)) }
+    }
+}
+
+/// What a task may depend on: ``TaskID``, ``TaskSet``, ``TaskSpace``, ``ParlaTask``, or an array of them.
+public protocol TaskDependency: Sendable {
+    /// Appends the tasks (or ids) this dependency names. Implementation detail of the runtime.
+    func _appendDependencies(to list: inout [TaskDependencyTarget])
+}
+
+/// A resolved dependency: an id (spawned or not) or a spawned task.
+public struct TaskDependencyTarget: Sendable {
+    enum Kind: Sendable {
+        case slot(TaskSlot)
+        case record(TaskRecord)
+    }
+
+    let kind: Kind
+
+    static func slot(_ slot: TaskSlot) -> TaskDependencyTarget { TaskDependencyTarget(kind: .slot(slot)) }
+    static func record(_ record: TaskRecord) -> TaskDependencyTarget { TaskDependencyTarget(kind: .record(record)) }
+}
+
+extension Array: TaskDependency where Element == any TaskDependency {
+    public func _appendDependencies(to list: inout [TaskDependencyTarget]) {
+        for element in self { element._appendDependencies(to: &list) }
+    }
+}

@@ -1,0 +1,160 @@
+import Synchronization
+import Testing
+
+@testable import Parla
+
+@Suite("spawn, dependencies, awaiting", .serialized)
+struct SpawnTests {
+    @Test("task ids are named like Parla's and ranges give Cartesian products")
+    func taskSpaceNames() {
+        let T = TaskSpace("T")
+        #expect(T[1].name == "T_1")
+        #expect(T[1, 2].name == "T_1_2")
+        #expect(T[1, 0, 0, 0, 1].name == "T_1_0_0_0_1")
+        #expect(T[0..<2, 3].map(\.name) == ["T_0_3", "T_1_3"])
+        #expect(T[0...1, 0..<2].map(\.name) == ["T_0_0", "T_0_1", "T_1_0", "T_1_1"])
+        #expect(T[[4, 2], 1].map(\.name) == ["T_4_1", "T_2_1"])
+        #expect(T[3] == T[3])
+        #expect(T[3] != TaskSpace("T")[3])
+        #expect(!T[9].isSpawned)
+    }
+
+    @Test("every task runs once and the run waits for all, nested ones included")
+    func runWaitsForAll() async throws {
+        let count = Atomic<Int>(0)
+        try await Parla.run(devices: virtualDevices) {
+            for _ in 0..<1000 {
+                spawn {
+                    count.add(1, ordering: .relaxed)
+                    spawn { count.add(1, ordering: .relaxed) }
+                }
+            }
+        }
+        #expect(count.load(ordering: .relaxed) == 2000)
+    }
+
+    @Test("several runs follow one another")
+    func severalRuns() async throws {
+        for round in 0..<5 {
+            let result = Mutex(0)
+            try await Parla.run(devices: virtualDevices) {
+                let task = spawn { round * 10 }
+                let value = try await task.value
+                result.withLock { $0 = value }
+            }
+            #expect(result.withLock { $0 } == round * 10)
+        }
+    }
+
+    @Test("a chain runs in dependency order, also when spawned in reverse (out of order)")
+    func chainOrder() async throws {
+        let log = EventLog()
+        try await Parla.run(devices: virtualDevices) {
+            let T = TaskSpace("T")
+            for i in stride(from: 49, through: 0, by: -1) {
+                spawn(T[i], dependencies: i == 0 ? [] : [T[i - 1]]) { log.append("T\(i)") }
+            }
+        }
+        #expect(log.all == (0..<50).map { "T\($0)" })
+    }
+
+    @Test("dependencies on sets, spaces and task handles")
+    func dependencyKinds() async throws {
+        let log = EventLog()
+        try await Parla.run(devices: virtualDevices) {
+            let A = TaskSpace("A")
+            let B = TaskSpace("B")
+            for i in 0..<4 { spawn(A[i]) { log.append("A\(i)") } }
+            let handle = spawn(dependencies: [A[0..<2]]) { log.append("after A0 A1") }
+            spawn(B[0], dependencies: [A]) { log.append("after all A") }
+            spawn(B[1], dependencies: [handle, B[0]]) { log.append("last") }
+        }
+        let all = log.all
+        for i in 0..<2 { #expect(all.firstIndex(of: "A\(i)")! < all.firstIndex(of: "after A0 A1")!) }
+        for i in 0..<4 { #expect(all.firstIndex(of: "A\(i)")! < all.firstIndex(of: "after all A")!) }
+        #expect(all.last == "last")
+    }
+
+    @Test("task.value returns the body's result, also awaited from another task")
+    func values() async throws {
+        let seen = Mutex<[Int]>([])
+        try await Parla.run(devices: virtualDevices) {
+            let T = TaskSpace("T")
+            let tasks = (0..<8).map { k in spawn(T[k]) { k * k } }
+            let sum = spawn { () async throws -> Int in
+                var total = 0
+                for task in tasks { total += try await task.value }
+                return total
+            }
+            let total = try await sum.value
+            seen.withLock { $0.append(total) }
+        }
+        let expected = (0..<8).map { $0 * $0 }.reduce(0, +)
+        #expect(seen.withLock { $0 } == [expected])
+    }
+
+    @Test("barriers on ids, sets and spaces, inside and outside tasks")
+    func barriers() async throws {
+        let log = EventLog()
+        try await Parla.run(devices: virtualDevices) {
+            let A = TaskSpace("A")
+            let B = TaskSpace("B")
+            spawn { () async throws in
+                for i in 0..<4 { spawn(A[i]) { log.append("A\(i)") } }
+                try await A.wait()
+                log.append("after A")
+                for i in 0..<4 { spawn(B[i]) { log.append("B\(i)") } }
+                try await B[0].wait()
+                log.append("after B0")
+                try await B[0..<4].wait()
+                log.append("after B")
+            }
+            try await B[3].wait()  // outside tasks, on an id spawned later by a task
+            log.append("outside after B3")
+        }
+        let all = log.all
+        for i in 0..<4 {
+            #expect(all.firstIndex(of: "A\(i)")! < all.firstIndex(of: "after A")!)
+            #expect(all.firstIndex(of: "B\(i)")! < all.firstIndex(of: "after B")!)
+        }
+        #expect(all.firstIndex(of: "B0")! < all.firstIndex(of: "after B0")!)
+        #expect(all.firstIndex(of: "B3")! < all.firstIndex(of: "outside after B3")!)
+    }
+
+    @Test("a chain of 30,000 tasks that each await something completes (awaits free the workers)")
+    func longAwaitingChain() async throws {
+        let finished = Atomic<Int>(0)
+        try await Parla.run(devices: virtualDevices) {
+            let T = TaskSpace("T")
+            for i in 0..<30_000 {
+                spawn(T[i]) { () async throws in
+                    if i > 0 { try await T[i - 1].wait() }
+                    finished.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        #expect(finished.load(ordering: .relaxed) == 30_000)
+    }
+
+    @Test("Device.current is the task's device inside, cpu outside")
+    func currentDevice() async throws {
+        let seen = Mutex<[String]>([])
+        #expect(Device.current == cpu)
+        try await Parla.run(devices: virtualDevices) {
+            #expect(Device.current == cpu)
+            spawn(placement: gpu(2)) { seen.withLock { $0.append("sync \(Device.current)") } }
+            spawn(placement: cpu) { seen.withLock { $0.append("sync \(Device.current)") } }
+            spawn(placement: gpu(1)) { () async in
+                await Task.yield()
+                seen.withLock { $0.append("async \(Device.current)") }
+            }
+            let onAnyGPU = spawn(placement: gpu) { Device.current }
+            let device = try await onAnyGPU.value
+            #expect(device.kind == .gpu)
+            let either = spawn(placement: [gpu(0), gpu(3)]) { Device.current }
+            #expect([gpu(0), gpu(3)].contains(try await either.value))
+        }
+        #expect(Set(seen.withLock { $0 }) == ["sync gpu(2)", "sync cpu", "async gpu(1)"])
+        #expect(Parla.devices.count >= 1)
+    }
+}
