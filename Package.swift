@@ -6,6 +6,8 @@ let package = Package(
     products: [
         .library(name: "Parla", targets: ["Parla"]),
         .executable(name: "parla", targets: ["ParlaCommand"]),
+        // Preloaded by `parla bench overhead` to count heap allocations per task.
+        .library(name: "ParlaAllocationCounter", type: .dynamic, targets: ["CAllocationCounter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
@@ -17,6 +19,8 @@ let package = Package(
     targets: [
         // Hand-written C kernels that need explicit SIMD code paths (the GEMM micro-kernel).
         .target(name: "CParlaKernels"),
+        // A malloc interposer for benchmarks (a dynamic library, preloaded; never linked).
+        .target(name: "CAllocationCounter"),
         // The CUDA driver API and NVRTC, declared by hand; loaded with dlopen at run time.
         .target(name: "CCUDADriver"),
         // Layer 1: devices and their memories.

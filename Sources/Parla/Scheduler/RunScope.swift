@@ -308,7 +308,9 @@ final class RunScope: @unchecked Sendable {
 
     /// Runs `record` on the calling worker thread (or, for an asynchronous body, starts its Swift task).
     func execute(_ record: TaskRecord) {
-        if let failure = record.state.withLock({ $0.dependencyFailure }) {
+        if record.hasFailedDependency.load(ordering: .acquiring),
+            let failure = record.state.withLock({ $0.dependencyFailure })
+        {
             record.complete(failure: failure)
             return
         }
@@ -422,7 +424,10 @@ final class RunScope: @unchecked Sendable {
             }
             color[key] = 1
             path.append(record)
-            let successors = record.state.withLock { $0.completed ? [] : $0.successors }
+            let successors = record.state.withLock { state -> [TaskRecord] in
+                if state.completed { return [] }
+                return (state.firstSuccessor.map { [$0] } ?? []) + state.moreSuccessors
+            }
             for successor in successors {
                 if let cycle = visit(successor) { return cycle }
             }

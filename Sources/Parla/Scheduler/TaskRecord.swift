@@ -38,7 +38,9 @@ class TaskRecord: @unchecked Sendable {
         var failure: (any Error)? = nil
         /// The first failed dependency; the task will not run.
         var dependencyFailure: ParlaError? = nil
-        var successors: [TaskRecord] = []
+        /// The first successor, kept inline so that chains allocate no array.
+        var firstSuccessor: TaskRecord? = nil
+        var moreSuccessors: [TaskRecord] = []
         var waiters: [UnsafeContinuation<Void, Never>] = []
         var waiterScopes: [RunScope?] = []
     }
@@ -82,7 +84,11 @@ class TaskRecord: @unchecked Sendable {
     func addSuccessor(_ successor: TaskRecord) -> Bool {
         let (added, failed) = self.state.withLock { state -> (Bool, Bool) in
             if state.completed { return (false, state.failure != nil) }
-            state.successors.append(successor)
+            if state.firstSuccessor == nil {
+                state.firstSuccessor = successor
+            } else {
+                state.moreSuccessors.append(successor)
+            }
             return (true, false)
         }
         if failed { successor.noteFailedDependency(self) }
@@ -95,7 +101,12 @@ class TaskRecord: @unchecked Sendable {
         self.state.withLock { state in
             if state.dependencyFailure == nil { state.dependencyFailure = error }
         }
+        // Set before the release that makes the task ready, which publishes it (acquire/release).
+        self.hasFailedDependency.store(true, ordering: .releasing)
     }
+
+    /// Whether a dependency failed (then `state.dependencyFailure` says which).
+    let hasFailedDependency = Atomic<Bool>(false)
 
     /// One dependency finished (or `spawn` finished registering them): schedules the task at zero.
     @inline(__always)
@@ -109,17 +120,24 @@ class TaskRecord: @unchecked Sendable {
 
     /// Finishes the task: wakes awaiters, releases successors (passing a failure on), updates the run.
     func complete(failure: (any Error)?) {
-        let (successors, waiters, scopes) = self.state.withLock { state in
+        let (first, more, waiters, scopes) = self.state.withLock { state in
             state.completed = true
             state.failure = failure
-            let taken = (state.successors, state.waiters, state.waiterScopes)
-            state.successors = []
-            state.waiters = []
-            state.waiterScopes = []
+            let taken = (state.firstSuccessor, state.moreSuccessors, state.waiters, state.waiterScopes)
+            state.firstSuccessor = nil
+            if !state.moreSuccessors.isEmpty { state.moreSuccessors = [] }
+            if !state.waiters.isEmpty {
+                state.waiters = []
+                state.waiterScopes = []
+            }
             return taken
         }
         if let failure { self.scope.recordFailure(failure) }
-        for successor in successors {
+        if let first {
+            if failure != nil { first.noteFailedDependency(self) }
+            first.releaseOne()
+        }
+        for successor in more {
             if failure != nil { successor.noteFailedDependency(self) }
             successor.releaseOne()
         }

@@ -17,15 +17,18 @@ final class WorkerPool: @unchecked Sendable {
     /// The process's pool, started on first use.
     static let shared = WorkerPool(threads: WorkerPool.defaultThreadCount)
 
-    /// One worker per online core (at least 2).
+    /// `PARLA_WORKERS` when set, else one worker per online core (at least 2).
     static var defaultThreadCount: Int {
-        Swift.max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        if let text = getenv("PARLA_WORKERS"), let count = Int(String(cString: text)), count > 0 { return count }
+        return Swift.max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
     final class Worker: @unchecked Sendable {
         // @unchecked Sendable: `queue` is a Mutex; the rest is immutable.
         let number: Int
         let queue = Mutex(Deque<TaskRecord>())
+        /// The queue's length, readable without the lock (to skip empty queues cheaply).
+        let queued = Atomic<Int>(0)
         unowned let pool: WorkerPool
         init(number: Int, pool: WorkerPool) {
             self.number = number
@@ -35,6 +38,7 @@ final class WorkerPool: @unchecked Sendable {
 
     private(set) var workers: [Worker] = []
     private let shared = Mutex(Deque<TaskRecord>())
+    private let sharedQueued = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let parkingMutex: UnsafeMutablePointer<pthread_mutex_t>
     private let parkingCondition: UnsafeMutablePointer<pthread_cond_t>
@@ -85,8 +89,10 @@ final class WorkerPool: @unchecked Sendable {
     func submit(_ record: TaskRecord) {
         if let worker = self.currentWorker {
             worker.queue.withLock { $0.append(record) }
+            worker.queued.add(1, ordering: .releasing)
         } else {
             self.shared.withLock { $0.append(record) }
+            self.sharedQueued.add(1, ordering: .releasing)
         }
         if self.sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             pthread_mutex_lock(self.parkingMutex)
@@ -98,11 +104,20 @@ final class WorkerPool: @unchecked Sendable {
     /// The next task for `worker`: its own newest, the shared oldest, or another worker's oldest.
     @inline(__always)
     private func nextTask(for worker: Worker) -> TaskRecord? {
-        if let record = worker.queue.withLock({ $0.popLast() }) { return record }
-        if let record = self.shared.withLock({ $0.popFirst() }) { return record }
+        if worker.queued.load(ordering: .acquiring) > 0, let record = worker.queue.withLock({ $0.popLast() }) {
+            worker.queued.subtract(1, ordering: .relaxed)
+            return record
+        }
+        if self.sharedQueued.load(ordering: .acquiring) > 0, let record = self.shared.withLock({ $0.popFirst() }) {
+            self.sharedQueued.subtract(1, ordering: .relaxed)
+            return record
+        }
         for offset in 1..<self.workers.count {
             let victim = self.workers[(worker.number + offset) % self.workers.count]
-            if let record = victim.queue.withLock({ $0.popFirst() }) { return record }
+            if victim.queued.load(ordering: .acquiring) > 0, let record = victim.queue.withLock({ $0.popFirst() }) {
+                victim.queued.subtract(1, ordering: .relaxed)
+                return record
+            }
         }
         return nil
     }
@@ -114,9 +129,11 @@ final class WorkerPool: @unchecked Sendable {
                 continue
             }
             // Spin a little: a successor or a new spawn usually arrives within microseconds.
+            // Spin a little, then yield the core between looks (the thread spawning the tasks may
+            // need it more than this idle worker), then park.
             var found: TaskRecord? = nil
-            for attempt in 0..<200 {
-                if attempt >= 190 { sched_yield() }
+            for attempt in 0..<2000 {
+                if attempt >= 1990 { sched_yield() }
                 if let record = self.nextTask(for: worker) {
                     found = record
                     break

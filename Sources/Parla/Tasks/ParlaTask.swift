@@ -28,7 +28,7 @@ public struct ParlaTask<R: Sendable>: Sendable, TaskDependency, CustomStringConv
     /// The task's name: its id (`T_1`), or where it was spawned.
     public var description: String { self.record.name }
 
-    public func _appendDependencies(to list: inout [TaskDependencyTarget]) {
-        list.append(.record(self.record))
+    public func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void) {
+        visit(.record(self.record))
     }
 }

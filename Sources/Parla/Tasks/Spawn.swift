@@ -164,14 +164,12 @@ private func _spawn<R: Sendable>(
     }
 
     // Register the dependencies.
-    if !dependencies.isEmpty {
-        var targets: [TaskDependencyTarget] = []
-        for dependency in dependencies { dependency._appendDependencies(to: &targets) }
-        for target in targets {
+    for dependency in dependencies {
+        dependency._forEachDependency { target in
             switch target.kind {
-            case .record(let dependency):
+            case .record(let predecessor):
                 record.remaining.add(1, ordering: .relaxed)
-                if !dependency.addSuccessor(record) { record.remaining.subtract(1, ordering: .relaxed) }
+                if !predecessor.addSuccessor(record) { record.remaining.subtract(1, ordering: .relaxed) }
             case .slot(let slot):
                 scope.noteSpace(slot.space)
                 record.remaining.add(1, ordering: .relaxed)

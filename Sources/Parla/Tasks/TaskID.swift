@@ -90,8 +90,8 @@ public struct TaskID: Hashable, Sendable, CustomStringConvertible, TaskDependenc
         try await record.waitForCompletion()
     }
 
-    public func _appendDependencies(to list: inout [TaskDependencyTarget]) {
-        list.append(.slot(self.slot))
+    public func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void) {
+        visit(.slot(self.slot))
     }
 }
 
@@ -120,8 +120,8 @@ public struct TaskSet: Sendable, Hashable, RandomAccessCollection, CustomStringC
         if let firstFailure { throw firstFailure }
     }
 
-    public func _appendDependencies(to list: inout [TaskDependencyTarget]) {
-        for id in self.ids { list.append(.slot(id.slot)) }
+    public func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void) {
+        for id in self.ids { visit(.slot(id.slot)) }
     }
 }
 
@@ -133,15 +133,15 @@ extension TaskSpace: TaskDependency {
         try await TaskSet(self.allSlots.map { TaskID(slot: $0) }).wait()
     }
 
-    public func _appendDependencies(to list: inout [TaskDependencyTarget]) {
-        for slot in self.allSlots { list.append(.slot(slot)) }
+    public func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void) {
+        for slot in self.allSlots { visit(.slot(slot)) }
     }
 }
 
 /// What a task may depend on: ``TaskID``, ``TaskSet``, ``TaskSpace``, ``ParlaTask``, or an array of them.
 public protocol TaskDependency: Sendable {
-    /// Appends the tasks (or ids) this dependency names. Implementation detail of the runtime.
-    func _appendDependencies(to list: inout [TaskDependencyTarget])
+    /// Calls `visit` with each task (or id) this dependency names. Implementation detail of the runtime.
+    func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void)
 }
 
 /// A resolved dependency: an id (spawned or not) or a spawned task.
@@ -158,7 +158,7 @@ public struct TaskDependencyTarget: Sendable {
 }
 
 extension Array: TaskDependency where Element == any TaskDependency {
-    public func _appendDependencies(to list: inout [TaskDependencyTarget]) {
-        for element in self { element._appendDependencies(to: &list) }
+    public func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void) {
+        for element in self { element._forEachDependency(visit) }
     }
 }

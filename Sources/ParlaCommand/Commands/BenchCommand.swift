@@ -1,10 +1,10 @@
 import ArgumentParser
 
 /// `parla bench`: benchmarks that print our figure beside a reference measured in the same run.
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks, each reported beside a reference measured in the same run.",
-        subcommands: [ArraysBenchmark.self]
+        subcommands: [ArraysBenchmark.self, OverheadBenchmark.self]
     )
 }

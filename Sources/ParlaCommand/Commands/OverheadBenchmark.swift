@@ -1,0 +1,244 @@
+import ArgumentParser
+import Parla
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `parla bench overhead`: the runtime's cost per task on three workloads, beside StarPU's on the same
+/// machine when `libstarpu-dev` is installed.
+struct OverheadBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "overhead",
+        abstract: "Per-task overhead: W1 independent, W2 64 chains, W3 one chain (µs per task), beside StarPU.",
+        discussion: """
+            W1 spawns N independent empty tasks; W2 N empty tasks where task i depends on task i-64; W3 one \
+            chain of N. Each is timed from the first spawn to the end of Parla.run, best and median of the \
+            repetitions. Heap allocations per task are counted by re-running with the \
+            libParlaAllocationCounter.so built next to this program preloaded.
+            """
+    )
+
+    @Option(help: "Tasks per workload.")
+    var tasks = 100_000
+
+    @Option(help: "Timed repetitions of each workload.")
+    var repetitions = 5
+
+    @Option(help: "Tasks in the peak-memory measurement.")
+    var memoryTasks = 1_000_000
+
+    @Option(help: "The StarPU benchmark's source (compiled with gcc and pkg-config starpu-1.3 when present).")
+    var starpuSource = "../shared/peers/starpu_overhead.c"
+
+    func run() async throws {
+        AllocationCounter.preloadIfPossible()
+        print(
+            "Parla for Swift: per-task overhead, \(tasks) tasks per workload, \(WorkerPoolInfo.threads) worker threads, \(repetitions) repetitions"
+        )
+        // Peak memory first: VmHWM only grows, so later workloads would hide this one's peak. All the
+        // tasks wait on one gate task spawned last, so that they are alive at the same time.
+        let before = residentBytes()
+        let memoryTasks = self.memoryTasks
+        try await Parla.run(devices: .virtual(gpus: 0)) {
+            let gate = TaskSpace("gate")
+            for _ in 0..<memoryTasks { spawn(dependencies: [gate[0]], placement: cpu) {} }
+            spawn(gate[0], placement: cpu) {}
+        }
+        let peak = max(0, peakResidentBytes() - before)
+        var rows: [(String, [Double], Double?)] = []
+        for kind in Workload.allCases {
+            _ = try await workload(kind, count: min(tasks, 10_000))  // warm-up
+            var times: [Double] = []
+            var allocations: Double? = nil
+            for repetition in 0..<repetitions {
+                let measureAllocations = repetition == 0 && AllocationCounter.isAvailable
+                let (seconds, counted) = try await workload(kind, count: tasks, countAllocations: measureAllocations)
+                times.append(seconds / Double(tasks) * 1e6)
+                if measureAllocations { allocations = Double(counted) / Double(tasks) }
+            }
+            rows.append((kind.title, times.sorted(), allocations))
+        }
+        let starpu = runStarPU()
+        print()
+        print(
+            "workload                              Parla best  median   allocs/task   StarPU     ratio (Parla/StarPU)  target"
+        )
+        for (index, row) in rows.enumerated() {
+            let best = row.1.first!
+            let median = row.1[row.1.count / 2]
+            let allocations = row.2.map { format($0) } ?? "n/a"
+            let peer = starpu?[index]
+            let ratio = peer.map { format(best / $0) } ?? "-"
+            let target = index == 2 ? "<= 1.0" : "<= 0.5"
+            print(
+                "\(row.0.padding(38))\(format(best).padding(12))\(format(median).padding(9))\(allocations.padding(14))\((peer.map { format($0) } ?? "-").padding(11))\(ratio.padding(22))\(target) µs"
+            )
+        }
+        print(
+            "peak memory with \(memoryTasks) tasks alive at once: \(formatBytes(peak)) above the resident size before (\(format(Double(peak) / Double(memoryTasks))) bytes per task)"
+        )
+        if !AllocationCounter.isAvailable {
+            print(
+                "(allocations not counted: libParlaAllocationCounter.so was not found next to \(CommandLine.arguments[0]))"
+            )
+        }
+        if starpu == nil {
+            print("(StarPU not measured: install libstarpu-dev and pass --starpu-source PATH to starpu_overhead.c)")
+        }
+    }
+
+    enum Workload: CaseIterable {
+        case independent, chains, chain
+
+        var title: String {
+            switch self {
+            case .independent: return "W1 independent empty tasks (µs/task)"
+            case .chains: return "W2 64 chains, i after i-64 (µs/task)"
+            case .chain: return "W3 one chain (µs/task)"
+            }
+        }
+    }
+
+    /// Runs one workload; returns seconds and heap allocations counted (0 when not counting).
+    private func workload(_ kind: Workload, count: Int, countAllocations: Bool = false) async throws -> (Double, Int) {
+        let clock = ContinuousClock()
+        var allocations = 0
+        let start = clock.now
+        try await Parla.run(devices: .virtual(gpus: 0)) {
+            if countAllocations { AllocationCounter.start() }
+            switch kind {
+            case .independent:
+                for _ in 0..<count { spawn(placement: cpu) {} }
+            case .chains:
+                var recent: [ParlaTask<Void>] = []
+                recent.reserveCapacity(64)
+                for i in 0..<count {
+                    let task: ParlaTask<Void>
+                    if i < 64 {
+                        task = spawn(placement: cpu) {}
+                        recent.append(task)
+                    } else {
+                        task = spawn(dependencies: [recent[i % 64]], placement: cpu) {}
+                        recent[i % 64] = task
+                    }
+                }
+            case .chain:
+                var previous = spawn(placement: cpu) {}
+                for _ in 1..<count { previous = spawn(dependencies: [previous], placement: cpu) {} }
+            }
+        }
+        if countAllocations { allocations = AllocationCounter.stop() }
+        return (seconds(start.duration(to: clock.now)), allocations)
+    }
+
+    /// StarPU's W1, W2, W3 in µs per task (its second repetition), or nil when it cannot be built.
+    private func runStarPU() -> [Double]? {
+        guard access(starpuSource, R_OK) == 0 else { return nil }
+        let binary = "/tmp/parla-starpu-overhead-\(getpid())"
+        let build = "gcc -O2 '\(starpuSource)' $(pkg-config --cflags --libs starpu-1.3) -o '\(binary)' 2>/dev/null"
+        guard system("pkg-config --exists starpu-1.3") == 0, system(build) == 0 else { return nil }
+        defer { unlink(binary) }
+        let output = shellOutput("STARPU_NCPU=\(WorkerPoolInfo.threads) STARPU_SILENT=1 '\(binary)' \(tasks)")
+        guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("starpu") }) else { return nil }
+        print("StarPU, same machine, same run: \(line)")
+        var values: [Double] = []
+        let words = line.split(separator: " ")
+        for (index, word) in words.enumerated() where word == "us/task" {
+            if let value = Double(words[index - 1]) { values.append(value) }
+        }
+        return values.count == 3 ? values : nil
+    }
+}
+
+/// The number of worker threads the runtime uses (one per core, at least 2).
+enum WorkerPoolInfo {
+    static var threads: Int { max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+}
+
+/// Heap allocation counting through the preloaded libParlaAllocationCounter.so.
+enum AllocationCounter {
+    typealias Counting = @convention(c) (Int32) -> Void
+    typealias Count = @convention(c) () -> Int64
+
+    /// Re-executes this program with the counter preloaded, once, when the library sits next to it.
+    static func preloadIfPossible() {
+        guard getenv("PARLA_ALLOCATION_COUNTER") == nil else { return }
+        var path = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &path, path.count - 1)
+        guard length > 0 else { return }
+        let executable = String(decoding: path.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(
+            separator: "/"
+        )
+        let library = "\(directory)/libParlaAllocationCounter.so"
+        guard access(library, R_OK) == 0 else { return }
+        setenv("PARLA_ALLOCATION_COUNTER", library, 1)
+        setenv("LD_PRELOAD", library, 1)
+        var arguments = CommandLine.arguments.map { strdup($0) }
+        arguments.append(nil)
+        execv(executable, &arguments)
+    }
+
+    private static var counting: Counting? {
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), "parla_allocation_counting").map {
+            unsafeBitCast($0, to: Counting.self)
+        }
+    }
+
+    private static var count: Count? {
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), "parla_allocation_count").map {
+            unsafeBitCast($0, to: Count.self)
+        }
+    }
+
+    static var isAvailable: Bool { counting != nil && getenv("PARLA_ALLOCATION_COUNTER") != nil }
+
+    private static let startCount = Mutex(Int64(0))
+
+    static func start() {
+        let now = count?() ?? 0
+        startCount.withLock { $0 = now }
+        counting?(1)
+    }
+
+    static func stop() -> Int {
+        counting?(0)
+        return Int((count?() ?? 0) - startCount.withLock { $0 })
+    }
+}
+
+/// The resident set size now, in bytes (VmRSS).
+func residentBytes() -> Int { procStatus("VmRSS:") }
+
+/// The peak resident set size so far, in bytes (VmHWM).
+func peakResidentBytes() -> Int { procStatus("VmHWM:") }
+
+private func procStatus(_ field: String) -> Int {
+    guard let file = fopen("/proc/self/status", "r") else { return 0 }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 512)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasPrefix(field) {
+            let number =
+                text.dropFirst(field.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) }
+                ?? 0
+            return number * 1024
+        }
+    }
+    return 0
+}
+
+/// The standard output of a shell command.
+func shellOutput(_ command: String) -> String {
+    guard let pipe = popen(command, "r") else { return "" }
+    defer { pclose(pipe) }
+    var output = ""
+    var buffer = [CChar](repeating: 0, count: 4096)
+    while fgets(&buffer, Int32(buffer.count), pipe) != nil {
+        output += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+    return output
+}
