@@ -7,7 +7,9 @@ struct ParlaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parla",
         abstract: "Parla for Swift: task-parallel computing with automatic data movement across CPU and GPUs.",
-        subcommands: [DemoCommand.self, DevicesCommand.self, DeviceCheckCommand.self, BenchCommand.self],
+        subcommands: [
+            DemoCommand.self, LessonCommand.self, DevicesCommand.self, DeviceCheckCommand.self, BenchCommand.self,
+        ],
         defaultSubcommand: DemoCommand.self
     )
 }

@@ -153,3 +153,26 @@ struct ResourceTests {
         #expect(gauge.peak == 1)
     }
 }
+
+@Suite("misuse stops with a message")
+struct MisuseTests {
+    @Test("spawn outside Parla.run stops, saying where")
+    func spawnOutsideRun() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            spawn {}
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("is outside Parla.run"))
+    }
+
+    @Test("a negative vcus stops, naming the task")
+    func negativeVcus() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            try? await Parla.run(devices: .virtual(gpus: 1)) {
+                spawn(TaskSpace("V")[0], vcus: -1) {}
+            }
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("vcus cannot be negative") && text.contains("V_0"), "\(text.prefix(800))")
+    }
+}

@@ -130,7 +130,7 @@ private func _spawn<R: Sendable>(
 
     // Claim the id; a second spawn of one id fails.
     if let slot = id?.slot {
-        scope.noteSpace(slot.space)
+        if let space = slot.space { scope.noteSpace(space) }
         let claimed = slot.state.withLock {
             state -> (Bool, [TaskRecord], [UnsafeContinuation<Void, Never>], [RunScope?]) in
             if state.record != nil { return (false, [], [], []) }
@@ -171,7 +171,7 @@ private func _spawn<R: Sendable>(
                 record.remaining.add(1, ordering: .relaxed)
                 if !predecessor.addSuccessor(record) { record.remaining.subtract(1, ordering: .relaxed) }
             case .slot(let slot):
-                scope.noteSpace(slot.space)
+                if let space = slot.space { scope.noteSpace(space) }
                 record.remaining.add(1, ordering: .relaxed)
                 let spawned = slot.state.withLock { state -> TaskRecord? in
                     if let existing = state.record { return existing }

@@ -5,7 +5,10 @@ import Synchronization
 final class TaskSlot: @unchecked Sendable {
     // @unchecked Sendable: the mutable state sits behind `state`, a Mutex.
 
-    unowned let space: TaskSpace
+    /// The space, while it exists (a run keeps the spaces its tasks use alive).
+    weak var space: TaskSpace?
+    /// The space's name (ids stay printable after the space is gone).
+    let spaceName: String
     let index: TaskIndex
     let state = Mutex(State())
 
@@ -22,11 +25,12 @@ final class TaskSlot: @unchecked Sendable {
 
     init(space: TaskSpace, index: TaskIndex) {
         self.space = space
+        self.spaceName = space.name
         self.index = index
     }
 
     /// `T_i_j`.
-    var name: String { "\(self.space.name)_\(self.index)" }
+    var name: String { "\(self.spaceName)_\(self.index)" }
 
     /// The task spawned under this id, if any.
     var record: TaskRecord? { self.state.withLock { $0.record } }
@@ -43,7 +47,7 @@ final class TaskSlot: @unchecked Sendable {
                 return true
             }
             if registered {
-                scope?.noteSpace(self.space)
+                if let space = self.space { scope?.noteSpace(space) }
                 scope?.awaiterSuspended()
             } else {
                 continuation.resume()
@@ -64,8 +68,8 @@ final class TaskSlot: @unchecked Sendable {
 public struct TaskID: Hashable, Sendable, CustomStringConvertible, TaskDependency {
     let slot: TaskSlot
 
-    /// The space the id belongs to.
-    public var space: TaskSpace { self.slot.space }
+    /// The name of the space the id belongs to.
+    public var spaceName: String { self.slot.spaceName }
 
     /// The index tuple: `[1, 2]` for `T[1, 2]`.
     public var index: [Int] { self.slot.index.values }

@@ -1,0 +1,68 @@
+import Synchronization
+import Testing
+
+@testable import Parla
+@testable import ParlaCommand
+
+/// Runs a lesson and returns what it printed.
+func output(ofLesson number: Int, devices: DeviceSelection = .virtual(gpus: 2)) async throws -> [String] {
+    let lines = Mutex<[String]>([])
+    let lesson = Lessons.all.first { $0.number == number }!
+    try await lesson.run(devices) { line in lines.withLock { $0.append(line) } }
+    return lines.withLock { $0 }
+}
+
+@Suite("the tutorial's lessons 0 to 3")
+struct LessonTests {
+    @Test("lesson 0 prints Hello, World! from a task")
+    func lesson0() async throws {
+        #expect(try await output(ofLesson: 0) == ["Hello, World!"])
+    }
+
+    @Test("lesson 1: ids, dependencies in order, barriers after their waves")
+    func lesson1() async throws {
+        let lines = try await output(ofLesson: 1)
+        #expect(
+            Set(lines.prefix(4)) == [
+                "task TaskSpace_0 ran", "task TaskSpace_1 ran", "task TaskSpace_1_0_0_0_1 ran",
+                "task TaskSpace_0_3 ran",
+            ]
+        )
+        #expect(lines[4] == "TaskSpace(TaskSpace, entries: 4)")
+        #expect(Array(lines[5..<9]) == ["A[0]", "A[1] after A[0]", "B[0] after A[0] and A[1]", "A[3] after B[0]"])
+        func at(_ line: String) -> Int { lines.firstIndex(of: line) ?? -1 }
+        for i in 0..<4 {
+            #expect(at("wave A: task \(i)") > 8)
+            #expect(at("wave A: task \(i)") < at("barrier: all of A finished"))
+            #expect(at("wave B: task \(i)") > at("barrier: all of A finished"))
+            #expect(at("wave B: task \(i)") < at("barrier: the last task of B (B[3]) finished"))
+        }
+        #expect(at("wave B: task 0") < at("barrier: B[0] finished"))
+        #expect(lines.count == 9 + 11)
+    }
+
+    @Test("lesson 2: captured values, shared results, returned values")
+    func lesson2() async throws {
+        #expect(
+            try await output(ofLesson: 2) == [
+                "captured 4", "captured 5", "captured 6",
+                "shared array: [0, 1, 2]",
+                "shared dictionary: 0: task 0, 1: task 1, 2: task 2",
+                "T[0] returned [0.0, 0.0, 0.0]",
+                "T[1] returned [1.0, 1.0, 1.0]",
+                "T[2] returned [2.0, 2.0, 2.0]",
+            ]
+        )
+    }
+
+    @Test("lesson 3: CPU, any GPU, per-GPU slices, a variant, a nested task")
+    func lesson3() async throws {
+        let lines = try await output(ofLesson: 3)
+        #expect(lines.count == 5)
+        #expect(lines[0] == "on cpu: x * x = [0.0, 1.0, 4.0, 9.0]")
+        #expect(lines[1] == "on a GPU (a gpu): x * x = [0.0, 1.0, 4.0, 9.0]")
+        #expect(lines[2] == "per-GPU slices added on 2 GPUs: [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]")
+        #expect(lines[3].hasPrefix("on the CPU or a GPU: [10.0, 20.0, 30.0] by the "))
+        #expect(lines[4] == "nested task returned 42")
+    }
+}
