@@ -8,11 +8,11 @@ import Glibc
 /// The runtime's own worker threads (one per core), each with a queue; no Swift `Task` per Parla task.
 ///
 /// A worker runs tasks from its own queue first (newest first, so a chain continues on the worker that
-/// released it), then the shared queue that other threads submit to, then steals the oldest task of
-/// another worker. Idle workers spin briefly, then park on a condition variable.
+/// released it), then steals the oldest task of another worker. Tasks submitted from outside the pool
+/// are dealt to the workers' queues in turn. Idle workers spin briefly, then park on a condition variable.
 final class WorkerPool: @unchecked Sendable {
     // @unchecked Sendable: queues are Mutex-protected; the parking lot is a pthread mutex/condition
-    // pair used only through its lock; `workers` is immutable after `init`.
+    // pair used only through its lock; `workers` is only assigned in `init`.
 
     /// The process's pool, started on first use.
     static let shared = WorkerPool(threads: WorkerPool.defaultThreadCount)
@@ -37,8 +37,8 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private(set) var workers: [Worker] = []
-    private let shared = Mutex(Deque<TaskRecord>())
-    private let sharedQueued = Atomic<Int>(0)
+    /// The worker the next task submitted from outside the pool goes to.
+    private let nextWorker = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let parkingMutex: UnsafeMutablePointer<pthread_mutex_t>
     private let parkingCondition: UnsafeMutablePointer<pthread_cond_t>
@@ -85,15 +85,15 @@ final class WorkerPool: @unchecked Sendable {
         return worker.pool === self ? worker : nil
     }
 
-    /// Queues a ready task: on the calling worker's own queue, else on the shared queue.
+    /// Queues a ready task: on the calling worker's own queue, else on the next worker's in turn.
     func submit(_ record: TaskRecord) {
-        if let worker = self.currentWorker {
-            worker.queue.withLock { $0.append(record) }
-            worker.queued.add(1, ordering: .releasing)
-        } else {
-            self.shared.withLock { $0.append(record) }
-            self.sharedQueued.add(1, ordering: .releasing)
-        }
+        // A worker keeps what it releases; other threads deal tasks to the workers in turn, so that
+        // workers do not all contend for one shared queue.
+        let worker =
+            self.currentWorker
+            ?? self.workers[self.nextWorker.add(1, ordering: .relaxed).oldValue % self.workers.count]
+        worker.queue.withLock { $0.append(record) }
+        worker.queued.add(1, ordering: .releasing)
         if self.sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             pthread_mutex_lock(self.parkingMutex)
             pthread_cond_signal(self.parkingCondition)
@@ -101,15 +101,11 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// The next task for `worker`: its own newest, the shared oldest, or another worker's oldest.
+    /// The next task for `worker`: its own newest, or another worker's oldest.
     @inline(__always)
     private func nextTask(for worker: Worker) -> TaskRecord? {
         if worker.queued.load(ordering: .acquiring) > 0, let record = worker.queue.withLock({ $0.popLast() }) {
             worker.queued.subtract(1, ordering: .relaxed)
-            return record
-        }
-        if self.sharedQueued.load(ordering: .acquiring) > 0, let record = self.shared.withLock({ $0.popFirst() }) {
-            self.sharedQueued.subtract(1, ordering: .relaxed)
             return record
         }
         for offset in 1..<self.workers.count {

@@ -173,7 +173,9 @@ enum AllocationCounter {
             separator: "/"
         )
         let library = "\(directory)/libParlaAllocationCounter.so"
-        guard access(library, R_OK) == 0 else { return }
+        // Preload only a library that loads here (it must not take this process down with it).
+        guard access(library, R_OK) == 0, let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL) else { return }
+        dlclose(handle)
         setenv("PARLA_ALLOCATION_COUNTER", library, 1)
         setenv("LD_PRELOAD", library, 1)
         var arguments = CommandLine.arguments.map { strdup($0) }
