@@ -158,3 +158,30 @@ struct SpawnTests {
         #expect(Parla.devices.count >= 1)
     }
 }
+
+@Suite("documentation examples")
+struct DocumentationExampleTests {
+    @Test("the README's task example runs and its results are right")
+    func readmeExample() async throws {
+        let lines = Mutex<[String]>([])
+        let result = Mutex<Double>(0)
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            let T = TaskSpace("T")
+            for i in 0..<4 {
+                spawn(T[i], dependencies: i == 0 ? [] : [T[i - 1]], placement: cpu) {
+                    lines.withLock { $0.append("T[\(i)] on \(Device.current)") }
+                }
+            }
+            let total = spawn(dependencies: [T[0..<4]], placement: gpu) { () -> Double in
+                let x = NDArray<Double>.random([1000], seed: 1).to(Device.current)
+                return sqrt(x).sum().item()
+            }
+            let value = try await total.value
+            result.withLock { $0 = value }
+            try await T.wait()
+        }
+        #expect(lines.withLock { $0 } == (0..<4).map { "T[\($0)] on cpu" })
+        let expected = NDArray<Double>.random([1000], seed: 1).elements.map { $0.squareRoot() }.reduce(0, +)
+        #expect(abs(result.withLock { $0 } - expected) < 1e-9)
+    }
+}

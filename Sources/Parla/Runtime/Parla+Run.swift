@@ -15,6 +15,7 @@ extension Parla {
     /// - Parameters:
     ///   - devices: which devices to use (overridden by `PARLA_DEVICES` only when left at `.auto`).
     ///   - dependencies: whether data accesses add dependencies (``DependencyMode/inferred``).
+    ///   - body: the program: it spawns tasks and may await them.
     public static func run(
         devices: DeviceSelection = .auto,
         dependencies: DependencyMode = .inferred,

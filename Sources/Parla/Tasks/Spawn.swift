@@ -12,6 +12,8 @@ import ParlaDevices
 ///   - placement: a device, an architecture, or an array of them meaning any one; default any device.
 ///   - memory: bytes the task needs on its device, reserved while it runs.
 ///   - vcus: the fraction of a device it occupies; tasks whose `vcus` add up to at most 1 share one.
+///   - file: where `spawn` is called (filled in), to name an unnamed task in messages.
+///   - line: the line of that call (filled in).
 ///   - body: the work; its result is the task's ``ParlaTask/value``.
 /// - Precondition: called inside `Parla.run`.
 @discardableResult
