@@ -14,6 +14,7 @@ final class RunScope: @unchecked Sendable {
 
     let registry: DeviceRegistry
     let dependencyMode: DependencyMode
+    /// The process's pool (it is never freed), not reference-counted on the hot path.
     let pool: WorkerPool
     /// The devices tasks may use: the GPUs in order, then the CPU.
     let devices: [Device]
@@ -21,7 +22,9 @@ final class RunScope: @unchecked Sendable {
     private let completesAsynchronously: [Bool]
     private let capacities: [Int?]
 
-    private let live = Atomic<Int>(0)
+    /// Spawned tasks not finished, counted per thread (shard) so that threads do not contend; only the
+    /// sum means anything.
+    private let live: [PaddedCounter]
     private let active = Atomic<Int>(1)  // the body
     private let firstFailure = Mutex<(any Error)?>(nil)
     private let abort = Mutex<ParlaError?>(nil)
@@ -29,11 +32,16 @@ final class RunScope: @unchecked Sendable {
     private let spaces = Mutex<[ObjectIdentifier: TaskSpace]>([:])
     private let usage: Mutex<[DeviceUsage]>
     private let parked = Mutex<[TaskRecord]>([])
-    private let running: [Counter]
+    /// Tasks running per device, counted per thread (shard): `running[shard][device]`.
+    private let running: [[PaddedCounter]]
 
-    /// An atomic count in its own object, so that counts can sit in an array.
-    final class Counter: Sendable {
+    /// An atomic count in its own object, padded to a cache line of its own so that counters of
+    /// different threads never share one.
+    final class PaddedCounter: Sendable {
         let value = Atomic<Int>(0)
+        private let padding: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) = (
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        )
     }
 
     private struct Quiescence: ~Copyable {
@@ -55,7 +63,9 @@ final class RunScope: @unchecked Sendable {
         self.completesAsynchronously = backends.map { $0.map { !$0.isHostAddressable } ?? false }
         self.capacities = backends.map { $0?.memoryCapacity }
         self.usage = Mutex(Array(repeating: DeviceUsage(), count: registry.devices.count))
-        self.running = (0..<registry.devices.count).map { _ in Counter() }
+        let shards = pool.shardCount
+        self.live = (0..<shards).map { _ in PaddedCounter() }
+        self.running = (0..<shards).map { _ in (0..<registry.devices.count).map { _ in PaddedCounter() } }
     }
 
     /// The slot of `device` in the per-device arrays (GPUs by index, the CPU last).
@@ -129,7 +139,7 @@ final class RunScope: @unchecked Sendable {
 
     // MARK: Accounting
 
-    func taskSpawned() { self.live.add(1, ordering: .relaxed) }
+    func taskSpawned() { self.live[self.pool.currentShard].value.add(1, ordering: .relaxed) }
 
     func taskBecameReady(_ record: TaskRecord) {
         self.active.add(1, ordering: .sequentiallyConsistent)
@@ -141,9 +151,14 @@ final class RunScope: @unchecked Sendable {
         self.active.add(1, ordering: .sequentiallyConsistent)
     }
 
-    func taskFinished() {
-        self.live.subtract(1, ordering: .sequentiallyConsistent)
-        self.lowerActive()
+    /// A task finished; `successors` tasks it made ready (or awaiters it woke) take over its share of
+    /// `active`.
+    func taskFinished(handingOverTo successors: Int = 0) {
+        self.live[self.pool.currentShard].value.subtract(1, ordering: .relaxed)
+        let change = successors - 1
+        if change != 0 && self.active.add(change, ordering: .sequentiallyConsistent).newValue == 0 {
+            self.signalQuiescence()
+        }
     }
 
     func awaiterSuspended() { self.lowerActive() }
@@ -201,7 +216,9 @@ final class RunScope: @unchecked Sendable {
     }
 
     /// Whether every spawned task has finished.
-    var allTasksFinished: Bool { self.live.load(ordering: .sequentiallyConsistent) == 0 }
+    var allTasksFinished: Bool {
+        self.live.reduce(0) { $0 + $1.value.load(ordering: .sequentiallyConsistent) } == 0
+    }
 
     func recordFailure(_ error: any Error) {
         self.firstFailure.withLock { if $0 == nil { $0 = error } }
@@ -241,7 +258,8 @@ final class RunScope: @unchecked Sendable {
         var best = candidates[0]
         var bestLoad = Int.max
         for device in candidates {
-            let load = self.running[self.position(of: device)].value.load(ordering: .relaxed)
+            let slot = self.position(of: device)
+            let load = self.running.reduce(0) { $0 + $1[slot].value.load(ordering: .relaxed) }
             if load < bestLoad {
                 best = device
                 bestLoad = load
@@ -317,7 +335,7 @@ final class RunScope: @unchecked Sendable {
         guard let device = self.place(record) else { return }
         record.device = device
         let slot = self.position(of: device)
-        self.running[slot].value.add(1, ordering: .relaxed)
+        self.running[self.pool.currentShard][slot].value.add(1, ordering: .relaxed)
         if record.isAsync {
             Task {
                 var failure: (any Error)? = nil
@@ -357,7 +375,7 @@ final class RunScope: @unchecked Sendable {
     }
 
     private func finish(_ record: TaskRecord, slot: Int, failure: (any Error)?) {
-        self.running[slot].value.subtract(1, ordering: .relaxed)
+        self.running[self.pool.currentShard][slot].value.subtract(1, ordering: .relaxed)
         self.releaseResources(of: record)
         record.complete(failure: failure)
     }

@@ -14,7 +14,9 @@ class TaskRecord: @unchecked Sendable {
     /// Where `spawn` was called, for naming unnamed tasks.
     let origin: StaticString
     let originLine: UInt
-    /// The run the task belongs to.
+    /// The run the task belongs to. Not reference-counted: every use is while the task is pending or
+    /// running, and `Parla.run` keeps its scope alive until all of its tasks have finished (counting
+    /// here would make every thread contend on the scope's reference count).
     let scope: RunScope
     /// Where it may run.
     let placement: PlacementSpec
@@ -133,19 +135,33 @@ class TaskRecord: @unchecked Sendable {
             return taken
         }
         if let failure { self.scope.recordFailure(failure) }
+        // Successors this completion makes ready take over this task's share of the run's `active`
+        // count: one atomic update for all of them (none at all for a chain).
+        var firstReady: TaskRecord? = nil
+        var moreReady: [TaskRecord] = []
         if let first {
             if failure != nil { first.noteFailedDependency(self) }
-            first.releaseOne()
+            if first.releaseMakesReady() { firstReady = first }
         }
         for successor in more {
             if failure != nil { successor.noteFailedDependency(self) }
-            successor.releaseOne()
+            if successor.releaseMakesReady() { moreReady.append(successor) }
         }
+        let readyCount = (firstReady == nil ? 0 : 1) + moreReady.count
+        let ownWaiters = scopes.reduce(0) { $0 + ($1 === self.scope ? 1 : 0) }
+        self.scope.taskFinished(handingOverTo: readyCount + ownWaiters)
+        if let firstReady { self.scope.pool.submit(firstReady) }
+        for successor in moreReady { self.scope.pool.submit(successor) }
         for (waiter, scope) in zip(waiters, scopes) {
-            scope?.awaiterResumed()
+            if let scope, scope !== self.scope { scope.awaiterResumed() }
             waiter.resume()
         }
-        self.scope.taskFinished()
+    }
+
+    /// One dependency finished: whether that was the last one (the caller then schedules the task).
+    @inline(__always)
+    func releaseMakesReady() -> Bool {
+        self.remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0
     }
 
     /// Whether the task has finished.

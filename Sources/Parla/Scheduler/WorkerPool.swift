@@ -29,6 +29,7 @@ final class WorkerPool: @unchecked Sendable {
         let queue = Mutex(Deque<TaskRecord>())
         /// The queue's length, readable without the lock (to skip empty queues cheaply).
         let queued = Atomic<Int>(0)
+        /// The pool; pools are never freed (there is one per process).
         unowned let pool: WorkerPool
         init(number: Int, pool: WorkerPool) {
             self.number = number
@@ -84,6 +85,13 @@ final class WorkerPool: @unchecked Sendable {
         let worker = Unmanaged<Worker>.fromOpaque(raw).takeUnretainedValue()
         return worker.pool === self ? worker : nil
     }
+
+    /// Per-thread counters have one shard per worker and one for every other thread.
+    var shardCount: Int { self.workers.count + 1 }
+
+    /// The calling thread's shard: its worker number, or the last shard outside the pool.
+    @inline(__always)
+    var currentShard: Int { self.currentWorker?.number ?? self.workers.count }
 
     /// Queues a ready task: on the calling worker's own queue, else on the next worker's in turn.
     func submit(_ record: TaskRecord) {
