@@ -4,28 +4,27 @@ import Synchronization
 /// The runtime's record of one spawned task: its dependencies still to finish, its successors, its
 /// placement and resources, and its outcome. Subclassed per result type (``TypedTaskRecord``).
 class TaskRecord: @unchecked Sendable {
-    // @unchecked Sendable: mutable state is in `state` (a Mutex) and `remaining` (an atomic);
-    // `device` is written by the worker that places the task before the body runs and read by that
-    // body and the completion that follows it, in order, on threads handed the task through locked
-    // queues (which order the accesses).
+    // @unchecked Sendable: mutable state is in `state` (a Mutex) and `remaining` (an atomic). The
+    // other fields are written only by `spawn` before the record is published to other threads (through
+    // locks and atomics), or when a finished record is reused, which happens only when nothing else
+    // references it (`isKnownUniquelyReferenced`). `device` is written by the worker that places the
+    // task before the body runs and read by that body and the completion that follows it, in order.
 
     /// The id it was spawned under, if any.
-    let slot: TaskSlot?
+    private(set) var slot: TaskSlot?
     /// Where `spawn` was called, for naming unnamed tasks.
-    let origin: StaticString
-    let originLine: UInt
-    /// The run the task belongs to. Not reference-counted: every use is while the task is pending or
-    /// running, and `Parla.run` keeps its scope alive until all of its tasks have finished (counting
-    /// here would make every thread contend on the scope's reference count).
-    let scope: RunScope
+    private(set) var origin: StaticString
+    private(set) var originLine: UInt
+    /// The run the task belongs to.
+    private(set) var scope: RunScope
     /// Where it may run.
-    let placement: PlacementSpec
+    private(set) var placement: PlacementSpec
     /// Fraction of a device it occupies while it runs (0: no limit).
-    let vcus: Double
+    private(set) var vcus: Double
     /// Bytes it reserves on its device while it runs.
-    let memory: Int
+    private(set) var memory: Int
     /// Whether the body is `async` (runs as a Swift task, so that its awaits free the worker).
-    let isAsync: Bool
+    private(set) var isAsync: Bool
 
     /// Dependencies not yet finished, plus one held by `spawn` until it has registered them all.
     let remaining = Atomic<Int>(1)
@@ -66,6 +65,34 @@ class TaskRecord: @unchecked Sendable {
         self.origin = origin
         self.originLine = originLine
     }
+
+    /// Makes a finished, unreferenced record a new pending one (see ``TaskRecordCache``).
+    func reset(scope: RunScope, placement: PlacementSpec, origin: StaticString, originLine: UInt) {
+        self.slot = nil
+        self.scope = scope
+        self.placement = placement
+        self.vcus = 0
+        self.memory = 0
+        self.isAsync = false
+        self.origin = origin
+        self.originLine = originLine
+        self.device = .cpu
+        self.remaining.store(1, ordering: .relaxed)
+        self.hasFailedDependency.store(false, ordering: .relaxed)
+        self.state.withLock { state in
+            state.completed = false
+            state.failure = nil
+            state.dependencyFailure = nil
+            state.firstSuccessor = nil
+            state.moreSuccessors.removeAll(keepingCapacity: true)
+            state.waiters.removeAll(keepingCapacity: true)
+            state.waiterScopes.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Whether the record may go back to the cache once finished: an unnamed task with a synchronous
+    /// body returning nothing (the common fast path).
+    var isReusable: Bool { false }
 
     /// `T_1`, or `"task spawned at File.swift:12"` for an unnamed task.
     var name: String {
@@ -201,8 +228,8 @@ final class TypedTaskRecord<R>: TaskRecord, @unchecked Sendable {
     // @unchecked Sendable: `result` is written once by the body's thread before `complete`, and read
     // only after completion, which the record's Mutex orders.
 
-    private let synchronousBody: (@Sendable () throws -> R)?
-    private let asynchronousBody: (@Sendable () async throws -> R)?
+    private var synchronousBody: (@Sendable () throws -> R)?
+    private var asynchronousBody: (@Sendable () async throws -> R)?
     var result: R? = nil
 
     init(
@@ -232,6 +259,22 @@ final class TypedTaskRecord<R>: TaskRecord, @unchecked Sendable {
 
     override func runSynchronousBody() throws {
         self.result = try self.synchronousBody!()
+    }
+
+    override var isReusable: Bool {
+        R.self == Void.self && self.slot == nil && !self.isAsync
+    }
+
+    /// Gives the record a new body (after ``TaskRecord/reset(scope:placement:origin:originLine:)``).
+    func reuse(body: @escaping @Sendable () throws -> R) {
+        self.synchronousBody = body
+        self.result = nil
+    }
+
+    /// Drops the body and result of a finished record (they may hold on to the user's objects).
+    func clearBody() {
+        self.synchronousBody = nil
+        self.result = nil
     }
 
     override func runAsynchronousBody() async throws {

@@ -128,8 +128,9 @@ final class WorkerPool: @unchecked Sendable {
 
     private func run(_ worker: Worker) {
         while true {
-            if let record = self.nextTask(for: worker) {
+            if var record = self.nextTask(for: worker) {
                 record.scope.execute(record)
+                self.recycle(&record)
                 continue
             }
             // Spin a little: a successor or a new spawn usually arrives within microseconds.
@@ -143,12 +144,20 @@ final class WorkerPool: @unchecked Sendable {
                     break
                 }
             }
-            if let found {
+            if var found {
                 found.scope.execute(found)
+                self.recycle(&found)
                 continue
             }
             self.park(worker)
         }
+    }
+
+    /// Puts a finished record that nothing else references (no handle, no id) back in the cache.
+    @inline(__always)
+    private func recycle(_ record: inout TaskRecord) {
+        guard record.isReusable, record.isCompleted, isKnownUniquelyReferenced(&record) else { return }
+        TaskRecordCache.current.put(unsafeDowncast(record, to: TaskRecordCache.Record.self))
     }
 
     /// Sleeps until a task is submitted. A submitter that pushes and then sees no sleepers is covered
@@ -156,10 +165,11 @@ final class WorkerPool: @unchecked Sendable {
     private func park(_ worker: Worker) {
         pthread_mutex_lock(self.parkingMutex)
         self.sleepers.add(1, ordering: .sequentiallyConsistent)
-        if let record = self.nextTask(for: worker) {
+        if var record = self.nextTask(for: worker) {
             self.sleepers.subtract(1, ordering: .sequentiallyConsistent)
             pthread_mutex_unlock(self.parkingMutex)
             record.scope.execute(record)
+            self.recycle(&record)
             return
         }
         pthread_cond_wait(self.parkingCondition, self.parkingMutex)

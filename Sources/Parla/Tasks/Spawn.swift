@@ -96,17 +96,27 @@ private func _spawn<R: Sendable>(
             )
         }
     }
-    let record = TypedTaskRecord<R>(
-        slot: id?.slot,
-        scope: scope,
-        placement: spec,
-        vcus: vcus ?? 0,
-        memory: memory ?? 0,
-        synchronous: synchronous,
-        asynchronous: asynchronous,
-        origin: file,
-        originLine: line
-    )
+    let record: TypedTaskRecord<R>
+    if R.self == Void.self, id == nil, vcus == nil, memory == nil, let synchronous,
+        let cached = TaskRecordCache.current.take()
+    {
+        // The fast path allocates nothing: a finished record of the same shape is reused.
+        cached.reset(scope: scope, placement: spec, origin: file, originLine: line)
+        record = unsafeDowncast(cached, to: TypedTaskRecord<R>.self)
+        record.reuse(body: synchronous)
+    } else {
+        record = TypedTaskRecord<R>(
+            slot: id?.slot,
+            scope: scope,
+            placement: spec,
+            vcus: vcus ?? 0,
+            memory: memory ?? 0,
+            synchronous: synchronous,
+            asynchronous: asynchronous,
+            origin: file,
+            originLine: line
+        )
+    }
     scope.taskSpawned()
     switch spec {
     case .one(let device) where !scope.has(device):

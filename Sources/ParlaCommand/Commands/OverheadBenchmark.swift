@@ -32,6 +32,9 @@ struct OverheadBenchmark: AsyncParsableCommand {
     @Option(help: "The StarPU benchmark's source (compiled with gcc and pkg-config starpu-1.3 when present).")
     var starpuSource = "../shared/peers/starpu_overhead.c"
 
+    @Option(help: "Fail when W1 (the fast path) makes more heap allocations per task than this (a CI check).")
+    var allocationBudget: Double?
+
     func run() async throws {
         AllocationCounter.preloadIfPossible()
         print(
@@ -86,6 +89,17 @@ struct OverheadBenchmark: AsyncParsableCommand {
         }
         if starpu == nil {
             print("(StarPU not measured: install libstarpu-dev and pass --starpu-source PATH to starpu_overhead.c)")
+        }
+        if let budget = allocationBudget {
+            guard let w1 = rows.first?.2 else {
+                print("allocation budget given, but allocations could not be counted")
+                throw ExitCode.failure
+            }
+            if w1 > budget {
+                print("W1 made \(format(w1)) heap allocations per task, over the budget of \(format(budget))")
+                throw ExitCode.failure
+            }
+            print("W1 made \(format(w1)) heap allocations per task, within the budget of \(format(budget))")
         }
     }
 
