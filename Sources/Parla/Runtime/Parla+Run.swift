@@ -50,4 +50,8 @@ extension Parla {
     /// The devices of the run in progress (outside a run, of the default selection): the GPUs in
     /// order, then the CPU.
     public static var devices: [Device] { DeviceRegistry.current.devices }
+
+    /// The number of worker threads that run synchronous task bodies: `PARLA_WORKERS` when set, else
+    /// one per core (at least 2).
+    public static var workerThreads: Int { WorkerPool.shared.workers.count }
 }

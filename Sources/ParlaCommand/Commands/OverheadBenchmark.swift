@@ -38,7 +38,7 @@ struct OverheadBenchmark: AsyncParsableCommand {
     func run() async throws {
         AllocationCounter.preloadIfPossible()
         print(
-            "Parla for Swift: per-task overhead, \(tasks) tasks per workload, \(WorkerPoolInfo.threads) worker threads, \(repetitions) repetitions"
+            "Parla for Swift: per-task overhead, \(tasks) tasks per workload, \(Parla.workerThreads) worker threads, \(repetitions) repetitions"
         )
         // Peak memory first: VmHWM only grows, so later workloads would hide this one's peak. All the
         // tasks wait on one gate task spawned last, so that they are alive at the same time.
@@ -154,7 +154,7 @@ struct OverheadBenchmark: AsyncParsableCommand {
         let build = "gcc -O2 '\(starpuSource)' $(pkg-config --cflags --libs starpu-1.3) -o '\(binary)' 2>/dev/null"
         guard system("pkg-config --exists starpu-1.3") == 0, system(build) == 0 else { return nil }
         defer { unlink(binary) }
-        let output = shellOutput("STARPU_NCPU=\(WorkerPoolInfo.threads) STARPU_SILENT=1 '\(binary)' \(tasks)")
+        let output = shellOutput("STARPU_NCPU=\(Parla.workerThreads) STARPU_SILENT=1 '\(binary)' \(tasks)")
         guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("starpu") }) else { return nil }
         print("StarPU, same machine, same run: \(line)")
         var values: [Double] = []
@@ -164,11 +164,6 @@ struct OverheadBenchmark: AsyncParsableCommand {
         }
         return values.count == 3 ? values : nil
     }
-}
-
-/// The number of worker threads the runtime uses (one per core, at least 2).
-enum WorkerPoolInfo {
-    static var threads: Int { max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
 
 /// Heap allocation counting through the preloaded libParlaAllocationCounter.so.
