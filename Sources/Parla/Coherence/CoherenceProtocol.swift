@@ -1,0 +1,207 @@
+import ParlaDevices
+
+/// The coherence state of a region's copy on one device. Parla (Python) equivalent: the MSI states of
+/// `parray.coherence`.
+public enum CoherenceState: Hashable, Sendable, CustomStringConvertible {
+    /// The device has no valid copy of (all of) the region.
+    case invalid
+    /// The device's copy is valid, and other devices hold valid copies too.
+    case shared
+    /// The device holds the only valid copy of the region.
+    case modified
+
+    public var description: String {
+        switch self {
+        case .invalid: return "invalid"
+        case .shared: return "shared"
+        case .modified: return "modified"
+        }
+    }
+}
+
+/// How a task uses a region. Parla (Python) equivalent: the `input`, `output` and `inout` lists.
+public enum AccessMode: Hashable, Sendable, CustomStringConvertible {
+    /// Read only.
+    case input
+    /// Written entirely without being read: the old contents need not move.
+    case output
+    /// Read and written.
+    case inOut
+
+    /// Whether the access writes.
+    public var writes: Bool { self != .input }
+
+    /// Whether the access needs the current contents.
+    public var reads: Bool { self != .output }
+
+    public var description: String {
+        switch self {
+        case .input: return "input"
+        case .output: return "output"
+        case .inOut: return "inOut"
+        }
+    }
+}
+
+/// The coherence protocol of one array, as a pure state machine: given an access (region, device,
+/// mode), it says which pieces to copy from where, and updates which devices hold valid data for every
+/// part of the array. It does no I/O; the data mover carries the copies out.
+///
+/// The array is partitioned into disjoint boxes ("pieces"); each piece records the devices holding a
+/// valid copy of its elements. Accesses split pieces at their region's edges, so overlapping and
+/// nested regions (`A[0]` with `A[0..<2]`, `A[0]` with `A[0, 1...]`, a region with the whole array)
+/// stay exact, and neighbouring pieces with the same holders merge again.
+public struct CoherenceProtocol: Sendable, CustomStringConvertible {
+    /// A box of the array and the devices with a valid copy of it (never empty).
+    public struct Piece: Hashable, Sendable {
+        /// The positions.
+        public var box: Box
+        /// The devices whose copy of these positions is valid.
+        public var holders: Set<Device>
+    }
+
+    /// One copy the data mover must make: the elements of `box` from `source` to `destination`.
+    public struct Copy: Hashable, Sendable, CustomStringConvertible {
+        /// The positions to copy.
+        public var box: Box
+        /// Where a valid copy is.
+        public var source: Device
+        /// Where it goes.
+        public var destination: Device
+
+        public var description: String { "\(self.box) \(self.source) -> \(self.destination)" }
+    }
+
+    /// The array's shape.
+    public let shape: [Int]
+
+    /// The current partition.
+    public private(set) var pieces: [Piece]
+
+    /// An array whose only valid copy is on `home`.
+    public init(shape: [Int], home: Device) {
+        self.shape = shape
+        self.pieces = [Piece(box: Box(shape: shape), holders: [home])]
+    }
+
+    /// The whole array.
+    public var whole: Box { Box(shape: self.shape) }
+
+    /// Applies an access of `region` on `device`: returns the copies that must complete before the
+    /// access, in order. Reads gather the region's freshest pieces from wherever they are (another GPU
+    /// preferred over the host for a GPU); writes leave `device` the only holder of the region;
+    /// `output` copies nothing in.
+    public mutating func access(_ region: Box, on device: Device, mode: AccessMode) -> [Copy] {
+        precondition(self.whole.contains(region), "region \(region) is outside the array's shape \(self.shape)")
+        if region.isEmpty { return [] }
+        var copies: [Copy] = []
+        var result: [Piece] = []
+        result.reserveCapacity(self.pieces.count + 2 * region.rank)
+        for piece in self.pieces {
+            guard let inside = piece.box.intersection(region) else {
+                result.append(piece)
+                continue
+            }
+            for outside in piece.box.subtracting(region) {
+                result.append(Piece(box: outside, holders: piece.holders))
+            }
+            if mode.reads && !piece.holders.contains(device) {
+                copies.append(
+                    Copy(box: inside, source: Self.bestSource(piece.holders, for: device), destination: device)
+                )
+            }
+            var holders = piece.holders
+            if mode.writes {
+                holders = [device]
+            } else {
+                holders.insert(device)
+            }
+            result.append(Piece(box: inside, holders: holders))
+        }
+        self.pieces = Self.merging(result)
+        return copies
+    }
+
+    /// The state of `region` on `device`: invalid unless every element is valid there; modified when
+    /// the device is the only holder of all of it.
+    public func state(of region: Box, on device: Device) -> CoherenceState {
+        var sole = true
+        for piece in self.pieces where piece.box.intersection(region) != nil {
+            if !piece.holders.contains(device) { return .invalid }
+            if piece.holders.count > 1 { sole = false }
+        }
+        return sole ? .modified : .shared
+    }
+
+    /// The devices holding a valid copy of every element of `region`.
+    public func holders(of region: Box) -> Set<Device> {
+        var all: Set<Device>? = nil
+        for piece in self.pieces where piece.box.intersection(region) != nil {
+            all = all.map { $0.intersection(piece.holders) } ?? piece.holders
+        }
+        return all ?? []
+    }
+
+    /// Drops `device`'s copy. With `keepOneCopy`, pieces only `device` holds are first copied to
+    /// `fallback` (returned copies); without it such data is lost and the eviction is refused
+    /// (`nil`), so that nothing valid disappears.
+    public mutating func evict(_ device: Device, keepOneCopy: Bool = true, fallback: Device = .cpu) -> [Copy]? {
+        var copies: [Copy] = []
+        var result: [Piece] = []
+        for var piece in self.pieces {
+            if piece.holders.contains(device) {
+                if piece.holders.count == 1 {
+                    guard keepOneCopy, fallback != device else { return nil }
+                    copies.append(Copy(box: piece.box, source: device, destination: fallback))
+                    piece.holders = [fallback]
+                } else {
+                    piece.holders.remove(device)
+                }
+            }
+            result.append(piece)
+        }
+        self.pieces = Self.merging(result)
+        return copies
+    }
+
+    /// Forgets every copy: `device` now holds the only valid copy of the whole array (after `update`).
+    public mutating func reset(to device: Device) {
+        self.pieces = [Piece(box: self.whole, holders: [device])]
+    }
+
+    /// `box: holders` per piece.
+    public var description: String {
+        self.pieces.map {
+            "\($0.box): \($0.holders.sorted { $0.index < $1.index }.map(\.description).joined(separator: " "))"
+        }
+        .joined(separator: "; ")
+    }
+
+    /// Where to fetch from: for a GPU, another GPU (the lowest-numbered) before the host; for the host,
+    /// the lowest-numbered GPU holding it.
+    static func bestSource(_ holders: Set<Device>, for destination: Device) -> Device {
+        let gpus = holders.filter { $0.kind == .gpu }.sorted { $0.index < $1.index }
+        if let gpu = gpus.first { return gpu }
+        return .cpu
+    }
+
+    /// Merges neighbouring pieces with the same holders until none can be merged.
+    static func merging(_ pieces: [Piece]) -> [Piece] {
+        var pieces = pieces
+        var changed = true
+        while changed {
+            changed = false
+            outer: for i in 0..<pieces.count {
+                for j in (i + 1)..<pieces.count where pieces[i].holders == pieces[j].holders {
+                    if let merged = pieces[i].box.merged(with: pieces[j].box) {
+                        pieces[i].box = merged
+                        pieces.remove(at: j)
+                        changed = true
+                        break outer
+                    }
+                }
+            }
+        }
+        return pieces
+    }
+}
