@@ -10,6 +10,6 @@ struct ParlaCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, LessonCommand.self, DevicesCommand.self, DeviceCheckCommand.self, BenchCommand.self,
         ],
-        defaultSubcommand: DemoCommand.self
+        defaultSubcommand: LessonCommand.self
     )
 }

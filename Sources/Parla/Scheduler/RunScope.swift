@@ -167,6 +167,9 @@ final class RunScope: @unchecked Sendable {
 
     private let bodyDone = Atomic<Bool>(false)
 
+    /// Bytes moved for PArrays by this run, per link.
+    let movement = Mutex<[DataMovementLog.Link: Int]>([:])
+
     func bodyFinished() {
         self.bodyDone.store(true, ordering: .sequentiallyConsistent)
         self.lowerActive()
@@ -336,6 +339,14 @@ final class RunScope: @unchecked Sendable {
         record.device = device
         let slot = self.position(of: device)
         self.running[self.pool.currentShard][slot].value.add(1, ordering: .relaxed)
+        if !record.accesses.isEmpty {
+            do {
+                for (access, mode) in record.accesses { try access.prepare(on: device, mode: mode) }
+            } catch {
+                self.finish(record, slot: slot, failure: error)
+                return
+            }
+        }
         if record.isAsync {
             Task {
                 var failure: (any Error)? = nil

@@ -26,6 +26,9 @@ class TaskRecord: @unchecked Sendable {
     /// Whether the body is `async` (runs as a Swift task, so that its awaits free the worker).
     private(set) var isAsync: Bool
 
+    /// The `PArray` regions the task declared, moved to its device before the body runs.
+    var accesses: [(any _PArrayAccessing, AccessMode)] = []
+
     /// Dependencies not yet finished, plus one held by `spawn` until it has registered them all.
     let remaining = Atomic<Int>(1)
 

@@ -10,6 +10,9 @@ import ParlaDevices
 ///   - dependencies: tasks that must finish first: ids, sets, spaces, task handles, also ones spawned
 ///     later.
 ///   - placement: a device, an architecture, or an array of them meaning any one; default any device.
+///   - input: `PArray`s (or regions) the task reads; valid on its device when it starts.
+///   - output: regions it overwrites entirely without reading (nothing is copied in).
+///   - inOut: regions it reads and writes.
 ///   - memory: bytes the task needs on its device, reserved while it runs.
 ///   - vcus: the fraction of a device it occupies; tasks whose `vcus` add up to at most 1 share one.
 ///   - file: where `spawn` is called (filled in), to name an unnamed task in messages.
@@ -21,13 +24,27 @@ public func spawn<R: Sendable>(
     _ id: TaskID? = nil,
     dependencies: [any TaskDependency] = [],
     placement: any Placement = AnyDevice(),
+    input: [any PArrayAccess] = [],
+    output: [any PArrayAccess] = [],
+    inOut: [any PArrayAccess] = [],
     memory: Int? = nil,
     vcus: Double? = nil,
     file: StaticString = #fileID,
     line: UInt = #line,
     _ body: @escaping @Sendable () throws -> R
 ) -> ParlaTask<R> {
-    _spawn(id, dependencies, placement, memory, vcus, file, line, synchronous: body, asynchronous: nil)
+    _spawn(
+        id,
+        dependencies,
+        placement,
+        (input, output, inOut),
+        memory,
+        vcus,
+        file,
+        line,
+        synchronous: body,
+        asynchronous: nil
+    )
 }
 
 /// Spawns a task with an asynchronous body: its `await`s (on other tasks, barriers, anything) suspend
@@ -41,13 +58,27 @@ public func spawn<R: Sendable>(
     _ id: TaskID? = nil,
     dependencies: [any TaskDependency] = [],
     placement: any Placement = AnyDevice(),
+    input: [any PArrayAccess] = [],
+    output: [any PArrayAccess] = [],
+    inOut: [any PArrayAccess] = [],
     memory: Int? = nil,
     vcus: Double? = nil,
     file: StaticString = #fileID,
     line: UInt = #line,
     _ body: @escaping @Sendable () async throws -> R
 ) -> ParlaTask<R> {
-    _spawn(id, dependencies, placement, memory, vcus, file, line, synchronous: nil, asynchronous: body)
+    _spawn(
+        id,
+        dependencies,
+        placement,
+        (input, output, inOut),
+        memory,
+        vcus,
+        file,
+        line,
+        synchronous: nil,
+        asynchronous: body
+    )
 }
 
 // swift-format-ignore: FunctionParameterCount
@@ -56,6 +87,7 @@ private func _spawn<R: Sendable>(
     _ id: TaskID?,
     _ dependencies: [any TaskDependency],
     _ placement: any Placement,
+    _ accesses: (input: [any PArrayAccess], output: [any PArrayAccess], inOut: [any PArrayAccess]),
     _ memory: Int?,
     _ vcus: Double?,
     _ file: StaticString,
@@ -97,7 +129,8 @@ private func _spawn<R: Sendable>(
         }
     }
     let record: TypedTaskRecord<R>
-    if R.self == Void.self, id == nil, vcus == nil, memory == nil, let synchronous,
+    let hasAccesses = !accesses.input.isEmpty || !accesses.output.isEmpty || !accesses.inOut.isEmpty
+    if R.self == Void.self, id == nil, vcus == nil, memory == nil, !hasAccesses, let synchronous,
         let cached = TaskRecordCache.current.take()
     {
         // The fast path allocates nothing: a finished record of the same shape is reused.
@@ -192,6 +225,31 @@ private func _spawn<R: Sendable>(
                 }
                 if let spawned, !spawned.addSuccessor(record) {
                     record.remaining.subtract(1, ordering: .relaxed)
+                }
+            }
+        }
+    }
+    // Data accesses: moved in before the body runs; with inferred dependencies, they also order the
+    // task after earlier tasks whose accesses conflict with its own.
+    if hasAccesses {
+        var list: [(any _PArrayAccessing, AccessMode)] = []
+        for (group, mode) in [(accesses.input, AccessMode.input), (accesses.output, .output), (accesses.inOut, .inOut)]
+        {
+            for access in group {
+                guard let access = access as? any _PArrayAccessing else {
+                    preconditionFailure(
+                        "\(type(of: access)) cannot be listed in a task's \(mode) (task \(record.name))"
+                    )
+                }
+                list.append((access, mode))
+            }
+        }
+        record.accesses = list
+        if scope.dependencyMode == .inferred {
+            for (access, mode) in list {
+                for predecessor in access.inferDependencies(of: record, mode: mode) {
+                    record.remaining.add(1, ordering: .relaxed)
+                    if !predecessor.addSuccessor(record) { record.remaining.subtract(1, ordering: .relaxed) }
                 }
             }
         }

@@ -86,6 +86,41 @@ extension NDArray {
         return result
     }
 
+    /// A new contiguous array of `shape` on `backend`'s device whose elements are not initialized, or
+    /// the device's allocation error. For the runtime's whole-array buffers.
+    public static func _allocate(shape: [Int], on backend: any DeviceBackend) throws(DeviceError) -> NDArray {
+        let count = _checkedCount(of: shape)
+        return NDArray(
+            _storage: try NDStorage(uninitializedCapacity: count, on: backend),
+            shape: shape,
+            strides: _contiguousStrides(for: shape),
+            offset: 0
+        )
+    }
+
+    /// Starts copying `count` elements at row-major position `elementOffset` of this contiguous array
+    /// into the same positions of `destination` (contiguous, any device). For the runtime's movement of
+    /// array regions.
+    public func _copyElements(
+        to destination: NDArray,
+        elementOffset: Int,
+        count: Int
+    ) throws(DeviceError) -> DeviceEvent {
+        precondition(
+            self.isContiguous && destination.isContiguous
+                && elementOffset + count <= Swift.min(self.count, destination.count),
+            "element copies need contiguous arrays holding positions \(elementOffset)..<\(elementOffset + count)"
+        )
+        let size = MemoryLayout<Element>.stride
+        return try DeviceCopies.copy(
+            from: self._storage.allocation,
+            at: (self._offset + elementOffset) * size,
+            to: destination._storage.allocation,
+            at: (destination._offset + elementOffset) * size,
+            byteCount: count * size
+        )
+    }
+
     /// This array with its elements readable by the host: itself, or a copy on the CPU.
     @usableFromInline
     var _hostReadable: NDArray {

@@ -1,9 +1,8 @@
 import ParlaDevices
 
 extension NDArray {
-    /// The view selected by `components`, sharing this array's storage.
-    @usableFromInline
-    func _view(_ components: [NDIndexComponent]) -> NDArray {
+    /// The view selected by `components`, sharing this array's storage (what the subscripts return).
+    public func _view(_ components: [NDIndexComponent]) -> NDArray {
         let region = _resolveRegion(components, shape: self.shape, strides: self.strides)
         return NDArray(
             _storage: self._storage,
@@ -13,9 +12,9 @@ extension NDArray {
         )
     }
 
-    /// Writes `value`, broadcast to the region selected by `components`, into this array.
-    @usableFromInline
-    mutating func _assign(_ value: NDArray, to components: [NDIndexComponent]) {
+    /// Writes `value`, broadcast to the region selected by `components`, into this array (what the
+    /// subscript setters do).
+    public mutating func _assign(_ value: NDArray, to components: [NDIndexComponent]) {
         _checkSameDevice(self.device, value.device)
         // Copy-on-write first: if `value` is a view of this array, this also gives the write its own
         // storage, so overlapping source and destination regions cannot corrupt each other. The region

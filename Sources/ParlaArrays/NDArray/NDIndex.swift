@@ -174,6 +174,27 @@ extension StrideTo: NDIndex where Element == Int {
     }
 }
 
+extension NDIndexComponent {
+    /// What this component selects along an axis of `extent` positions: the first position, the step
+    /// and the number of positions, and whether the axis is kept (`false` for an integer index).
+    ///
+    /// - Precondition: an integer index is within the axis (negative ones count from the end).
+    public func positions(inAxisOf extent: Int, axis: Int = 0) -> (start: Int, step: Int, count: Int, keepsAxis: Bool) {
+        switch self {
+        case .position(let index):
+            let resolved = index < 0 ? index + extent : index
+            precondition(
+                resolved >= 0 && resolved < extent,
+                "index \(index) is out of range for axis \(axis) with extent \(extent)"
+            )
+            return (resolved, 1, 1, false)
+        case .slice(let slice):
+            let (start, step, count) = slice._resolve(extent: extent)
+            return (start, step, count, true)
+        }
+    }
+}
+
 /// One resolved subscript: the view's shape, strides and offset relative to its source.
 @usableFromInline
 struct _ResolvedRegion {

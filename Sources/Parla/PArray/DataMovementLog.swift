@@ -1,0 +1,43 @@
+import ParlaDevices
+import Synchronization
+
+/// Bytes moved between devices for `PArray`s, per link (source, destination): for the run in
+/// progress (``currentRun``), and for the whole process (``moved``) since the last ``reset()``.
+public enum DataMovementLog {
+    private static let bytes = Mutex<[Link: Int]>([:])
+
+    /// A directed link between two devices.
+    public struct Link: Hashable, Sendable, CustomStringConvertible {
+        /// Where data came from.
+        public var source: Device
+        /// Where it went.
+        public var destination: Device
+        /// `cpu -> gpu(0)`.
+        public var description: String { "\(self.source) -> \(self.destination)" }
+    }
+
+    /// Adds `count` bytes moved from `source` to `destination`.
+    static func record(_ count: Int, from source: Device, to destination: Device) {
+        let link = Link(source: source, destination: destination)
+        bytes.withLock { $0[link, default: 0] += count }
+        RunScope.current?.movement.withLock { $0[link, default: 0] += count }
+    }
+
+    /// The bytes moved per link in the whole process, CPU-to-GPU links first, then by device.
+    public static var moved: [(link: Link, bytes: Int)] { sorted(bytes.withLock { $0 }) }
+
+    /// The bytes moved per link by the `Parla.run` in progress (empty outside a run).
+    public static var currentRun: [(link: Link, bytes: Int)] {
+        sorted(RunScope.current?.movement.withLock { $0 } ?? [:])
+    }
+
+    private static func sorted(_ all: [Link: Int]) -> [(link: Link, bytes: Int)] {
+        func key(_ device: Device) -> Int { device.kind == .cpu ? -1 : device.index }
+        return all.map { ($0.key, $0.value) }.sorted {
+            (key($0.0.source), key($0.0.destination)) < (key($1.0.source), key($1.0.destination))
+        }
+    }
+
+    /// Forgets what was recorded.
+    public static func reset() { bytes.withLock { $0 = [:] } }
+}

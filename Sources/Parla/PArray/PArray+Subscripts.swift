@@ -1,0 +1,104 @@
+import ParlaDevices
+
+extension PArray {
+    /// A region of the array, for `input`/`output`/`inOut` lists and for reading and writing inside
+    /// tasks: `A[0]`, `A[1..<3]`, `A[0, 1...]`. Regions are boxes (integer indices and ranges).
+    ///
+    /// Parla (Python) equivalent: `A[0]`, `A[1:3]`.
+    public subscript(_ indices: any NDIndex...) -> PArray {
+        precondition(
+            self.components.isEmpty,
+            "a region of a region is not supported; index the whole PArray (\(self.storage.label))"
+        )
+        let view = PArray(storage: self.storage, components: indices.map(\.ndIndexComponent))
+        _ = view.box  // checks the region now
+        return view
+    }
+
+    /// The region on the current device as an `NDArray` (`let x: NDArray<Double> = A[0]`), or, when
+    /// assigned, writes the value (broadcast as in NumPy) into the current device's copy: `A[0] = x`.
+    @_disfavoredOverload
+    public subscript(_ indices: any NDIndex...) -> NDArray<Element> {
+        get { self._region(indices).array }
+        set { self._region(indices).write(newValue) }
+    }
+
+    /// One element (`let x: Double = B[0, 1]`), or, when assigned, the value written into every element
+    /// of the region: `B[0, 1] = 5`.
+    @_disfavoredOverload
+    public subscript(_ indices: any NDIndex...) -> Element {
+        get { self._region(indices).array.item() }
+        set { self._region(indices).write(NDArray(newValue)) }
+    }
+
+    private func _region(_ indices: [any NDIndex]) -> PArray {
+        precondition(
+            self.components.isEmpty,
+            "a region of a region is not supported; index the whole PArray (\(self.storage.label))"
+        )
+        return PArray(storage: self.storage, components: indices.map(\.ndIndexComponent))
+    }
+
+    /// Writes `value` into this region of the current device's copy. Outside tasks the write happens on
+    /// the CPU (after making the region valid there); inside a task the task declared the region.
+    func write(_ value: NDArray<Element>) {
+        let device = Device.current
+        let insideTask = _WorkerThreadDevice.get() != nil || Device._asyncTaskDevice != nil
+        if !insideTask { self.moveForAccess(on: .cpu, mode: .inOut) }
+        let value = value.device == device ? value : value.to(device)
+        let components = self.components
+        self.storage.state.withLock { state in
+            guard state.buffers[device] != nil else {
+                preconditionFailure(
+                    "\(self.storage.label) has no copy on \(device); declare it in the task's output or inOut"
+                )
+            }
+            state.buffers[device]!._assign(value, to: components)
+        }
+    }
+
+    // MARK: Forwarded queries (on the current device's copy)
+
+    /// `array.sum(axis:)`.
+    public func sum(axis: Int? = nil) -> NDArray<Element> { self.array.sum(axis: axis) }
+    /// `array.min(axis:)`.
+    public func min(axis: Int? = nil) -> NDArray<Element> { self.array.min(axis: axis) }
+    /// `array.max(axis:)`.
+    public func max(axis: Int? = nil) -> NDArray<Element> { self.array.max(axis: axis) }
+    /// `array.argmax(axis:)`. Parla (Python): `A.argmax(axis=1)`.
+    public func argmax(axis: Int? = nil) -> NDArray<Int> { self.array.argmax(axis: axis) }
+    /// `array.argmin(axis:)`.
+    public func argmin(axis: Int? = nil) -> NDArray<Int> { self.array.argmin(axis: axis) }
+    /// `array.ndim`.
+    public var ndim: Int { self.shape.count }
+    /// `array.count`.
+    public var count: Int { self.shape.reduce(1, *) }
+}
+
+extension PArray where Element: NDFloatingElement {
+    /// `array.mean(axis:)`.
+    public func mean(axis: Int? = nil) -> NDArray<Element> { self.array.mean(axis: axis) }
+}
+
+/// A `PArray` or a region of one, as listed in a task's `input`, `output` or `inOut`.
+public protocol PArrayAccess: Sendable {}
+
+extension PArray: PArrayAccess {}
+
+/// What the runtime does with a listed `PArray` (internal: `PArrayAccess` has no public requirements).
+protocol _PArrayAccessing: PArrayAccess {
+    /// Makes the region valid on `device` for `mode`.
+    func prepare(on device: Device, mode: AccessMode) throws(DeviceError)
+    /// The earlier tasks whose accesses conflict with this one, recording this one.
+    func inferDependencies(of task: TaskRecord, mode: AccessMode) -> [TaskRecord]
+}
+
+extension PArray: _PArrayAccessing {
+    func prepare(on device: Device, mode: AccessMode) throws(DeviceError) {
+        try self.storage.prepare(self.box, on: device, mode: mode)
+    }
+
+    func inferDependencies(of task: TaskRecord, mode: AccessMode) -> [TaskRecord] {
+        self.storage.inferDependencies(of: task, box: self.box, mode: mode)
+    }
+}

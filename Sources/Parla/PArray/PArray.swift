@@ -1,0 +1,183 @@
+import ParlaDevices
+
+/// An N-dimensional array with a copy on every device that uses it, kept coherent automatically: a
+/// task that declares it (or a region of it) in `input`, `output` or `inOut` finds the freshest data on
+/// its device when it starts.
+///
+/// Parla (Python) equivalent: `parray.asarray(...)` / `parray.array(...)`.
+///
+/// `PArray` is a reference type: views (`A[0]`, `A[1..<3, 2...]`) are regions of the same array.
+/// Outside any task, `.array` brings a valid copy to the CPU.
+public final class PArray<Element: NDElement>: @unchecked Sendable, CustomStringConvertible {
+    // @unchecked Sendable: immutable references to the shared storage (which synchronises itself)
+    // and the view's region.
+
+    let storage: PArrayStorage<Element>
+
+    /// The subscript this view was made with (empty for the whole array).
+    let components: [NDIndexComponent]
+
+    /// Wraps `array` without copying it: its device holds the only copy. Parla: `parray.asarray(a)`.
+    public init(_ array: NDArray<Element>) {
+        self.storage = PArrayStorage(wrapping: array)
+        self.components = []
+    }
+
+    /// A 1-D array from `values` (copied). Parla: `parray.array([...])`.
+    public convenience init(_ values: [Element]) { self.init(NDArray(values)) }
+
+    /// A 2-D array from rows of equal length (copied). Parla: `parray.array([[...]])`.
+    public convenience init(_ rows: [[Element]]) { self.init(NDArray(rows)) }
+
+    /// A 3-D array from nested arrays (copied). Parla: `parray.array([[[...]]])`.
+    public convenience init(_ planes: [[[Element]]]) { self.init(NDArray(planes)) }
+
+    init(storage: PArrayStorage<Element>, components: [NDIndexComponent]) {
+        self.storage = storage
+        self.components = components
+    }
+
+    /// The region of the root array this view covers.
+    var box: Box {
+        let shape = self.storage.shape
+        var lower = Array(repeating: 0, count: shape.count)
+        var upper = shape
+        for (axis, component) in self.components.enumerated() where axis < shape.count {
+            let (start, step, count, _) = component.positions(inAxisOf: shape[axis], axis: axis)
+            precondition(
+                step == 1 || count <= 1,
+                "PArray regions are boxes: a step of \(step) on axis \(axis) is not supported (\(self.storage.label))"
+            )
+            lower[axis] = start
+            upper[axis] = start + count
+        }
+        return Box(lower: lower, upper: upper)
+    }
+
+    /// The array (or this view's region) on `Device.current`: inside a task, the task's device, where
+    /// the runtime has made it valid; outside, a valid copy brought to the CPU. A view, no copy.
+    ///
+    /// Parla (Python) equivalent: `A.array`.
+    public var array: NDArray<Element> {
+        let device = Device.current
+        if _WorkerThreadDevice.get() == nil && Device._asyncTaskDevice == nil {
+            // Outside tasks: make the region valid on the CPU first.
+            self.moveForAccess(on: .cpu, mode: .input)
+        }
+        return self.view(on: device)
+    }
+
+    /// The region of the device's buffer.
+    func view(on device: Device) -> NDArray<Element> {
+        guard let buffer = self.storage.state.withLock({ $0.buffers[device] }) else {
+            preconditionFailure(
+                "\(self.storage.label) has no copy on \(device); declare it in the task's input, output or inOut"
+            )
+        }
+        return self.components.isEmpty ? buffer : buffer._view(self.components)
+    }
+
+    /// Makes this region valid on `device` for an access of `mode`, stopping with the device's message
+    /// when it cannot.
+    func moveForAccess(on device: Device, mode: AccessMode) {
+        do {
+            try self.storage.prepare(self.box, on: device, mode: mode)
+        } catch {
+            fatalError("cannot bring \(self.storage.label) region \(self.box) to \(device): \(error)")
+        }
+    }
+
+    /// Replaces the contents (the shape may change) with `new`, on the current device; every other
+    /// copy becomes invalid. Parla (Python) equivalent: `A.update(new)`.
+    ///
+    /// - Precondition: called on the whole array, not a view.
+    public func update(_ new: NDArray<Element>) {
+        precondition(
+            self.components.isEmpty,
+            "update replaces a whole PArray; assign to a region instead (\(self.storage.label))"
+        )
+        self.storage.replace(with: new.to(Device.current))
+    }
+
+    /// The shape of this array or view.
+    public var shape: [Int] {
+        self.components.isEmpty ? self.storage.shape : self.array.shape
+    }
+
+    /// The coherence state of this array's (or view's) copy on `device`.
+    public func state(on device: Device) -> CoherenceState {
+        let box = self.box
+        return self.storage.state.withLock { $0.coherence.state(of: box, on: device) }
+    }
+
+    /// Drops the copy on `device`; with `keepOneCopy`, data only `device` holds moves to the CPU first
+    /// (to a GPU holding nothing else, when `device` is the CPU). Returns whether the copy was dropped
+    /// (without `keepOneCopy`, it is not when it holds the only valid data).
+    @discardableResult
+    public func evict(from device: Device, keepOneCopy: Bool = true) -> Bool {
+        let fallback: Device = device == .cpu ? .gpu(0) : .cpu
+        do {
+            return try self.storage.evict(device, keepOneCopy: keepOneCopy, fallback: fallback)
+        } catch {
+            fatalError("cannot evict \(self.storage.label) from \(device): \(error)")
+        }
+    }
+
+    /// A dictionary of the copies, GPUs in ascending order then `-1` for the CPU, `nil` where a device
+    /// holds no valid copy: `{0: [[1, 2], [3, 4]], 1: nil, -1: [[1, 2], [3, 4]]}`. A device holding part
+    /// of the region shows the valid parts: `1: {[0..<1, 0..<2]: [[1, 2]]}`.
+    public var description: String {
+        let devices = DeviceRegistry.current.devices
+        let box = self.box
+        let (pieces, buffers) = self.storage.state.withLock { ($0.coherence.pieces, $0.buffers) }
+        var entries: [String] = []
+        for device in devices {
+            let key = "\(device.index)"
+            let valid = pieces.filter { $0.holders.contains(device) }.compactMap { $0.box.intersection(box) }
+            let covered = valid.reduce(0) { $0 + $1.count }
+            guard let buffer = buffers[device], covered > 0 else {
+                entries.append("\(key): nil")
+                continue
+            }
+            if covered == box.count {
+                let view = self.components.isEmpty ? buffer : buffer._view(self.components)
+                entries.append("\(key): \(view)")
+            } else {
+                let parts = valid.map { part -> String in
+                    let region = zip(part.lower, part.upper).map {
+                        NDIndexComponent.slice(NDSlice(lowerBound: $0, upperBound: $1))
+                    }
+                    return "\(part): \(buffer._view(region))"
+                }
+                entries.append("\(key): {\(parts.joined(separator: ", "))}")
+            }
+        }
+        return "{" + entries.joined(separator: ", ") + "}"
+    }
+}
+
+extension PArrayStorage {
+    /// Drops `device`'s copy (see ``PArray/evict(from:keepOneCopy:)``).
+    func evict(_ device: Device, keepOneCopy: Bool, fallback: Device) throws(DeviceError) -> Bool {
+        try self.state.withLock { (state) throws(DeviceError) -> Bool in
+            guard let copies = state.coherence.evict(device, keepOneCopy: keepOneCopy, fallback: fallback) else {
+                return false
+            }
+            for copy in copies {
+                if state.buffers[copy.destination] == nil {
+                    let backend = try DeviceRegistry.current.backend(for: copy.destination)
+                    state.buffers[copy.destination] = try NDArray<Element>(uninitializedShape: state.shape, on: backend)
+                }
+                let events = try Self.copy(
+                    copy.box,
+                    shape: state.shape,
+                    from: state.buffers[copy.source]!,
+                    to: state.buffers[copy.destination]!
+                )
+                for event in events { try event.wait() }
+            }
+            state.buffers[device] = nil
+            return true
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import ParlaDevices
+import Synchronization
+
+/// The shared part of a `PArray` and all its views: one buffer per device (allocated on first use,
+/// the whole array's shape), the coherence protocol that says which parts of which buffer are valid,
+/// and the recent accesses from which dependencies are inferred.
+final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
+    // @unchecked Sendable: all mutable state is behind `state`, a Mutex of this array alone (copies
+    // for one array never wait on another array's lock).
+
+    struct State: ~Copyable {
+        var shape: [Int]
+        var coherence: CoherenceProtocol
+        var buffers: [Device: NDArray<Element>]
+        /// Accesses by tasks not known to be superseded, for inferring dependencies.
+        var recentAccesses: [(task: TaskRecord, box: Box, mode: AccessMode)] = []
+    }
+
+    let state: Mutex<State>
+
+    /// A name for messages: `PArray<Double>[2, 2] #1`.
+    let label: String
+
+    init(wrapping array: NDArray<Element>) {
+        let contiguous = array.contiguous()
+        self.state = Mutex(
+            State(
+                shape: contiguous.shape,
+                coherence: CoherenceProtocol(shape: contiguous.shape, home: contiguous.device),
+                buffers: [contiguous.device: contiguous]
+            )
+        )
+        let number = _PArrayNumbers.next.add(1, ordering: .relaxed).newValue
+        self.label = "PArray #\(number) <\(Element.self)>"
+    }
+
+    /// The current shape of the whole array.
+    var shape: [Int] { self.state.withLock { $0.shape } }
+
+    /// Makes `box` valid on `device` for an access of `mode`: allocates the device's buffer if needed and
+    /// copies in the freshest pieces the protocol names (none for `output`).
+    func prepare(_ box: Box, on device: Device, mode: AccessMode) throws(DeviceError) {
+        try self.state.withLock { (state) throws(DeviceError) in
+            let copies = state.coherence.access(box, on: device, mode: mode)
+            try Self.ensureBuffer(&state, on: device)
+            var events: [DeviceEvent] = []
+            for copy in copies {
+                try Self.ensureBuffer(&state, on: copy.source)
+                events += try Self.copy(
+                    copy.box,
+                    shape: state.shape,
+                    from: state.buffers[copy.source]!,
+                    to: state.buffers[copy.destination]!
+                )
+                DataMovementLog.record(
+                    copy.box.count * MemoryLayout<Element>.stride,
+                    from: copy.source,
+                    to: copy.destination
+                )
+            }
+            for event in events { try event.wait() }
+        }
+    }
+
+    /// The device's buffer, allocated (uninitialized: the protocol knows nothing there is valid).
+    private static func ensureBuffer(_ state: inout State, on device: Device) throws(DeviceError) {
+        if state.buffers[device] != nil { return }
+        let backend = try DeviceRegistry.current.backend(for: device)
+        state.buffers[device] = try NDArray<Element>(uninitializedShape: state.shape, on: backend)
+    }
+
+    /// Starts copying the elements of `box` between two whole-array buffers (contiguous, same shape):
+    /// one copy per contiguous run of the box.
+    static func copy(
+        _ box: Box,
+        shape: [Int],
+        from source: NDArray<Element>,
+        to destination: NDArray<Element>
+    ) throws(DeviceError) -> [DeviceEvent] {
+        let rank = shape.count
+        if rank == 0 {
+            return [try source._copyElements(to: destination, elementOffset: 0, count: 1)]
+        }
+        // The run: trailing axes the box covers whole, plus the next axis (partially).
+        var runAxis = rank - 1
+        while runAxis > 0 && box.lower[runAxis] == 0 && box.upper[runAxis] == shape[runAxis] { runAxis -= 1 }
+        let strides = KernelLayout.contiguousStrides(for: shape)
+        let runLength = (box.upper[runAxis] - box.lower[runAxis]) * strides[runAxis]
+        var events: [DeviceEvent] = []
+        var index = box.lower
+        while true {
+            let offset = zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }
+            events.append(try source._copyElements(to: destination, elementOffset: offset, count: runLength))
+            // Next combination of the axes before the run axis.
+            var axis = runAxis - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < box.upper[axis] { break }
+                index[axis] = box.lower[axis]
+                axis -= 1
+            }
+            if axis < 0 { break }
+        }
+        return events
+    }
+
+    /// Forgets every copy and keeps `array` (on its device) as the only one.
+    func replace(with array: NDArray<Element>) {
+        let contiguous = array.contiguous()
+        self.state.withLock { state in
+            state.shape = contiguous.shape
+            state.coherence = CoherenceProtocol(shape: contiguous.shape, home: contiguous.device)
+            state.buffers = [contiguous.device: contiguous]
+        }
+    }
+
+    /// The dependencies a new access implies (earlier conflicting accesses), recording the access.
+    func inferDependencies(of task: TaskRecord, box: Box, mode: AccessMode) -> [TaskRecord] {
+        self.state.withLock { state in
+            var dependencies: [TaskRecord] = []
+            for access in state.recentAccesses where access.task !== task && (mode.writes || access.mode.writes) {
+                if access.box.intersection(box) != nil { dependencies.append(access.task) }
+            }
+            if mode.writes {
+                // Accesses this write covers are ordered before it; later accesses depend on it instead.
+                state.recentAccesses.removeAll { box.contains($0.box) }
+            }
+            // Finished tasks order nothing new.
+            state.recentAccesses.removeAll { $0.task.isCompleted }
+            state.recentAccesses.append((task, box, mode))
+            return dependencies
+        }
+    }
+}
+
+/// Numbers PArrays for messages.
+enum _PArrayNumbers {
+    static let next = Atomic<Int>(0)
+}
+
+extension NDArray {
+    /// A whole-array buffer of `shape` on `backend`'s device, its elements not initialized.
+    init(uninitializedShape shape: [Int], on backend: any DeviceBackend) throws(DeviceError) {
+        self = try NDArray._allocate(shape: shape, on: backend)
+    }
+}

@@ -1,0 +1,128 @@
+import Synchronization
+import Testing
+
+@testable import Parla
+@testable import ParlaCommand
+
+@Suite("PArray: automatic, coherent data movement")
+struct PArrayTests {
+    @Test("lesson 6 prints the seed's states after each task, and the bytes moved per link")
+    func lessonSix() async throws {
+        let lines = try await output(ofLesson: 6, devices: .virtual(gpus: 4))
+        let text = lines.joined(separator: "\n")
+        #expect(
+            text.contains(
+                "ts[0] on gpu(0), input: [A]\n  A = {0: [[1.0, 2.0], [3.0, 4.0]], 1: nil, 2: nil, 3: nil, -1: [[1.0, 2.0], [3.0, 4.0]]}"
+            )
+        )
+        #expect(text.contains("ts[1] on gpu(1), output: [B]\n  B = {0: nil, 1: [["))
+        #expect(text.contains(", 2: nil, 3: nil, -1: nil}"))
+        #expect(
+            text.contains(
+                "ts[2] on cpu, input: [A], inOut: [B]\n  A = {0: [[1.0, 2.0], [3.0, 4.0]], 1: nil, 2: nil, 3: nil, -1: [[1.0, 2.0], [3.0, 4.0]]}\n  B = {0: nil, 1: nil, 2: nil, 3: nil, -1: [["
+            )
+        )
+        #expect(
+            text.contains(
+                "ts[3] on gpu(1), inOut: [A[0]]\n  A = {0: {[1..<2, 0..<2]: [[3.0, 4.0]]}, 1: {[0..<1, 0..<2]: [[1.0, 1.4142135623730951]]}, 2: nil, 3: nil, -1: {[1..<2, 0..<2]: [[3.0, 4.0]]}}"
+            )
+        )
+        #expect(text.contains("A = [[1.0, 1.4142135623730951], [3.0, 4.0]]"))
+        #expect(
+            lines.suffix(4) == [
+                "bytes moved per link:", "  cpu -> gpu(0): 32 bytes", "  gpu(0) -> gpu(1): 16 bytes",
+                "  gpu(1) -> cpu: 48 bytes",
+            ]
+        )
+    }
+
+    @Test("the seed's task_a / task_b example works without the writeback task")
+    func seedWritebackNotNeeded() async throws {
+        let seen = Mutex<Double>(-1)
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            let arr = PArray(NDArray<Double>.zeros([3, 2]))
+            let t = TaskSpace("t")
+            spawn(t[0], placement: gpu(0), output: [arr[0]]) {
+                arr[0] = 1
+            }
+            spawn(t[1], dependencies: [t[0]], placement: gpu(1), input: [arr[0]]) {
+                let row: NDArray<Double> = arr[0]
+                seen.withLock { $0 = row.min().item() == 1 && row.max().item() == 1 ? 1 : 0 }
+            }
+        }
+        #expect(seen.withLock { $0 } == 1)
+    }
+
+    @Test("per-GPU row writes, then a whole-array reduction, then row reads all see the right values")
+    func rowsThenWholeThenRows() async throws {
+        let rows = 4
+        let sums = Mutex<[Double]>([])
+        let rowValues = Mutex<[Int: [Double]]>([:])
+        try await Parla.run(devices: .virtual(gpus: 4)) {
+            let A = PArray(NDArray<Double>.zeros([rows, 3]))
+            for r in 0..<rows {
+                spawn(placement: gpu(r), inOut: [A[r]]) {
+                    A[r] = A[r].array + Double(r + 1)
+                }
+            }
+            spawn(placement: cpu, input: [A]) {
+                let total: Double = A.array.sum().item()
+                sums.withLock { $0.append(total) }
+            }
+            for r in 0..<rows {
+                spawn(placement: gpu((r + 1) % rows), input: [A[r]]) {
+                    let values = A[r].array.to(cpu).elements
+                    rowValues.withLock { $0[r] = values }
+                }
+            }
+        }
+        let expectedSum: Double = 30
+        #expect(sums.withLock { $0 } == [expectedSum])
+        for r in 0..<rows {
+            let expected = [Double](repeating: Double(r + 1), count: 3)
+            let actual = rowValues.withLock { $0[r] }
+            #expect(actual == expected)
+        }
+    }
+
+    @Test("inferred dependencies order writers and readers of overlapping regions; readers run concurrently")
+    func inferredDependencies() async throws {
+        let log = EventLog()
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            let A = PArray(NDArray<Int>.zeros([4]))
+            spawn(placement: gpu(0), output: [A]) {
+                A.update(NDArray<Int>.arange(4))
+                log.append("write all")
+            }
+            spawn(placement: gpu(1), input: [A[0..<2]]) { log.append("read 0..<2 \(A[0..<2].array.to(cpu).elements)") }
+            spawn(placement: cpu, inOut: [A[1..<3]]) {
+                A[1..<3] = A[1..<3].array * 10
+                log.append("write 1..<3")
+            }
+            spawn(placement: gpu(0), input: [A]) { log.append("read all \(A.array.to(cpu).elements)") }
+        }
+        let all = log.all
+        #expect(all.first == "write all")
+        #expect(all.contains("read 0..<2 [0, 1]"))
+        #expect(all.firstIndex(of: "read 0..<2 [0, 1]")! < all.firstIndex(of: "write 1..<3")!)
+        #expect(all.last == "read all [0, 10, 20, 3]")
+    }
+
+    @Test("state(on:), evict and the dictionary printed outside tasks")
+    func statesAndEviction() async throws {
+        let A = PArray([1, 2, 3])
+        #expect(A.state(on: cpu) == .modified)
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            spawn(placement: gpu(1), inOut: [A[1...]]) { A[1...] = A[1...].array * 2 }
+        }
+        #expect(A.state(on: gpu(1)) == .invalid)
+        #expect(A[1...].state(on: gpu(1)) == .modified)
+        #expect(A[0].state(on: cpu) == .modified)
+        #expect(A.evict(from: gpu(1), keepOneCopy: false) == false)
+        #expect(A.evict(from: gpu(1)))
+        #expect(A.state(on: cpu) == .modified)
+        #expect(A.array.elements == [1, 4, 6])
+        #expect(A.shape == [3])
+        #expect(A.sum().item() == 11)
+    }
+}
