@@ -126,3 +126,48 @@ struct PArrayTests {
         #expect(A.sum().item() == 11)
     }
 }
+
+@Suite("PArray misuse inside tasks stops with a message")
+struct PArrayMisuseTests {
+    @Test("reading an undeclared PArray names the task, the array and the access")
+    func undeclaredRead() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let A = PArray([1.0, 2.0])
+            try? await Parla.run(devices: .virtual(gpus: 1)) {
+                spawn(TaskSpace("U")[0], placement: cpu) { _ = A.array }
+            }
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(
+            text.contains("task U_0 reads PArray #") && text.contains("which it did not declare"),
+            "\(text.prefix(600))"
+        )
+    }
+
+    @Test("writing a region declared only as input names the task, the array and the access")
+    func writeToInput() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let A = PArray([1.0, 2.0])
+            try? await Parla.run(devices: .virtual(gpus: 1)) {
+                spawn(TaskSpace("W")[0], placement: gpu(0), input: [A]) { A[0] = 5 }
+            }
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(
+            text.contains("task W_0 writes PArray #") && text.contains("declared only as input"),
+            "\(text.prefix(600))"
+        )
+    }
+
+    @Test("reading a region outside the declared one stops")
+    func regionOutsideDeclared() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let A = PArray([[1.0, 2.0], [3.0, 4.0]])
+            try? await Parla.run(devices: .virtual(gpus: 1)) {
+                spawn(TaskSpace("R")[0], placement: gpu(0), input: [A[0]]) { _ = A[1].array }
+            }
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("task R_0 reads") && text.contains("[1..<2, 0..<2]"), "\(text.prefix(600))")
+    }
+}

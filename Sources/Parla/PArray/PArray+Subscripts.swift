@@ -31,6 +31,24 @@ extension PArray {
         set { self._region(indices).write(NDArray(newValue)) }
     }
 
+    /// The region `indices` select, for indices built at run time (`A.region([0, 1..<3])` is `A[0, 1..<3]`).
+    public func region(_ indices: [any NDIndex]) -> PArray {
+        precondition(
+            self.components.isEmpty,
+            "a region of a region is not supported; index the whole PArray (\(self.storage.label))"
+        )
+        let view = PArray(storage: self.storage, components: indices.map(\.ndIndexComponent))
+        _ = view.box
+        return view
+    }
+
+    /// The region `indices` select, on the current device, or, when assigned, written there (for
+    /// indices built at run time: `A[indices: [0, 1..<3]] = x`).
+    public subscript(indices indices: [any NDIndex]) -> NDArray<Element> {
+        get { self._region(indices).array }
+        set { self._region(indices).write(newValue) }
+    }
+
     private func _region(_ indices: [any NDIndex]) -> PArray {
         precondition(
             self.components.isEmpty,
@@ -44,7 +62,11 @@ extension PArray {
     func write(_ value: NDArray<Element>) {
         let device = Device.current
         let insideTask = _WorkerThreadDevice.get() != nil || Device._asyncTaskDevice != nil
-        if !insideTask { self.moveForAccess(on: .cpu, mode: .inOut) }
+        if insideTask {
+            self.checkDeclared(writing: true)
+        } else {
+            self.moveForAccess(on: .cpu, mode: .inOut)
+        }
         let value = value.device == device ? value : value.to(device)
         let components = self.components
         self.storage.state.withLock { state in
@@ -87,6 +109,10 @@ extension PArray: PArrayAccess {}
 
 /// What the runtime does with a listed `PArray` (internal: `PArrayAccess` has no public requirements).
 protocol _PArrayAccessing: PArrayAccess {
+    /// The array (shared by all its regions).
+    var storageIdentity: ObjectIdentifier { get }
+    /// The region.
+    var region: Box { get }
     /// Makes the region valid on `device` for `mode`.
     func prepare(on device: Device, mode: AccessMode) throws(DeviceError)
     /// The earlier tasks whose accesses conflict with this one, recording this one.
@@ -94,6 +120,9 @@ protocol _PArrayAccessing: PArrayAccess {
 }
 
 extension PArray: _PArrayAccessing {
+    var storageIdentity: ObjectIdentifier { ObjectIdentifier(self.storage) }
+    var region: Box { self.box }
+
     func prepare(on device: Device, mode: AccessMode) throws(DeviceError) {
         try self.storage.prepare(self.box, on: device, mode: mode)
     }

@@ -63,8 +63,30 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
         if _WorkerThreadDevice.get() == nil && Device._asyncTaskDevice == nil {
             // Outside tasks: make the region valid on the CPU first.
             self.moveForAccess(on: .cpu, mode: .input)
+        } else {
+            self.checkDeclared(writing: false)
         }
         return self.view(on: device)
+    }
+
+    /// Inside a task, stops unless the task declared this region (for writing: in `output` or `inOut`),
+    /// naming the task, the array and the access.
+    func checkDeclared(writing: Bool) {
+        guard let task = RunScope.currentTask else { return }
+        let box = self.box
+        let identity = ObjectIdentifier(self.storage)
+        let covering = task.accesses.filter { $0.0.storageIdentity == identity && $0.0.region.contains(box) }
+        let access = writing ? "writes" : "reads"
+        precondition(
+            !covering.isEmpty,
+            "task \(task.name) \(access) \(self.storage.label) region \(box), which it did not declare in input, output or inOut"
+        )
+        if writing {
+            precondition(
+                covering.contains { $0.1.writes },
+                "task \(task.name) writes \(self.storage.label) region \(box), which it declared only as input"
+            )
+        }
     }
 
     /// The region of the device's buffer.

@@ -1,6 +1,10 @@
 import ParlaDevices
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The state of one `Parla.run`: its devices, its tasks' accounting, its first failure, and the
 /// detection of tasks that can never run.
 ///
@@ -131,6 +135,23 @@ final class RunScope: @unchecked Sendable {
     /// The run whose accounting an `await` on a Parla barrier belongs to (bound in the run's body and in
     /// asynchronous task bodies).
     @TaskLocal static var awaiterScope: RunScope? = nil
+
+    /// The task whose asynchronous body is running (set by the runtime).
+    @TaskLocal static var asyncCurrentTask: TaskRecord? = nil
+
+    private static let currentTaskKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "cannot create the thread-local key of the current task")
+        return key
+    }()
+
+    /// The task whose body is running on the calling thread (or Swift task), if any.
+    static var currentTask: TaskRecord? {
+        if let task = asyncCurrentTask { return task }
+        guard let raw = pthread_getspecific(currentTaskKey) else { return nil }
+        // Set only while the record's body runs on this thread, which keeps the record alive.
+        return Unmanaged<TaskRecord>.fromOpaque(raw).takeUnretainedValue()
+    }
 
     /// The error an aborted run gives its waiters.
     static func abortError(of scope: RunScope?) -> ParlaError? {
@@ -354,7 +375,9 @@ final class RunScope: @unchecked Sendable {
                     try await DeviceRegistry.$_taskCurrent.withValue(self.registry) {
                         try await RunScope.$awaiterScope.withValue(self) {
                             try await Device.$_asyncTaskDevice.withValue(device) {
-                                try await record.runAsynchronousBody()
+                                try await RunScope.$asyncCurrentTask.withValue(record) {
+                                    try await record.runAsynchronousBody()
+                                }
                             }
                         }
                     }
@@ -368,12 +391,15 @@ final class RunScope: @unchecked Sendable {
         }
         var failure: (any Error)? = nil
         _WorkerThreadDevice.set(device)
+        // The body may check its data accesses against the current task.
+        pthread_setspecific(Self.currentTaskKey, Unmanaged.passUnretained(record).toOpaque())
         do {
             try record.runSynchronousBody()
             try self.waitForDeviceWork(on: slot)
         } catch {
             failure = error
         }
+        pthread_setspecific(Self.currentTaskKey, nil)
         _WorkerThreadDevice.set(nil)
         self.finish(record, slot: slot, failure: failure)
     }
