@@ -44,6 +44,11 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
             let copies = state.coherence.access(box, on: device, mode: mode)
             try Self.ensureBuffer(&state, on: device)
             var events: [DeviceEvent] = []
+            if !copies.isEmpty || mode.writes {
+                // Copies and writes go straight into the buffer: it must not be shared with an NDArray
+                // the program holds (a wrapped array, or an earlier `.array`).
+                state.buffers[device]!._ensureUniqueStorage()
+            }
             for copy in copies {
                 try Self.ensureBuffer(&state, on: copy.source)
                 events += try Self.copy(

@@ -7,7 +7,8 @@ class TaskRecord: @unchecked Sendable {
     // @unchecked Sendable: mutable state is in `state` (a Mutex) and `remaining` (an atomic). The
     // other fields are written only by `spawn` before the record is published to other threads (through
     // locks and atomics), or when a finished record is reused, which happens only when nothing else
-    // references it (`isKnownUniquelyReferenced`). `device` is written by the worker that places the
+    // references it (`isKnownUniquelyReferenced`); `accesses` is also emptied when the task completes,
+    // after its body. `device` is written by the worker that places the
     // task before the body runs and read by that body and the completion that follows it, in order.
 
     /// The id it was spawned under, if any.
@@ -152,6 +153,9 @@ class TaskRecord: @unchecked Sendable {
 
     /// Finishes the task: wakes awaiters, releases successors (passing a failure on), updates the run.
     func complete(failure: (any Error)?) {
+        // The declared arrays are not needed any more (and arrays refer to their recent tasks: keeping
+        // them would make a cycle).
+        if !self.accesses.isEmpty { self.accesses = [] }
         let (first, more, waiters, scopes) = self.state.withLock { state in
             state.completed = true
             state.failure = failure

@@ -96,6 +96,12 @@ public struct NDArray<Element: NDElement>: Sendable {
         }
     }
 
+    /// Makes the storage this array's own (copying it when shared), before the runtime writes into it
+    /// directly (device copies bypass copy-on-write).
+    public mutating func _ensureUniqueStorage() {
+        self._makeUnique()
+    }
+
     /// Whether two positions of the array address the same element (a broadcast axis).
     @inlinable
     var _hasSharedElements: Bool {

@@ -40,6 +40,7 @@ public final class VirtualGPU: DeviceBackend {
     public let link: LinkModel?
 
     private let inUse = Atomic<Int>(0)
+    private let cache = Mutex<[Int: [UInt]]>([:])  // freed blocks by size (addresses)
     private let copyQueue: DispatchQueue
     private let pending = DispatchGroup()
 
@@ -70,7 +71,9 @@ public final class VirtualGPU: DeviceBackend {
         } else {
             self.inUse.add(byteCount, ordering: .relaxed)
         }
-        let pointer = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(byteCount, 1), alignment: 64)
+        let pointer =
+            self.cache.withLock { $0[byteCount]?.popLast() }.flatMap { UnsafeMutableRawPointer(bitPattern: $0) }
+            ?? UnsafeMutableRawPointer.allocate(byteCount: Swift.max(byteCount, 1), alignment: 64)
         return DeviceAllocation(
             backend: self,
             address: UInt64(UInt(bitPattern: pointer)),
@@ -80,8 +83,31 @@ public final class VirtualGPU: DeviceBackend {
     }
 
     public func release(address: UInt64, byteCount: Int, hostPointer: UnsafeMutableRawPointer?) {
-        hostPointer?.deallocate()
         self.inUse.subtract(byteCount, ordering: .relaxed)
+        guard let hostPointer else { return }
+        // Large freed blocks are kept for reuse, as a GPU runtime's caching allocator does (a fresh
+        // large block costs page faults on first touch).
+        if byteCount >= Self.cachedBlockMinimum {
+            let kept = self.cache.withLock { cache -> Bool in
+                let total = cache.reduce(0) { $0 + $1.key * $1.value.count }
+                guard total + byteCount <= Self.cacheLimit else { return false }
+                cache[byteCount, default: []].append(UInt(bitPattern: hostPointer))
+                return true
+            }
+            if kept { return }
+        }
+        hostPointer.deallocate()
+    }
+
+    /// Freed blocks of at least this many bytes are cached for reuse.
+    static let cachedBlockMinimum = 1 << 20
+    /// At most this many bytes of freed blocks are cached per virtual GPU.
+    static let cacheLimit = 1 << 30
+
+    deinit {
+        for blocks in self.cache.withLock({ $0.values }) {
+            for address in blocks { UnsafeMutableRawPointer(bitPattern: address)?.deallocate() }
+        }
     }
 
     public func copy(

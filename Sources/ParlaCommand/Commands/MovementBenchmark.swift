@@ -1,0 +1,114 @@
+import ArgumentParser
+import Parla
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `parla bench movement`: a PArray moved host → GPU → host by tasks, beside raw copies of the same
+/// bytes in the same run; and the bookkeeping cost of declaring an array that is already valid.
+struct MovementBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "movement",
+        abstract: "PArray movement by tasks beside raw copies of the same bytes, and the per-access bookkeeping."
+    )
+
+    @Option(help: "Bytes in the array.")
+    var bytes = 256 << 20
+
+    @Option(help: "Timed repetitions; the fastest is reported.")
+    var repetitions = 5
+
+    @Option(help: "Tasks in the bookkeeping measurement.")
+    var tasks = 20_000
+
+    @OptionGroup var options: DeviceOptions
+
+    func run() async throws {
+        let registry = try options.installRegistry()
+        let selection = registry.selection
+        guard let gpuBackend = registry.gpus.first else {
+            throw ValidationError("the movement benchmark needs a GPU (real or virtual)")
+        }
+        let count = bytes / MemoryLayout<Float>.stride
+        let data = NDArray<Float>.full([count], value: 1.5)  // on the host (pinned when CUDA is in use)
+        let isCUDA = !gpuBackend.isHostAddressable
+        print(
+            "PArray movement of \(formatBytes(count * 4)) host -> gpu(0) -> host, \(gpuBackend.name), best of \(repetitions)"
+        )
+
+        // Raw: the same bytes, host -> device -> host, with the device's copy function (cuMemcpyAsync on
+        // pinned memory for CUDA) or memcpy between separate host blocks (virtual GPUs).
+        let hostBlock = try registry.host.allocate(byteCount: count * 4)
+        let hostBack = try registry.host.allocate(byteCount: count * 4)
+        let deviceBlock = try gpuBackend.allocate(byteCount: count * 4)
+        _ = data.withUnsafeBufferPointer { memcpy(hostBlock.hostPointer!, $0.baseAddress!, count * 4) }
+        var raw = Double.infinity
+        for _ in 0...repetitions {
+            let clock = ContinuousClock()
+            let start = clock.now
+            if isCUDA {
+                try DeviceCopies.copy(from: hostBlock, to: deviceBlock, byteCount: count * 4).wait()
+                try DeviceCopies.copy(from: deviceBlock, to: hostBack, byteCount: count * 4).wait()
+            } else {
+                memcpy(deviceBlock.hostPointer!, hostBlock.hostPointer!, count * 4)
+                memcpy(hostBack.hostPointer!, deviceBlock.hostPointer!, count * 4)
+            }
+            raw = min(raw, seconds(start.duration(to: clock.now)))
+        }
+
+        // By tasks: gpu(0) reads and writes the array (host -> gpu), then the CPU reads it (gpu -> host).
+        // One run, so that device memory is reused between repetitions as it is within a program.
+        let times = Mutex<[Double]>([])
+        let statesRight = Mutex(true)
+        let repetitions = self.repetitions
+        try await Parla.run(devices: selection) {
+            for repetition in 0...repetitions {
+                let A = PArray(data.astype(Float.self))  // a copy of its own, made before the clock starts
+                let T = TaskSpace("T\(repetition)")
+                let clock = ContinuousClock()
+                let start = clock.now
+                spawn(T[0], placement: gpu(0), inOut: [A]) {}
+                spawn(T[1], placement: cpu, input: [A]) {}
+                try await T[1].wait()
+                times.withLock { $0.append(seconds(start.duration(to: clock.now))) }
+                let right = A.state(on: cpu) == .shared && A.state(on: gpu(0)) == .shared
+                statesRight.withLock { $0 = $0 && right }
+            }
+        }
+        let byTasks = times.withLock { $0.dropFirst().min() ?? .infinity }
+        let checked = statesRight.withLock { $0 }
+        let rawRate = 2 * Double(count * 4) / raw / 1e9
+        let taskRate = 2 * Double(count * 4) / byTasks / 1e9
+        print(
+            "raw copies: \(format(raw * 1e3)) ms = \(format(rawRate)) GB/s; by tasks: \(format(byTasks * 1e3)) ms = \(format(taskRate)) GB/s; ratio \(format(taskRate / rawRate)) (target >= 0.9)\(checked ? "" : " [states wrong]")"
+        )
+
+        // Bookkeeping: tasks declaring an array that is already valid on their device, against the same
+        // tasks declaring nothing.
+        let small = PArray(NDArray<Float>.zeros([16]))
+        let n = tasks
+        func timed(_ declare: Bool) async throws -> Double {
+            let clock = ContinuousClock()
+            let start = clock.now
+            try await Parla.run(devices: selection) {
+                for _ in 0..<n {
+                    if declare { spawn(placement: gpu(0), input: [small]) {} } else { spawn(placement: gpu(0)) {} }
+                }
+            }
+            return seconds(start.duration(to: clock.now)) / Double(n) * 1e6
+        }
+        _ = try await timed(true)  // brings the array to gpu(0)
+        var with = Double.infinity
+        var without = Double.infinity
+        for _ in 0..<repetitions {
+            with = min(with, try await timed(true))
+            without = min(without, try await timed(false))
+        }
+        print(
+            "bookkeeping with the data already valid: \(format(with)) µs per task declaring one array, \(format(without)) µs without; \(format(with - without)) µs per declared array (target <= 1)"
+        )
+        withExtendedLifetime((hostBlock, hostBack, deviceBlock)) {}
+    }
+}
