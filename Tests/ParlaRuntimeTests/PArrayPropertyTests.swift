@@ -20,10 +20,10 @@ struct PArrayPropertyTests {
     }
 
     @Test(
-        "random tasks with overlapping regions on 1-4 virtual GPUs, inferred dependencies, see exactly the sequential values",
-        arguments: 0..<4
+        "random tasks with overlapping regions on 1-4 virtual GPUs, inferred or explicit dependencies, see exactly the sequential values",
+        arguments: [(0, DependencyMode.inferred), (1, .inferred), (2, .explicit), (3, .explicit)]
     )
-    func randomPrograms(batch: Int) async throws {
+    func randomPrograms(batch: Int, dependencies: DependencyMode) async throws {
         for program in 0..<300 {
             let seed = UInt64(7_000_000 + batch * 1000 + program)
             var random = ProgramRandom(seed: seed)
@@ -38,7 +38,9 @@ struct PArrayPropertyTests {
             let mismatches = Mutex<[String]>([])
 
             let A = PArray(NDArray<Int>(Array(0..<count), shape: shape))
-            try await Parla.run(devices: .virtual(gpus: gpus)) {
+            try await Parla.run(devices: .virtual(gpus: gpus), dependencies: dependencies) {
+                // For explicit dependencies: every earlier task whose access conflicts with a new one.
+                var earlier: [(task: ParlaTask<Void>, box: Box, mode: AccessMode)] = []
                 for step in 0..<random.int(3...25) {
                     let box = random.box(in: shape)
                     let device = devices[random.int(0...(devices.count - 1))]
@@ -77,11 +79,19 @@ struct PArrayPropertyTests {
                             ).to(device)
                         }
                     }
+                    let needed: [any TaskDependency] =
+                        dependencies == .explicit
+                        ? earlier.filter { ($0.mode.writes || mode.writes) && $0.box.intersection(box) != nil }.map {
+                            $0.task
+                        }
+                        : []
+                    let task: ParlaTask<Void>
                     switch mode {
-                    case .input: spawn(placement: device, input: [region], body)
-                    case .output: spawn(placement: device, output: [region], body)
-                    case .inOut: spawn(placement: device, inOut: [region], body)
+                    case .input: task = spawn(dependencies: needed, placement: device, input: [region], body)
+                    case .output: task = spawn(dependencies: needed, placement: device, output: [region], body)
+                    case .inOut: task = spawn(dependencies: needed, placement: device, inOut: [region], body)
                     }
+                    earlier.append((task, box, mode))
                 }
             }
             // After the run, the whole array (read on the CPU) is the model.

@@ -171,3 +171,88 @@ struct PArrayMisuseTests {
         #expect(text.contains("task R_0 reads") && text.contains("[1..<2, 0..<2]"), "\(text.prefix(600))")
     }
 }
+
+@Suite("the API contract's lesson-6 program")
+struct APIContractTests {
+    @Test("API.md §1 compiles and runs as written (on virtual GPUs)")
+    func lessonSixAsWritten() async throws {
+        let final = Mutex<String>("")
+        try await Parla.run(devices: .virtual(gpus: 4)) {
+            let A = PArray([[1.0, 2.0], [3.0, 4.0]])
+            let B = PArray(NDArray<Double>.random([2, 2]))
+            let ts = TaskSpace("ts")
+
+            spawn(ts[0], placement: gpu(0), input: [A]) {
+                print(A)
+            }
+            spawn(ts[1], placement: gpu(1), output: [B]) {
+                B.update(sqrt(NDArray<Double>.random([2, 2])))
+            }
+            spawn(ts[2], dependencies: [ts[0..<2]], placement: cpu, input: [A], inOut: [B]) {
+                B[0, 1] = (B.array + A.array).sum()
+            }
+            spawn(ts[3], dependencies: [ts[2]], placement: gpu(1), inOut: [A[0]]) {
+                A[0] = sqrt(A[0].array)
+            }
+            try await ts.wait()
+            final.withLock { $0 = "\(A.array)" }
+        }
+        #expect(final.withLock { $0 } == "[[1.0, 1.4142135623730951], [3.0, 4.0]]")
+    }
+}
+
+@Suite("explicit dependencies: races are reported")
+struct ExplicitModeTests {
+    func raceError(_ body: @escaping @Sendable () async throws -> Void) async -> ParlaError? {
+        do {
+            try await Parla.run(devices: .virtual(gpus: 2), dependencies: .explicit) { try await body() }
+            return nil
+        } catch let error as ParlaError {
+            return error
+        } catch {
+            return nil
+        }
+    }
+
+    @Test("two writers with no dependency between them race; the error names both tasks and the array")
+    func unorderedWriters() async {
+        let error = await raceError {
+            let A = PArray(NDArray<Double>.zeros([4]))
+            let T = TaskSpace("T")
+            spawn(T[0], placement: gpu(0), inOut: [A[0..<2]]) {}
+            spawn(T[1], placement: gpu(1), output: [A[1..<4]]) {}
+        }
+        guard case .race(let first, let second, let access) = error else {
+            Issue.record("expected a race, got \(String(describing: error))")
+            return
+        }
+        #expect(first == "T_0" && second == "T_1")
+        #expect(access.contains("PArray #") && access.contains("[1..<4]"))
+    }
+
+    @Test("a race is reported even when the timing happened to order the tasks")
+    func orderedByTiming() async {
+        let error = await raceError {
+            let A = PArray(NDArray<Double>.zeros([4]))
+            let T = TaskSpace("T")
+            spawn(T[0], placement: gpu(0), inOut: [A]) {}
+            try await T[0].wait()
+            spawn(T[1], placement: cpu, input: [A]) {}
+        }
+        if case .race = error {} else { Issue.record("expected a race, got \(String(describing: error))") }
+    }
+
+    @Test("dependencies (direct, transitive, spawned out of order) order conflicting tasks; readers never race")
+    func orderedByDependencies() async {
+        let error = await raceError {
+            let A = PArray(NDArray<Double>.zeros([4]))
+            let T = TaskSpace("T")
+            spawn(T[1], dependencies: [T[0]], placement: gpu(1), inOut: [A]) {}  // T[0] spawned later
+            spawn(T[0], placement: gpu(0), output: [A]) {}
+            spawn(T[2], dependencies: [T[1]], placement: cpu) {}
+            spawn(T[3], dependencies: [T[2]], placement: cpu, input: [A]) {}  // transitively after T[1]
+            spawn(T[4], dependencies: [T[2]], placement: gpu(0), input: [A]) {}  // a reader beside T[3]
+        }
+        #expect(error == nil, "\(String(describing: error))")
+    }
+}

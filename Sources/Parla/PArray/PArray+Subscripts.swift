@@ -115,8 +115,15 @@ protocol _PArrayAccessing: PArrayAccess {
     var region: Box { get }
     /// Makes the region valid on `device` for `mode`.
     func prepare(on device: Device, mode: AccessMode) throws(DeviceError)
-    /// The earlier tasks whose accesses conflict with this one, recording this one.
-    func inferDependencies(of task: TaskRecord, mode: AccessMode) -> [TaskRecord]
+    /// A name for messages.
+    var label: String { get }
+    /// The earlier tasks whose accesses conflict with this one (and how they accessed), recording this
+    /// one; with `keepFinished`, finished tasks stay recorded (to check races in `.explicit` mode).
+    func inferDependencies(
+        of task: TaskRecord,
+        mode: AccessMode,
+        keepFinished: Bool
+    ) -> [(task: TaskRecord, mode: AccessMode)]
 }
 
 extension PArray: _PArrayAccessing {
@@ -127,7 +134,13 @@ extension PArray: _PArrayAccessing {
         try self.storage.prepare(self.box, on: device, mode: mode)
     }
 
-    func inferDependencies(of task: TaskRecord, mode: AccessMode) -> [TaskRecord] {
-        self.storage.inferDependencies(of: task, box: self.box, mode: mode)
+    var label: String { self.storage.label }
+
+    func inferDependencies(
+        of task: TaskRecord,
+        mode: AccessMode,
+        keepFinished: Bool
+    ) -> [(task: TaskRecord, mode: AccessMode)] {
+        self.storage.inferDependencies(of: task, box: self.box, mode: mode, keepFinished: keepFinished)
     }
 }

@@ -119,21 +119,30 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         }
     }
 
-    /// The dependencies a new access implies (earlier conflicting accesses), recording the access.
-    func inferDependencies(of task: TaskRecord, box: Box, mode: AccessMode) -> [TaskRecord] {
+    /// The earlier accesses a new one conflicts with (overlapping, at least one writing), recording the
+    /// new one. With `keepFinished`, finished tasks stay recorded (`.explicit` mode checks races with
+    /// them too, however the timing went).
+    func inferDependencies(
+        of task: TaskRecord,
+        box: Box,
+        mode: AccessMode,
+        keepFinished: Bool
+    ) -> [(task: TaskRecord, mode: AccessMode)] {
         self.state.withLock { state in
-            var dependencies: [TaskRecord] = []
+            var conflicts: [(task: TaskRecord, mode: AccessMode)] = []
             for access in state.recentAccesses where access.task !== task && (mode.writes || access.mode.writes) {
-                if access.box.intersection(box) != nil { dependencies.append(access.task) }
+                if access.box.intersection(box) != nil { conflicts.append((access.task, access.mode)) }
             }
             if mode.writes {
-                // Accesses this write covers are ordered before it; later accesses depend on it instead.
+                // Accesses this write covers are ordered before it; later accesses conflict with it instead.
                 state.recentAccesses.removeAll { box.contains($0.box) }
             }
-            // Finished tasks order nothing new.
-            state.recentAccesses.removeAll { $0.task.isCompleted }
+            if !keepFinished {
+                // Finished tasks order nothing new.
+                state.recentAccesses.removeAll { $0.task.isCompleted }
+            }
             state.recentAccesses.append((task, box, mode))
-            return dependencies
+            return conflicts
         }
     }
 }

@@ -13,6 +13,9 @@ public enum ParlaError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Nothing could run any more while tasks were still waiting: dependencies (or awaited ids) that
     /// were never spawned, and/or a cycle of dependencies. Detected instead of hanging.
     case unsatisfiableDependencies(missing: [String], cycle: [String], waiting: [String])
+    /// In `.explicit` mode, two tasks access overlapping data (at least one writing) and no chain of
+    /// dependencies orders them; the later-spawned one fails instead of racing.
+    case race(first: String, second: String, access: String)
     /// A task (or the run) awaited tasks of a run that was aborted by another failure.
     case runAborted(String)
 
@@ -38,6 +41,9 @@ public enum ParlaError: Error, Hashable, Sendable, CustomStringConvertible {
             let shown = waiting.prefix(20).joined(separator: ", ") + (waiting.count > 20 ? ", …" : "")
             parts.append("waiting: \(shown)")
             return "tasks can never run; " + parts.joined(separator: "; ")
+        case .race(let first, let second, let access):
+            return
+                "tasks \(first) and \(second) race: both access \(access) and no dependency orders them; add a dependency, or use Parla.run(dependencies: .inferred)"
         case .runAborted(let reason):
             return "the run was aborted: \(reason)"
         }

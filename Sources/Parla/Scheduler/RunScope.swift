@@ -360,6 +360,16 @@ final class RunScope: @unchecked Sendable {
         record.device = device
         let slot = self.position(of: device)
         self.running[self.pool.currentShard][slot].value.add(1, ordering: .relaxed)
+        // `.explicit` mode: conflicting accesses must be ordered by dependencies, one way or the other
+        // (a task may depend on one spawned after it).
+        for (other, conflict) in record.raceCandidates where !record.hasAncestor(other) && !other.hasAncestor(record) {
+            self.finish(
+                record,
+                slot: slot,
+                failure: ParlaError.race(first: other.name, second: record.name, access: conflict)
+            )
+            return
+        }
         if !record.accesses.isEmpty {
             do {
                 for (access, mode) in record.accesses { try access.prepare(on: device, mode: mode) }

@@ -48,6 +48,30 @@ class TaskRecord: @unchecked Sendable {
         var moreSuccessors: [TaskRecord] = []
         var waiters: [UnsafeContinuation<Void, Never>] = []
         var waiterScopes: [RunScope?] = []
+        /// The tasks this one depends on explicitly (kept in `.explicit` mode, to check races).
+        var predecessors: [TaskRecord] = []
+    }
+
+    /// In `.explicit` mode: earlier tasks whose accesses conflict with this task's, with a description
+    /// of the conflict; each must be an ancestor, or the two race.
+    var raceCandidates: [(task: TaskRecord, conflict: String)] = []
+
+    /// Whether `other` is reachable through explicit dependencies.
+    func hasAncestor(_ other: TaskRecord) -> Bool {
+        var stack: [TaskRecord] = [self]
+        var seen = Set<ObjectIdentifier>([ObjectIdentifier(self)])
+        while let record = stack.popLast() {
+            for predecessor in record.state.withLock({ $0.predecessors }) {
+                if predecessor === other { return true }
+                if seen.insert(ObjectIdentifier(predecessor)).inserted { stack.append(predecessor) }
+            }
+        }
+        return false
+    }
+
+    /// Remembers an explicit dependency (in `.explicit` mode).
+    func notePredecessor(_ predecessor: TaskRecord) {
+        self.state.withLock { $0.predecessors.append(predecessor) }
     }
 
     init(
@@ -91,7 +115,9 @@ class TaskRecord: @unchecked Sendable {
             state.moreSuccessors.removeAll(keepingCapacity: true)
             state.waiters.removeAll(keepingCapacity: true)
             state.waiterScopes.removeAll(keepingCapacity: true)
+            state.predecessors.removeAll(keepingCapacity: true)
         }
+        self.raceCandidates = []
     }
 
     /// Whether the record may go back to the cache once finished: an unnamed task with a synchronous
@@ -156,6 +182,7 @@ class TaskRecord: @unchecked Sendable {
         // The declared arrays are not needed any more (and arrays refer to their recent tasks: keeping
         // them would make a cycle).
         if !self.accesses.isEmpty { self.accesses = [] }
+        if !self.raceCandidates.isEmpty { self.raceCandidates = [] }
         let (first, more, waiters, scopes) = self.state.withLock { state in
             state.completed = true
             state.failure = failure

@@ -193,8 +193,9 @@ private func _spawn<R: Sendable>(
             return ParlaTask(record: record)
         }
         // Tasks spawned earlier that depend on this id now wait for this task.
-        for dependent in claimed.1 where !record.addSuccessor(dependent) {
-            dependent.releaseOne()
+        for dependent in claimed.1 {
+            if scope.dependencyMode == .explicit { dependent.notePredecessor(record) }
+            if !record.addSuccessor(dependent) { dependent.releaseOne() }
         }
         for (waiter, waiterScope) in zip(claimed.2, claimed.3) {
             waiterScope?.awaiterResumed()
@@ -213,6 +214,7 @@ private func _spawn<R: Sendable>(
         dependency._forEachDependency { target in
             switch target.kind {
             case .record(let predecessor):
+                if scope.dependencyMode == .explicit { record.notePredecessor(predecessor) }
                 record.remaining.add(1, ordering: .relaxed)
                 if !predecessor.addSuccessor(record) { record.remaining.subtract(1, ordering: .relaxed) }
             case .slot(let slot):
@@ -223,8 +225,9 @@ private func _spawn<R: Sendable>(
                     state.dependents.append(record)
                     return nil
                 }
-                if let spawned, !spawned.addSuccessor(record) {
-                    record.remaining.subtract(1, ordering: .relaxed)
+                if let spawned {
+                    if scope.dependencyMode == .explicit { record.notePredecessor(spawned) }
+                    if !spawned.addSuccessor(record) { record.remaining.subtract(1, ordering: .relaxed) }
                 }
             }
         }
@@ -245,11 +248,26 @@ private func _spawn<R: Sendable>(
             }
         }
         record.accesses = list
-        if scope.dependencyMode == .inferred {
-            for (access, mode) in list {
-                for predecessor in access.inferDependencies(of: record, mode: mode) {
+        for (access, mode) in list {
+            let conflicting = access.inferDependencies(
+                of: record,
+                mode: mode,
+                keepFinished: scope.dependencyMode == .explicit
+            )
+            if scope.dependencyMode == .inferred {
+                for (predecessor, _) in conflicting {
                     record.remaining.add(1, ordering: .relaxed)
                     if !predecessor.addSuccessor(record) { record.remaining.subtract(1, ordering: .relaxed) }
+                }
+            } else {
+                // `.explicit`: checked when the task is about to run, once all its dependencies are known.
+                for (other, otherMode) in conflicting {
+                    record.raceCandidates.append(
+                        (
+                            other,
+                            "\(access.label) region \(access.region) (\(other.name): \(otherMode), \(record.name): \(mode))"
+                        )
+                    )
                 }
             }
         }
