@@ -17,18 +17,19 @@ public enum DataMovementLog {
     }
 
     /// Adds `count` bytes moved from `source` to `destination`.
-    static func record(_ count: Int, from source: Device, to destination: Device) {
+    static func record(_ count: Int, from source: Device, to destination: Device, run: RunScope?) {
         let link = Link(source: source, destination: destination)
         bytes.withLock { $0[link, default: 0] += count }
-        RunScope.current?.movement.withLock { $0[link, default: 0] += count }
+        run?.movement.withLock { $0[link, default: 0] += count }
     }
 
     /// The bytes moved per link in the whole process, CPU-to-GPU links first, then by device.
     public static var moved: [(link: Link, bytes: Int)] { sorted(bytes.withLock { $0 }) }
 
-    /// The bytes moved per link by the `Parla.run` in progress (empty outside a run).
+    /// The bytes moved per link by the `Parla.run` whose body (or task) asks: its tasks' movements
+    /// and its body's reads (empty outside a run).
     public static var currentRun: [(link: Link, bytes: Int)] {
-        sorted(RunScope.current?.movement.withLock { $0 } ?? [:])
+        sorted((RunScope.currentTask?.scope ?? RunScope.awaiterScope)?.movement.withLock { $0 } ?? [:])
     }
 
     private static func sorted(_ all: [Link: Int]) -> [(link: Link, bytes: Int)] {

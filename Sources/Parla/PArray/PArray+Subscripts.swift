@@ -113,8 +113,8 @@ protocol _PArrayAccessing: PArrayAccess {
     var storageIdentity: ObjectIdentifier { get }
     /// The region.
     var region: Box { get }
-    /// Makes the region valid on `device` for `mode`.
-    func prepare(on device: Device, mode: AccessMode) throws(DeviceError)
+    /// Makes the region valid on `device` for `mode`, counting the bytes moved for `run`.
+    func prepare(on device: Device, mode: AccessMode, run: RunScope) throws(DeviceError)
     /// A name for messages.
     var label: String { get }
     /// The earlier tasks whose accesses conflict with this one (and how they accessed), recording this
@@ -130,8 +130,8 @@ extension PArray: _PArrayAccessing {
     var storageIdentity: ObjectIdentifier { ObjectIdentifier(self.storage) }
     var region: Box { self.box }
 
-    func prepare(on device: Device, mode: AccessMode) throws(DeviceError) {
-        try self.storage.prepare(self.box, on: device, mode: mode)
+    func prepare(on device: Device, mode: AccessMode, run: RunScope) throws(DeviceError) {
+        try self.storage.prepare(self.box, on: device, mode: mode, run: run)
     }
 
     var label: String { self.storage.label }

@@ -103,7 +103,8 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     /// when it cannot.
     func moveForAccess(on device: Device, mode: AccessMode) {
         do {
-            try self.storage.prepare(self.box, on: device, mode: mode)
+            // Outside tasks: counted for the run whose body this is, if any.
+            try self.storage.prepare(self.box, on: device, mode: mode, run: RunScope.awaiterScope)
         } catch {
             fatalError("cannot bring \(self.storage.label) region \(self.box) to \(device): \(error)")
         }

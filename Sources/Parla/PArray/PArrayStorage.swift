@@ -39,7 +39,7 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
 
     /// Makes `box` valid on `device` for an access of `mode`: allocates the device's buffer if needed and
     /// copies in the freshest pieces the protocol names (none for `output`).
-    func prepare(_ box: Box, on device: Device, mode: AccessMode) throws(DeviceError) {
+    func prepare(_ box: Box, on device: Device, mode: AccessMode, run: RunScope?) throws(DeviceError) {
         try self.state.withLock { (state) throws(DeviceError) in
             let copies = state.coherence.access(box, on: device, mode: mode)
             try Self.ensureBuffer(&state, on: device)
@@ -60,7 +60,8 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
                 DataMovementLog.record(
                     copy.box.count * MemoryLayout<Element>.stride,
                     from: copy.source,
-                    to: copy.destination
+                    to: copy.destination,
+                    run: run
                 )
             }
             for event in events { try event.wait() }

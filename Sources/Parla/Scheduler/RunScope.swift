@@ -372,7 +372,7 @@ final class RunScope: @unchecked Sendable {
         }
         if !record.accesses.isEmpty {
             do {
-                for (access, mode) in record.accesses { try access.prepare(on: device, mode: mode) }
+                for (access, mode) in record.accesses { try access.prepare(on: device, mode: mode, run: self) }
             } catch {
                 self.finish(record, slot: slot, failure: error)
                 return
