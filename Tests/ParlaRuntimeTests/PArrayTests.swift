@@ -256,3 +256,31 @@ struct ExplicitModeTests {
         #expect(error == nil, "\(String(describing: error))")
     }
 }
+
+@Suite("PArray prefetch")
+struct PArrayPrefetchTests {
+    @Test("a task's input moves when its producer finishes, before the task's other dependencies do")
+    func prefetchBeforeOtherDependencies() async throws {
+        let seenByGate = Mutex<CoherenceState?>(nil)
+        let sum = Mutex<Double>(0)
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            let A = PArray(NDArray<Double>.zeros([1000]))
+            spawn(placement: gpu(0), output: [A]) { A.update(NDArray<Double>.ones([1000])) }
+            // A dependency unrelated to A that finishes only once A has reached gpu(1) (waiting a
+            // bounded number of turns, so that a missing prefetch fails instead of hanging).
+            let gate = spawn(placement: cpu) { () async in
+                for _ in 0..<200_000 {
+                    if A.state(on: gpu(1)) != .invalid { break }
+                    await Task.yield()
+                }
+                seenByGate.withLock { $0 = A.state(on: gpu(1)) }
+            }
+            spawn(dependencies: [gate], placement: gpu(1), input: [A]) {
+                let total: Double = A.array.sum().item()
+                sum.withLock { $0 = total }
+            }
+        }
+        #expect(seenByGate.withLock { $0 } == .shared)
+        #expect(sum.withLock { $0 } == 1000)
+    }
+}

@@ -209,14 +209,20 @@ private func _spawn<R: Sendable>(
         return ParlaTask(record: record)
     }
 
-    // Register the dependencies.
+    // Register the dependencies. With data accesses, remember which are still pending, for prefetching.
+    var pending = Set<ObjectIdentifier>()
+    var waitsForUnspawned = false
     for dependency in dependencies {
         dependency._forEachDependency { target in
             switch target.kind {
             case .record(let predecessor):
                 if scope.dependencyMode == .explicit { record.notePredecessor(predecessor) }
                 record.remaining.add(1, ordering: .relaxed)
-                if !predecessor.addSuccessor(record) { record.remaining.subtract(1, ordering: .relaxed) }
+                if predecessor.addSuccessor(record) {
+                    if hasAccesses { pending.insert(ObjectIdentifier(predecessor)) }
+                } else {
+                    record.remaining.subtract(1, ordering: .relaxed)
+                }
             case .slot(let slot):
                 if let space = slot.space { scope.noteSpace(space) }
                 record.remaining.add(1, ordering: .relaxed)
@@ -227,13 +233,20 @@ private func _spawn<R: Sendable>(
                 }
                 if let spawned {
                     if scope.dependencyMode == .explicit { record.notePredecessor(spawned) }
-                    if !spawned.addSuccessor(record) { record.remaining.subtract(1, ordering: .relaxed) }
+                    if spawned.addSuccessor(record) {
+                        if hasAccesses { pending.insert(ObjectIdentifier(spawned)) }
+                    } else {
+                        record.remaining.subtract(1, ordering: .relaxed)
+                    }
+                } else {
+                    waitsForUnspawned = true
                 }
             }
         }
     }
     // Data accesses: moved in before the body runs; with inferred dependencies, they also order the
     // task after earlier tasks whose accesses conflict with its own.
+    var readsWithProducers: [(access: any _PArrayAccessing, producers: [TaskRecord])] = []
     if hasAccesses {
         var list: [(any _PArrayAccessing, AccessMode)] = []
         for (group, mode) in [(accesses.input, AccessMode.input), (accesses.output, .output), (accesses.inOut, .inOut)]
@@ -255,10 +268,19 @@ private func _spawn<R: Sendable>(
                 keepFinished: scope.dependencyMode == .explicit
             )
             if scope.dependencyMode == .inferred {
-                for (predecessor, _) in conflicting {
+                var producers: [TaskRecord] = []
+                for (predecessor, otherMode) in conflicting {
                     record.remaining.add(1, ordering: .relaxed)
-                    if !predecessor.addSuccessor(record) { record.remaining.subtract(1, ordering: .relaxed) }
+                    if predecessor.addSuccessor(record) {
+                        pending.insert(ObjectIdentifier(predecessor))
+                        if otherMode.writes { producers.append(predecessor) }
+                    } else {
+                        record.remaining.subtract(1, ordering: .relaxed)
+                    }
                 }
+                // `input` regions are prefetched (an `inOut` region moves when its task starts, so that
+                // the states a program prints between tasks stay those of the task order).
+                if mode == .input { readsWithProducers.append((access, producers)) }
             } else {
                 // `.explicit`: checked when the task is about to run, once all its dependencies are known.
                 for (other, otherMode) in conflicting {
@@ -272,7 +294,49 @@ private func _spawn<R: Sendable>(
             }
         }
     }
+    // Prefetch: when the task waits for more than the producers of the data it reads, its input copies
+    // start as soon as those producers have finished (for a task placed on one device).
+    if case .one(let device) = spec, !readsWithProducers.isEmpty {
+        for (access, producers) in readsWithProducers {
+            let producerIDs = Set(producers.map(ObjectIdentifier.init))
+            if waitsForUnspawned || !pending.isSubset(of: producerIDs) {
+                _spawnPrefetch(access, to: device, after: producers, scope: scope, file: file, line: line)
+            }
+        }
+    }
     // Drop the hold `spawn` had: the task is ready now unless a dependency is still running.
     record.releaseOne()
     return ParlaTask(record: record)
+}
+
+/// Spawns the hidden task that brings `access` to `device` once `producers` have finished.
+private func _spawnPrefetch(
+    _ access: any _PArrayAccessing,
+    to device: Device,
+    after producers: [TaskRecord],
+    scope: RunScope,
+    file: StaticString,
+    line: UInt
+) {
+    let prefetch = TypedTaskRecord<Void>(
+        slot: nil,
+        scope: scope,
+        placement: .one(device),
+        vcus: 0,
+        memory: 0,
+        synchronous: {
+            // A failure here (no room, say) is not the task's: the task moves the data again and
+            // reports it.
+            try? access.prepare(on: device, mode: .input, run: scope)
+        },
+        asynchronous: nil,
+        origin: file,
+        originLine: line
+    )
+    scope.taskSpawned()
+    for producer in producers {
+        prefetch.remaining.add(1, ordering: .relaxed)
+        if !producer.addSuccessor(prefetch) { prefetch.remaining.subtract(1, ordering: .relaxed) }
+    }
+    prefetch.releaseOne()
 }
