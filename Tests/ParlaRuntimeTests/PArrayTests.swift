@@ -53,6 +53,23 @@ struct PArrayTests {
         #expect(seen.withLock { $0 } == 1)
     }
 
+    @Test("the seed's writeback recipe still works (and changes nothing)")
+    func seedWritebackRecipe() async throws {
+        let seen = Mutex<Double>(-1)
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            let arr = PArray(NDArray<Double>.zeros([3, 2]))
+            let t = TaskSpace("t")
+            let a = TaskSpace("a")
+            spawn(t[0], placement: gpu(0), output: [arr[0]]) { arr[0] = 1 }
+            spawn(a[0], dependencies: [t[0]], placement: cpu, inOut: [arr]) {}
+            spawn(t[1], dependencies: [t[0], a[0]], placement: gpu(1), input: [arr[0]]) {
+                let row: NDArray<Double> = arr[0]
+                seen.withLock { $0 = row.min().item() }
+            }
+        }
+        #expect(seen.withLock { $0 } == 1)
+    }
+
     @Test("per-GPU row writes, then a whole-array reduction, then row reads all see the right values")
     func rowsThenWholeThenRows() async throws {
         let rows = 4
