@@ -94,6 +94,14 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
     public mutating func access(_ region: Box, on device: Device, mode: AccessMode) -> [Copy] {
         precondition(self.whole.contains(region), "region \(region) is outside the array's shape \(self.shape)")
         if region.isEmpty { return [] }
+        // Nothing changes when the device already holds the region (for a read), or holds it alone
+        // (for a write): the common case of a task whose data is already in place.
+        let unchanged = self.pieces.allSatisfy { piece in
+            guard piece.box.intersection(region) != nil else { return true }
+            return mode.writes
+                ? piece.holders.count == 1 && piece.holders.contains(device) : piece.holders.contains(device)
+        }
+        if unchanged { return [] }
         var copies: [Copy] = []
         var result: [Piece] = []
         result.reserveCapacity(self.pieces.count + 2 * region.rank)

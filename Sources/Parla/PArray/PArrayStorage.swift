@@ -13,7 +13,12 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         var coherence: CoherenceProtocol
         var buffers: [Device: NDArray<Element>]
         /// Accesses by tasks not known to be superseded, for inferring dependencies.
-        var recentAccesses: [(task: TaskRecord, box: Box, mode: AccessMode)] = []
+        /// Recent reading-only accesses (conflict only with writes).
+        var readers: [(task: TaskRecord, box: Box, mode: AccessMode)] = []
+        /// Recent writing accesses (conflict with everything overlapping).
+        var writers: [(task: TaskRecord, box: Box, mode: AccessMode)] = []
+        /// Finished tasks are pruned from a list when it grows past this length (then it doubles).
+        var pruneAt = 64
     }
 
     let state: Mutex<State>
@@ -131,18 +136,27 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     ) -> [(task: TaskRecord, mode: AccessMode)] {
         self.state.withLock { state in
             var conflicts: [(task: TaskRecord, mode: AccessMode)] = []
-            for access in state.recentAccesses where access.task !== task && (mode.writes || access.mode.writes) {
-                if access.box.intersection(box) != nil { conflicts.append((access.task, access.mode)) }
+            for access in state.writers where access.task !== task && access.box.intersection(box) != nil {
+                conflicts.append((access.task, access.mode))
             }
             if mode.writes {
+                for access in state.readers where access.task !== task && access.box.intersection(box) != nil {
+                    conflicts.append((access.task, access.mode))
+                }
                 // Accesses this write covers are ordered before it; later accesses conflict with it instead.
-                state.recentAccesses.removeAll { box.contains($0.box) }
+                state.readers.removeAll { box.contains($0.box) }
+                state.writers.removeAll { box.contains($0.box) }
+                state.writers.append((task, box, mode))
+            } else {
+                state.readers.append((task, box, mode))
             }
-            if !keepFinished {
-                // Finished tasks order nothing new.
-                state.recentAccesses.removeAll { $0.task.isCompleted }
+            if !keepFinished && state.readers.count + state.writers.count > state.pruneAt {
+                // Finished tasks order nothing new. Pruning only past a growing threshold keeps the
+                // cost per access constant on average.
+                state.readers.removeAll { $0.task.isCompleted }
+                state.writers.removeAll { $0.task.isCompleted }
+                state.pruneAt = Swift.max(64, 2 * (state.readers.count + state.writers.count))
             }
-            state.recentAccesses.append((task, box, mode))
             return conflicts
         }
     }

@@ -249,8 +249,8 @@ private func _spawn<R: Sendable>(
     var readsWithProducers: [(access: any _PArrayAccessing, producers: [TaskRecord])] = []
     if hasAccesses {
         var list: [(any _PArrayAccessing, AccessMode)] = []
-        for (group, mode) in [(accesses.input, AccessMode.input), (accesses.output, .output), (accesses.inOut, .inOut)]
-        {
+        list.reserveCapacity(accesses.input.count + accesses.output.count + accesses.inOut.count)
+        func add(_ group: [any PArrayAccess], _ mode: AccessMode) {
             for access in group {
                 guard let access = access as? any _PArrayAccessing else {
                     preconditionFailure(
@@ -260,6 +260,9 @@ private func _spawn<R: Sendable>(
                 list.append((access, mode))
             }
         }
+        add(accesses.input, .input)
+        add(accesses.output, .output)
+        add(accesses.inOut, .inOut)
         record.accesses = list
         for (access, mode) in list {
             let conflicting = access.inferDependencies(
