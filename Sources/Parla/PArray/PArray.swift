@@ -200,6 +200,7 @@ extension PArrayStorage {
                 for event in events { try event.wait() }
             }
             state.buffers[device] = nil
+            self.publishWholeValidity(state)
             return true
         }
     }

@@ -28,6 +28,7 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
 
     init(wrapping array: NDArray<Element>) {
         let contiguous = array.contiguous()
+        defer { self.wholeValidMask.store(Self.bit(contiguous.device), ordering: .releasing) }
         self.state = Mutex(
             State(
                 shape: contiguous.shape,
@@ -45,7 +46,11 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     /// Makes `box` valid on `device` for an access of `mode`: allocates the device's buffer if needed and
     /// copies in the freshest pieces the protocol names (none for `output`).
     func prepare(_ box: Box, on device: Device, mode: AccessMode, run: RunScope?) throws(DeviceError) {
+        // Fast path without the lock: reading where the whole array is already valid changes nothing
+        // (many workers preparing one array would otherwise queue on its lock).
+        if mode == .input && self.wholeValidMask.load(ordering: .acquiring) & Self.bit(device) != 0 { return }
         try self.state.withLock { (state) throws(DeviceError) in
+            defer { self.publishWholeValidity(state) }
             let copies = state.coherence.access(box, on: device, mode: mode)
             try Self.ensureBuffer(&state, on: device)
             var events: [DeviceEvent] = []
@@ -122,7 +127,27 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
             state.shape = contiguous.shape
             state.coherence = CoherenceProtocol(shape: contiguous.shape, home: contiguous.device)
             state.buffers = [contiguous.device: contiguous]
+            self.publishWholeValidity(state)
         }
+    }
+
+    /// Per device (bit `index + 1`, the CPU bit 0): whether the whole array is valid there and its
+    /// buffer exists. Written under the lock after every change; read without it by `prepare`.
+    let wholeValidMask = Atomic<UInt64>(0)
+
+    static func bit(_ device: Device) -> UInt64 {
+        let position = device.index + 1
+        return position < 64 ? 1 << UInt64(position) : 0
+    }
+
+    /// Recomputes ``wholeValidMask`` (called with the lock held).
+    func publishWholeValidity(_ state: borrowing State) {
+        var mask: UInt64 = 0
+        let whole = state.coherence.whole
+        for device in state.buffers.keys where state.coherence.state(of: whole, on: device) != .invalid {
+            mask |= Self.bit(device)
+        }
+        self.wholeValidMask.store(mask, ordering: .releasing)
     }
 
     /// The earlier accesses a new one conflicts with (overlapping, at least one writing), recording the
