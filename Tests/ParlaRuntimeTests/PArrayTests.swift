@@ -140,6 +140,8 @@ struct PArrayTests {
         #expect(A.state(on: cpu) == .modified)
         #expect(A.array.elements == [1, 4, 6])
         #expect(A.shape == [3])
+        #expect(A[1...].shape == [2] && A[0].shape == [])
+        #expect(PArray(NDArray<Int>.zeros([2, 3]))[1, 1...].shape == [2])
         #expect(A.sum().item() == 11)
     }
 }

@@ -122,9 +122,19 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
         self.storage.replace(with: new.to(Device.current))
     }
 
-    /// The shape of this array or view.
+    /// The shape of this array or view (integer indices drop their axis, as in NumPy). Moves no data.
     public var shape: [Int] {
-        self.components.isEmpty ? self.storage.shape : self.array.shape
+        let shape = self.storage.shape
+        var result: [Int] = []
+        for axis in 0..<shape.count {
+            guard axis < self.components.count else {
+                result.append(shape[axis])
+                continue
+            }
+            let (_, _, count, keepsAxis) = self.components[axis].positions(inAxisOf: shape[axis], axis: axis)
+            if keepsAxis { result.append(count) }
+        }
+        return result
     }
 
     /// The coherence state of this array's (or view's) copy on `device`.
