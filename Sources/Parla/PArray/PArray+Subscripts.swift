@@ -6,29 +6,23 @@ extension PArray {
     ///
     /// Parla (Python) equivalent: `A[0]`, `A[1:3]`.
     public subscript(_ indices: any NDIndex...) -> PArray {
-        precondition(
-            self.components.isEmpty,
-            "a region of a region is not supported; index the whole PArray (\(self.storage.label))"
-        )
-        let view = PArray(storage: self.storage, components: indices.map(\.ndIndexComponent))
-        _ = view.box  // checks the region now
-        return view
+        self.region(indices)
     }
 
     /// The region on the current device as an `NDArray` (`let x: NDArray<Double> = A[0]`), or, when
     /// assigned, writes the value (broadcast as in NumPy) into the current device's copy: `A[0] = x`.
     @_disfavoredOverload
     public subscript(_ indices: any NDIndex...) -> NDArray<Element> {
-        get { self._region(indices).array }
-        set { self._region(indices).write(newValue) }
+        get { self.region(indices).array }
+        set { self.region(indices).write(newValue) }
     }
 
     /// One element (`let x: Double = B[0, 1]`), or, when assigned, the value written into every element
     /// of the region: `B[0, 1] = 5`.
     @_disfavoredOverload
     public subscript(_ indices: any NDIndex...) -> Element {
-        get { self._region(indices).array.item() }
-        set { self._region(indices).write(NDArray(newValue)) }
+        get { self.region(indices).array.item() }
+        set { self.region(indices).write(NDArray(newValue)) }
     }
 
     /// The region `indices` select, for indices built at run time (`A.region([0, 1..<3])` is `A[0, 1..<3]`).
@@ -38,23 +32,15 @@ extension PArray {
             "a region of a region is not supported; index the whole PArray (\(self.storage.label))"
         )
         let view = PArray(storage: self.storage, components: indices.map(\.ndIndexComponent))
-        _ = view.box
+        _ = view.box  // checks the region now
         return view
     }
 
     /// The region `indices` select, on the current device, or, when assigned, written there (for
     /// indices built at run time: `A[indices: [0, 1..<3]] = x`).
     public subscript(indices indices: [any NDIndex]) -> NDArray<Element> {
-        get { self._region(indices).array }
-        set { self._region(indices).write(newValue) }
-    }
-
-    private func _region(_ indices: [any NDIndex]) -> PArray {
-        precondition(
-            self.components.isEmpty,
-            "a region of a region is not supported; index the whole PArray (\(self.storage.label))"
-        )
-        return PArray(storage: self.storage, components: indices.map(\.ndIndexComponent))
+        get { self.region(indices).array }
+        set { self.region(indices).write(newValue) }
     }
 
     /// Writes `value` into this region of the current device's copy. Outside tasks the write happens on

@@ -196,19 +196,7 @@ extension PArrayStorage {
             guard let copies = state.coherence.evict(device, keepOneCopy: keepOneCopy, fallback: fallback) else {
                 return false
             }
-            for copy in copies {
-                if state.buffers[copy.destination] == nil {
-                    let backend = try DeviceRegistry.current.backend(for: copy.destination)
-                    state.buffers[copy.destination] = try NDArray<Element>(uninitializedShape: state.shape, on: backend)
-                }
-                let events = try Self.copy(
-                    copy.box,
-                    shape: state.shape,
-                    from: state.buffers[copy.source]!,
-                    to: state.buffers[copy.destination]!
-                )
-                for event in events { try event.wait() }
-            }
+            try Self.carryOut(copies, in: &state, run: RunScope.awaiterScope)
             state.buffers[device] = nil
             self.publishWholeValidity(state)
             return true

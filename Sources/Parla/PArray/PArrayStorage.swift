@@ -53,33 +53,42 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
             defer { self.publishWholeValidity(state) }
             let copies = state.coherence.access(box, on: device, mode: mode)
             try Self.ensureBuffer(&state, on: device)
-            var events: [DeviceEvent] = []
-            if !copies.isEmpty || mode.writes {
-                // Copies and writes go straight into the buffer: it must not be shared with an NDArray
-                // the program holds (a wrapped array, or an earlier `.array`).
+            if mode.writes {
+                // Writes go straight into the buffer: it must not be shared with an NDArray the program
+                // holds (a wrapped array, or an earlier `.array`).
                 state.buffers[device]!._ensureUniqueStorage()
             }
-            for copy in copies {
-                try Self.ensureBuffer(&state, on: copy.source)
-                events += try Self.copy(
-                    copy.box,
-                    shape: state.shape,
-                    from: state.buffers[copy.source]!,
-                    to: state.buffers[copy.destination]!
-                )
-                DataMovementLog.record(
-                    copy.box.count * MemoryLayout<Element>.stride,
-                    from: copy.source,
-                    to: copy.destination,
-                    run: run
-                )
-            }
-            for event in events { try event.wait() }
+            try Self.carryOut(copies, in: &state, run: run)
         }
     }
 
+    /// Makes the protocol's copies between the devices' buffers (allocating destinations, and making
+    /// them this array's own before writing into them), counts the bytes for `run`, and waits for them.
+    static func carryOut(_ copies: [CoherenceProtocol.Copy], in state: inout State, run: RunScope?) throws(DeviceError)
+    {
+        var events: [DeviceEvent] = []
+        for copy in copies {
+            try Self.ensureBuffer(&state, on: copy.source)
+            try Self.ensureBuffer(&state, on: copy.destination)
+            state.buffers[copy.destination]!._ensureUniqueStorage()
+            events += try Self.copy(
+                copy.box,
+                shape: state.shape,
+                from: state.buffers[copy.source]!,
+                to: state.buffers[copy.destination]!
+            )
+            DataMovementLog.record(
+                copy.box.count * MemoryLayout<Element>.stride,
+                from: copy.source,
+                to: copy.destination,
+                run: run
+            )
+        }
+        for event in events { try event.wait() }
+    }
+
     /// The device's buffer, allocated (uninitialized: the protocol knows nothing there is valid).
-    private static func ensureBuffer(_ state: inout State, on device: Device) throws(DeviceError) {
+    static func ensureBuffer(_ state: inout State, on device: Device) throws(DeviceError) {
         if state.buffers[device] != nil { return }
         let backend = try DeviceRegistry.current.backend(for: device)
         state.buffers[device] = try NDArray<Element>(uninitializedShape: state.shape, on: backend)
