@@ -75,6 +75,42 @@ struct SpawnTests {
         #expect(all.last == "last")
     }
 
+    @Test("handles to finished tasks stay right after their records are reused for new tasks")
+    func handlesOutliveRecordReuse() async throws {
+        // Records of unnamed Void tasks go back to a cache when they finish, handles or not: each worker
+        // spills batches of 128 once it holds 256, and spawn takes them back. With this many tasks some
+        // worker finishes more than 256, so the second wave reuses records of the first.
+        let count = 300 * Parla.workerThreads
+        let firstWave = Mutex<[ParlaTask<Void>]>([])
+        let reused = Mutex(0)
+        let ran = Atomic<Int>(0)
+        try await Parla.run(devices: virtualDevices) {
+            let first = (0..<count).map { _ in spawn { _ = ran.add(1, ordering: .relaxed) } }
+            for task in first { try await task.wait() }
+            firstWave.withLock { $0 = first }
+            // The second wave waits for a gate spawned only after the checks below: its tasks stay
+            // pending meanwhile, in records that the first wave's handles still refer to.
+            let gate = TaskSpace("gate")
+            let records = Set(first.map { ObjectIdentifier($0.record) })
+            let second = (0..<count).map { _ in spawn(dependencies: [gate[0]]) {} }
+            reused.withLock { $0 = second.count { records.contains(ObjectIdentifier($0.record)) } }
+            // Old handles: finished, waited for at once, and a dependency on them does not wait for the
+            // pending tasks now in their records (it would wait for the gate, which would be a deadlock
+            // the run reports).
+            #expect(first.allSatisfy { $0.isCompleted })
+            for task in first.prefix(100) { try await task.wait() }
+            let after = spawn(dependencies: first) { _ = ran.add(1, ordering: .relaxed) }
+            try await after.wait()
+            #expect(!second.contains { $0.isCompleted })
+            spawn(gate[0]) {}
+        }
+        #expect(reused.withLock { $0 } > 0)
+        #expect(ran.load(ordering: .relaxed) == count + 1)
+        // Names stay those of the spawn call that made the handle.
+        let name = firstWave.withLock { $0[0].description }
+        #expect(name.hasPrefix("(unnamed task spawned at ParlaRuntimeTests/SpawnTests.swift:"))
+    }
+
     @Test("task.value returns the body's result, also awaited from another task")
     func values() async throws {
         let seen = Mutex<[Int]>([])
@@ -183,5 +219,13 @@ struct DocumentationExampleTests {
         #expect(lines.withLock { $0 } == (0..<4).map { "T[\($0)] on cpu" })
         let expected = NDArray<Double>.random([1000], seed: 1).elements.map { $0.squareRoot() }.reduce(0, +)
         #expect(abs(result.withLock { $0 } - expected) < 1e-9)
+    }
+}
+
+@Suite("task handle layout")
+struct TaskHandleLayoutTests {
+    @Test("a task handle fits an existential's inline buffer (an array of dependencies does not box it)")
+    func handleSize() {
+        #expect(MemoryLayout<ParlaTask<Void>>.size <= 3 * MemoryLayout<Int>.size)
     }
 }

@@ -7,12 +7,26 @@ import ParlaDevices
 public protocol Placement: Sendable {
     /// Appends the devices this placement allows. Implementation detail of the runtime.
     func _appendDevices(to list: inout [Device], gpuCount: Int)
+
+    /// The one device this placement names, when it is a device (resolved without a dynamic cast).
+    /// Implementation detail of the runtime.
+    var _singleDevice: Device? { get }
+
+    /// Whether this placement is ``AnyDevice``. Implementation detail of the runtime.
+    var _isAnyDevice: Bool { get }
+}
+
+extension Placement {
+    public var _singleDevice: Device? { nil }
+    public var _isAnyDevice: Bool { false }
 }
 
 extension Device: Placement {
     public func _appendDevices(to list: inout [Device], gpuCount: Int) {
         if !list.contains(self) { list.append(self) }
     }
+
+    public var _singleDevice: Device? { self }
 }
 
 extension GPUArchitecture: Placement {
@@ -33,6 +47,8 @@ extension Array: Placement where Element == any Placement {
 public struct AnyDevice: Placement, Hashable {
     /// The default placement.
     public init() {}
+
+    public var _isAnyDevice: Bool { true }
 
     public func _appendDevices(to list: inout [Device], gpuCount: Int) {
         for index in 0..<gpuCount where !list.contains(.gpu(index)) { list.append(.gpu(index)) }

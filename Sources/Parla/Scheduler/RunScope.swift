@@ -349,14 +349,16 @@ final class RunScope: @unchecked Sendable {
     // MARK: Execution
 
     /// Runs `record` on the calling worker thread (or, for an asynchronous body, starts its Swift task).
-    func execute(_ record: TaskRecord) {
+    /// Returns whether the task finished in this call (not parked for resources, not asynchronous).
+    @discardableResult
+    func execute(_ record: TaskRecord) -> Bool {
         if record.hasFailedDependency.load(ordering: .acquiring),
             let failure = record.state.withLock({ $0.dependencyFailure })
         {
             record.complete(failure: failure)
-            return
+            return true
         }
-        guard let device = self.place(record) else { return }
+        guard let device = self.place(record) else { return false }
         record.device = device
         let slot = self.position(of: device)
         self.running[self.pool.currentShard][slot].value.add(1, ordering: .relaxed)
@@ -368,14 +370,14 @@ final class RunScope: @unchecked Sendable {
                 slot: slot,
                 failure: ParlaError.race(first: other.name, second: record.name, access: conflict)
             )
-            return
+            return true
         }
         if !record.accesses.isEmpty {
             do {
                 for (access, mode) in record.accesses { try access.prepare(on: device, mode: mode, run: self) }
             } catch {
                 self.finish(record, slot: slot, failure: error)
-                return
+                return true
             }
         }
         if record.isAsync {
@@ -397,7 +399,7 @@ final class RunScope: @unchecked Sendable {
                 }
                 self.finish(record, slot: slot, failure: failure)
             }
-            return
+            return false
         }
         var failure: (any Error)? = nil
         _WorkerThreadDevice.set(device)
@@ -412,6 +414,7 @@ final class RunScope: @unchecked Sendable {
         pthread_setspecific(Self.currentTaskKey, nil)
         _WorkerThreadDevice.set(nil)
         self.finish(record, slot: slot, failure: failure)
+        return true
     }
 
     /// On a CUDA GPU, a task is finished when the kernels it queued are.

@@ -6,39 +6,67 @@ import Synchronization
 class TaskRecord: @unchecked Sendable {
     // @unchecked Sendable: mutable state is in `state` (a Mutex) and `remaining` (an atomic). The
     // other fields are written only by `spawn` before the record is published to other threads (through
-    // locks and atomics), or when a finished record is reused, which happens only when nothing else
-    // references it (`isKnownUniquelyReferenced`); `accesses` is also emptied when the task completes,
-    // after its body. `device` is written by the worker that places the
-    // task before the body runs and read by that body and the completion that follows it, in order.
+    // locks and atomics), or when a finished record is reused. A record is reused only when nothing
+    // but task handles references it (see `WorkerPool.recycle`), and handles touch only `state` (under
+    // its lock, checking the generation they were made for) and `slot`, which reuse never writes (a
+    // reusable record has none). `accesses` is also emptied when the task completes, after its body.
+    // `device` is written by the worker that places the task before the body runs and read by that
+    // body and the completion that follows it, in order.
+    //
+    // The stored properties outside `state` are `@exclusivity(unchecked)`: by the rules above, one
+    // thread at a time uses them, with the hand-overs ordered by locks and atomics, so no two accesses
+    // overlap; the runtime's dynamic exclusivity checks cost several percent of a task's overhead.
 
-    /// The id it was spawned under, if any.
-    private(set) var slot: TaskSlot?
+    /// The id it was spawned under, if any (never changed by reuse: reusable records have none).
+    let slot: TaskSlot?
     /// Where `spawn` was called, for naming unnamed tasks.
-    private(set) var origin: StaticString
-    private(set) var originLine: UInt
-    /// The run the task belongs to.
-    private(set) var scope: RunScope
+    @exclusivity(unchecked) private(set) var origin: StaticString
+    @exclusivity(unchecked) private(set) var originLine: UInt
+    /// The run the task belongs to (the record keeps it alive).
+    @exclusivity(unchecked) private(set) var scope: RunScope {
+        didSet { self.scopeReference = Unmanaged.passUnretained(self.scope) }
+    }
+
+    /// `scope` without reference counting, for the hot paths: every thread retaining and releasing the
+    /// one `RunScope` would make its reference count a contended cache line.
+    @exclusivity(unchecked) private var scopeReference: Unmanaged<RunScope>
+
+    /// Calls `body` with the task's run, without retaining it (the record does, and only a thread that
+    /// owns the finished record exclusively changes it).
+    @inline(__always)
+    func withScope<T>(_ body: (RunScope) throws -> T) rethrows -> T {
+        try self.scopeReference._withUnsafeGuaranteedRef(body)
+    }
     /// Where it may run.
-    private(set) var placement: PlacementSpec
+    @exclusivity(unchecked) private(set) var placement: PlacementSpec
     /// Fraction of a device it occupies while it runs (0: no limit).
-    private(set) var vcus: Double
+    @exclusivity(unchecked) private(set) var vcus: Double
     /// Bytes it reserves on its device while it runs.
-    private(set) var memory: Int
+    @exclusivity(unchecked) private(set) var memory: Int
     /// Whether the body is `async` (runs as a Swift task, so that its awaits free the worker).
-    private(set) var isAsync: Bool
+    @exclusivity(unchecked) private(set) var isAsync: Bool
 
     /// The `PArray` regions the task declared, moved to its device before the body runs.
-    var accesses: [(any _PArrayAccessing, AccessMode)] = []
+    @exclusivity(unchecked) var accesses: [(any _PArrayAccessing, AccessMode)] = [] {
+        didSet { if !self.accesses.isEmpty { self.declaredAccesses = true } }
+    }
+
+    /// Whether the task declared `PArray` accesses (then arrays refer to the record to infer
+    /// dependencies, and it is never reused while they might).
+    @exclusivity(unchecked) private(set) var declaredAccesses = false
 
     /// Dependencies not yet finished, plus one held by `spawn` until it has registered them all.
     let remaining = Atomic<Int>(1)
 
     /// The device chosen for the task.
-    var device: Device = .cpu
+    @exclusivity(unchecked) var device: Device = .cpu
 
     let state = Mutex(State())
 
     struct State: ~Copyable {
+        /// Which use of the record this is: reuse increments it, so that handles to an earlier task
+        /// (which finished successfully, or the record would not be reused) can tell.
+        var generation: UInt32 = 0
         var completed = false
         var failure: (any Error)? = nil
         /// The first failed dependency; the task will not run.
@@ -48,31 +76,39 @@ class TaskRecord: @unchecked Sendable {
         var moreSuccessors: [TaskRecord] = []
         var waiters: [UnsafeContinuation<Void, Never>] = []
         var waiterScopes: [RunScope?] = []
-        /// The tasks this one depends on explicitly (kept in `.explicit` mode, to check races).
-        var predecessors: [TaskRecord] = []
+        /// The tasks this one depends on explicitly, with the use of each record meant (kept in
+        /// `.explicit` mode, to check races).
+        var predecessors: [(TaskRecord, generation: UInt32)] = []
     }
 
     /// In `.explicit` mode: earlier tasks whose accesses conflict with this task's, with a description
     /// of the conflict; each must be an ancestor, or the two race.
-    var raceCandidates: [(task: TaskRecord, conflict: String)] = []
+    @exclusivity(unchecked) var raceCandidates: [(task: TaskRecord, conflict: String)] = []
 
     /// Whether `other` is reachable through explicit dependencies.
     func hasAncestor(_ other: TaskRecord) -> Bool {
         var stack: [TaskRecord] = [self]
         var seen = Set<ObjectIdentifier>([ObjectIdentifier(self)])
         while let record = stack.popLast() {
-            for predecessor in record.state.withLock({ $0.predecessors }) {
-                if predecessor === other { return true }
+            for (predecessor, generation) in record.state.withLock({ $0.predecessors }) {
+                if predecessor === other && other.isCurrent(generation: generation) { return true }
+                // A record reused since (its task finished in an earlier run) leads nowhere.
+                guard predecessor.isCurrent(generation: generation) else { continue }
                 if seen.insert(ObjectIdentifier(predecessor)).inserted { stack.append(predecessor) }
             }
         }
         return false
     }
 
-    /// Remembers an explicit dependency (in `.explicit` mode).
-    func notePredecessor(_ predecessor: TaskRecord) {
-        self.state.withLock { $0.predecessors.append(predecessor) }
+    /// Remembers an explicit dependency (in `.explicit` mode), made through a handle for use
+    /// `generation` of the predecessor's record (`nil`: its current use).
+    func notePredecessor(_ predecessor: TaskRecord, generation: UInt32?) {
+        let generation = generation ?? predecessor.state.withLock { $0.generation }
+        self.state.withLock { $0.predecessors.append((predecessor, generation)) }
     }
+
+    /// Whether the record is still in use `generation` (not reused since).
+    func isCurrent(generation: UInt32) -> Bool { self.state.withLock { $0.generation == generation } }
 
     init(
         slot: TaskSlot?,
@@ -86,6 +122,7 @@ class TaskRecord: @unchecked Sendable {
     ) {
         self.slot = slot
         self.scope = scope
+        self.scopeReference = Unmanaged.passUnretained(scope)
         self.placement = placement
         self.vcus = vcus
         self.memory = memory
@@ -94,10 +131,10 @@ class TaskRecord: @unchecked Sendable {
         self.originLine = originLine
     }
 
-    /// Makes a finished, unreferenced record a new pending one (see ``TaskRecordCache``).
-    func reset(scope: RunScope, placement: PlacementSpec, origin: StaticString, originLine: UInt) {
-        self.slot = nil
-        self.scope = scope
+    /// Makes a finished record that only handles refer to a new pending one (see ``TaskRecordCache``);
+    /// returns its new generation.
+    func reset(scope: RunScope, placement: PlacementSpec, origin: StaticString, originLine: UInt) -> UInt32 {
+        if self.scopeReference.toOpaque() != Unmanaged.passUnretained(scope).toOpaque() { self.scope = scope }
         self.placement = placement
         self.vcus = 0
         self.memory = 0
@@ -107,27 +144,33 @@ class TaskRecord: @unchecked Sendable {
         self.device = .cpu
         self.remaining.store(1, ordering: .relaxed)
         self.hasFailedDependency.store(false, ordering: .relaxed)
-        self.state.withLock { state in
+        self.declaredAccesses = false
+        if !self.raceCandidates.isEmpty { self.raceCandidates = [] }
+        return self.state.withLock { state in
+            state.generation &+= 1
             state.completed = false
             state.failure = nil
             state.dependencyFailure = nil
             state.firstSuccessor = nil
-            state.moreSuccessors.removeAll(keepingCapacity: true)
-            state.waiters.removeAll(keepingCapacity: true)
-            state.waiterScopes.removeAll(keepingCapacity: true)
-            state.predecessors.removeAll(keepingCapacity: true)
+            // (Completion already emptied the successor and waiter lists.)
+            if !state.predecessors.isEmpty { state.predecessors.removeAll(keepingCapacity: true) }
+            return state.generation
         }
-        self.raceCandidates = []
     }
 
     /// Whether the record may go back to the cache once finished: an unnamed task with a synchronous
-    /// body returning nothing (the common fast path).
-    var isReusable: Bool { false }
+    /// body returning nothing (the common fast path). Set by ``TypedTaskRecord``; reuse keeps it.
+    @exclusivity(unchecked) fileprivate(set) var isReusable = false
 
     /// `T_1`, or `"task spawned at File.swift:12"` for an unnamed task.
     var name: String {
         if let slot { return slot.name }
-        return "(unnamed task spawned at \(self.origin):\(self.originLine))"
+        return Self.unnamedTaskName(origin: "\(self.origin)", line: self.originLine)
+    }
+
+    /// `"(unnamed task spawned at File.swift:12)"`.
+    static func unnamedTaskName(origin: String, line: UInt) -> String {
+        "(unnamed task spawned at \(origin):\(line))"
     }
 
     /// Runs a synchronous body; overridden.
@@ -140,8 +183,12 @@ class TaskRecord: @unchecked Sendable {
 
     /// Adds `successor` unless this task has finished; a finished failed task passes its failure on.
     /// Returns whether the successor must wait for this task.
-    func addSuccessor(_ successor: TaskRecord) -> Bool {
+    ///
+    /// - Parameter generation: the use of the record a handle was made for; a later one means that
+    ///   task finished successfully (`nil`: the current use).
+    func addSuccessor(_ successor: TaskRecord, generation: UInt32? = nil) -> Bool {
         let (added, failed) = self.state.withLock { state -> (Bool, Bool) in
+            if let generation, generation != state.generation { return (false, false) }
             if state.completed { return (false, state.failure != nil) }
             if state.firstSuccessor == nil {
                 state.firstSuccessor = successor
@@ -171,7 +218,7 @@ class TaskRecord: @unchecked Sendable {
     @inline(__always)
     func releaseOne() {
         if self.remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-            self.scope.taskBecameReady(self)
+            self.withScope { $0.taskBecameReady(self) }
         }
     }
 
@@ -195,7 +242,29 @@ class TaskRecord: @unchecked Sendable {
             }
             return taken
         }
-        if let failure { self.scope.recordFailure(failure) }
+        self.withScope { scope in
+            self.finishCompletion(
+                scope: scope,
+                failure: failure,
+                first: first,
+                more: more,
+                waiters: waiters,
+                scopes: scopes
+            )
+        }
+    }
+
+    /// The part of `complete` after the state change: successors, awaiters, the run's accounting.
+    @inline(__always)
+    private func finishCompletion(
+        scope: RunScope,
+        failure: (any Error)?,
+        first: TaskRecord?,
+        more: [TaskRecord],
+        waiters: [UnsafeContinuation<Void, Never>],
+        scopes: [RunScope?]
+    ) {
+        if let failure { scope.recordFailure(failure) }
         // Successors this completion makes ready take over this task's share of the run's `active`
         // count: one atomic update for all of them (none at all for a chain).
         var firstReady: TaskRecord? = nil
@@ -209,12 +278,12 @@ class TaskRecord: @unchecked Sendable {
             if successor.releaseMakesReady() { moreReady.append(successor) }
         }
         let readyCount = (firstReady == nil ? 0 : 1) + moreReady.count
-        let ownWaiters = scopes.reduce(0) { $0 + ($1 === self.scope ? 1 : 0) }
-        self.scope.taskFinished(handingOverTo: readyCount + ownWaiters)
-        if let firstReady { self.scope.pool.submit(firstReady) }
-        for successor in moreReady { self.scope.pool.submit(successor) }
-        for (waiter, scope) in zip(waiters, scopes) {
-            if let scope, scope !== self.scope { scope.awaiterResumed() }
+        let ownWaiters = scopes.reduce(0) { $0 + ($1 === scope ? 1 : 0) }
+        scope.taskFinished(handingOverTo: readyCount + ownWaiters)
+        if let firstReady { scope.pool.submit(firstReady) }
+        for successor in moreReady { scope.pool.submit(successor) }
+        for (waiter, waiterScope) in zip(waiters, scopes) {
+            if let waiterScope, waiterScope !== scope { waiterScope.awaiterResumed() }
             waiter.resume()
         }
     }
@@ -228,15 +297,25 @@ class TaskRecord: @unchecked Sendable {
     /// Whether the task has finished.
     var isCompleted: Bool { self.state.withLock { $0.completed } }
 
-    /// Waits until the task has finished; throws its failure.
-    func waitForCompletion() async throws {
-        if let outcome = self.outcome {
+    /// Whether the task of use `generation` of the record has finished.
+    func isCompleted(generation: UInt32) -> Bool {
+        self.state.withLock { $0.completed || $0.generation != generation }
+    }
+
+    /// Whether the record has finished without failing (and may be reused while handles refer to it).
+    var completedSuccessfully: Bool { self.state.withLock { $0.completed && $0.failure == nil } }
+
+    /// Waits until the task (of use `generation` of the record; `nil`: the current one) has finished;
+    /// throws its failure.
+    func waitForCompletion(generation: UInt32? = nil) async throws {
+        if let outcome = self.outcome(generation: generation) {
             if let failure = outcome { throw failure }
             return
         }
         let scope = RunScope.awaiterScope
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             let registered = self.state.withLock { state in
+                if let generation, generation != state.generation { return false }
                 if state.completed { return false }
                 state.waiters.append(continuation)
                 state.waiterScopes.append(scope)
@@ -248,23 +327,29 @@ class TaskRecord: @unchecked Sendable {
                 continuation.resume()
             }
         }
-        if let failure = self.outcome ?? nil { throw failure }
+        if let failure = self.outcome(generation: generation) ?? nil { throw failure }
     }
 
-    /// `nil` while running; when finished, its failure or `nil`.
-    var outcome: (any Error)?? {
-        self.state.withLock { state in state.completed ? .some(state.failure) : .none }
+    /// `nil` while running; when finished, its failure or `nil` (a later use of the record means the
+    /// task of `generation` finished successfully).
+    func outcome(generation: UInt32? = nil) -> (any Error)?? {
+        self.state.withLock { state in
+            if let generation, generation != state.generation { return .some(nil) }
+            return state.completed ? .some(state.failure) : .none
+        }
     }
 }
 
 /// A task record that runs a body returning `R` and keeps the result.
 final class TypedTaskRecord<R>: TaskRecord, @unchecked Sendable {
     // @unchecked Sendable: `result` is written once by the body's thread before `complete`, and read
-    // only after completion, which the record's Mutex orders.
+    // only after completion, which the record's Mutex orders. The bodies are set at spawn or reuse
+    // and used by the thread running the task (see `TaskRecord`, also for `@exclusivity(unchecked)`).
 
-    private var synchronousBody: (@Sendable () throws -> R)?
-    private var asynchronousBody: (@Sendable () async throws -> R)?
-    var result: R? = nil
+    @exclusivity(unchecked) private var synchronousBody: (@Sendable () throws -> R)?
+    @exclusivity(unchecked) private var asynchronousBody: (@Sendable () async throws -> R)?
+    /// The body's result; never stored for `Void` (handles of `Void` tasks do not read it).
+    @exclusivity(unchecked) var result: R? = nil
 
     init(
         slot: TaskSlot?,
@@ -289,26 +374,24 @@ final class TypedTaskRecord<R>: TaskRecord, @unchecked Sendable {
             origin: origin,
             originLine: originLine
         )
+        self.isReusable = R.self == Void.self && slot == nil && asynchronous == nil
     }
 
     override func runSynchronousBody() throws {
-        self.result = try self.synchronousBody!()
-    }
-
-    override var isReusable: Bool {
-        R.self == Void.self && self.slot == nil && !self.isAsync
+        let value = try self.synchronousBody!()
+        // (`Void` results are not stored: that would look up `Optional<R>`'s metadata per task.)
+        if R.self != Void.self { self.result = value }
     }
 
     /// Gives the record a new body (after ``TaskRecord/reset(scope:placement:origin:originLine:)``).
     func reuse(body: @escaping @Sendable () throws -> R) {
         self.synchronousBody = body
-        self.result = nil
     }
 
-    /// Drops the body and result of a finished record (they may hold on to the user's objects).
+    /// Drops the body of a finished reusable record (it may hold on to the user's objects; `Void`
+    /// records store no result).
     func clearBody() {
         self.synchronousBody = nil
-        self.result = nil
     }
 
     override func runAsynchronousBody() async throws {

@@ -13,7 +13,8 @@ final class TaskRecordCache: @unchecked Sendable {
 
     typealias Record = TypedTaskRecord<Void>
 
-    private var records: [Record] = []
+    /// Used only by the owning thread, hence no exclusivity checks.
+    @exclusivity(unchecked) private var records: [Record] = []
 
     private static let batchSize = 128
     private static let sharedBatches = Mutex<[[Record]]>([])

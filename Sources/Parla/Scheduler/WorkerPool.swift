@@ -29,15 +29,20 @@ final class WorkerPool: @unchecked Sendable {
         let queue = Mutex(Deque<TaskRecord>())
         /// The queue's length, readable without the lock (to skip empty queues cheaply).
         let queued = Atomic<Int>(0)
-        /// The pool; pools are never freed (there is one per process).
-        unowned let pool: WorkerPool
+        /// The pool; pools are never freed (there is one per process), so the reference needs no
+        /// counting.
+        unowned(unsafe) let pool: WorkerPool
         init(number: Int, pool: WorkerPool) {
             self.number = number
             self.pool = pool
         }
     }
 
-    private(set) var workers: [Worker] = []
+    @exclusivity(unchecked) private(set) var workers: [Worker] = []
+    /// `workers` without reference counting (the array keeps them alive, and the pool lives forever):
+    /// a thief looking at another worker's queue must not touch that worker's reference count.
+    /// (Both arrays are assigned once in `init`, before any thread starts: no exclusivity checks.)
+    @exclusivity(unchecked) private var workerReferences: [Unmanaged<Worker>] = []
     /// The worker the next task submitted from outside the pool goes to.
     private let nextWorker = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
@@ -51,12 +56,21 @@ final class WorkerPool: @unchecked Sendable {
         return key
     }()
 
+    /// The current thread's shard plus one (0: not a worker of this pool), read without touching any
+    /// object.
+    private static let currentShardKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "cannot create the worker shard key")
+        return key
+    }()
+
     init(threads: Int) {
         self.parkingMutex = .allocate(capacity: 1)
         self.parkingCondition = .allocate(capacity: 1)
         pthread_mutex_init(self.parkingMutex, nil)
         pthread_cond_init(self.parkingCondition, nil)
         self.workers = (0..<threads).map { Worker(number: $0, pool: self) }
+        self.workerReferences = self.workers.map { Unmanaged.passUnretained($0) }
         for worker in self.workers { self.startThread(for: worker) }
     }
 
@@ -69,6 +83,7 @@ final class WorkerPool: @unchecked Sendable {
             { argument in
                 let worker = Unmanaged<Worker>.fromOpaque(argument!).takeRetainedValue()
                 pthread_setspecific(WorkerPool.currentWorkerKey, Unmanaged.passUnretained(worker).toOpaque())
+                pthread_setspecific(WorkerPool.currentShardKey, UnsafeRawPointer(bitPattern: worker.number + 1))
                 worker.pool.run(worker)
                 return nil
             },
@@ -78,20 +93,23 @@ final class WorkerPool: @unchecked Sendable {
         pthread_detach(thread)
     }
 
-    /// The pool worker on the calling thread, if any.
+    /// The pool worker on the calling thread, if any (the pool keeps it alive).
     @inline(__always)
-    private var currentWorker: Worker? {
+    private var currentWorker: Unmanaged<Worker>? {
         guard let raw = pthread_getspecific(Self.currentWorkerKey) else { return nil }
-        let worker = Unmanaged<Worker>.fromOpaque(raw).takeUnretainedValue()
-        return worker.pool === self ? worker : nil
+        return Unmanaged<Worker>.fromOpaque(raw)
     }
 
     /// Per-thread counters have one shard per worker and one for every other thread.
     var shardCount: Int { self.workers.count + 1 }
 
-    /// The calling thread's shard: its worker number, or the last shard outside the pool.
+    /// The calling thread's shard: its worker number, or the last shard outside the pool. (There is one
+    /// pool per process, so a worker's number is its shard.)
     @inline(__always)
-    var currentShard: Int { self.currentWorker?.number ?? self.workers.count }
+    var currentShard: Int {
+        let raw = Int(bitPattern: pthread_getspecific(Self.currentShardKey))
+        return raw == 0 ? self.workers.count : raw - 1
+    }
 
     /// Queues a ready task: on the calling worker's own queue, else on the next worker's in turn.
     func submit(_ record: TaskRecord) {
@@ -99,9 +117,11 @@ final class WorkerPool: @unchecked Sendable {
         // workers do not all contend for one shared queue.
         let worker =
             self.currentWorker
-            ?? self.workers[self.nextWorker.add(1, ordering: .relaxed).oldValue % self.workers.count]
-        worker.queue.withLock { $0.append(record) }
-        worker.queued.add(1, ordering: .releasing)
+            ?? self.workerReferences[self.nextWorker.add(1, ordering: .relaxed).oldValue % self.workers.count]
+        worker._withUnsafeGuaranteedRef { worker in
+            worker.queue.withLock { $0.append(record) }
+            worker.queued.add(1, ordering: .releasing)
+        }
         if self.sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             pthread_mutex_lock(self.parkingMutex)
             pthread_cond_signal(self.parkingCondition)
@@ -116,12 +136,17 @@ final class WorkerPool: @unchecked Sendable {
             worker.queued.subtract(1, ordering: .relaxed)
             return record
         }
-        for offset in 1..<self.workers.count {
-            let victim = self.workers[(worker.number + offset) % self.workers.count]
-            if victim.queued.load(ordering: .acquiring) > 0, let record = victim.queue.withLock({ $0.popFirst() }) {
+        let count = self.workerReferences.count
+        for offset in 1..<count {
+            let stolen = self.workerReferences[(worker.number + offset) % count]._withUnsafeGuaranteedRef {
+                victim -> TaskRecord? in
+                guard victim.queued.load(ordering: .acquiring) > 0,
+                    let record = victim.queue.withLock({ $0.popFirst() })
+                else { return nil }
                 victim.queued.subtract(1, ordering: .relaxed)
                 return record
             }
+            if let stolen { return stolen }
         }
         return nil
     }
@@ -129,8 +154,7 @@ final class WorkerPool: @unchecked Sendable {
     private func run(_ worker: Worker) {
         while true {
             if var record = self.nextTask(for: worker) {
-                record.scope.execute(record)
-                self.recycle(&record)
+                if record.withScope({ $0.execute(record) }) { self.recycle(&record) }
                 continue
             }
             // Spin a little: a successor or a new spawn usually arrives within microseconds.
@@ -145,18 +169,25 @@ final class WorkerPool: @unchecked Sendable {
                 }
             }
             if var found {
-                found.scope.execute(found)
-                self.recycle(&found)
+                if found.withScope({ $0.execute(found) }) { self.recycle(&found) }
                 continue
             }
             self.park(worker)
         }
     }
 
-    /// Puts a finished record that nothing else references (no handle, no id) back in the cache.
+    /// Puts a record this worker has just finished, of an unnamed, synchronous `Void` task back in the cache when nothing but
+    /// task handles refers to it. Handles remember which use of the record they were made for, so a
+    /// record that finished successfully may be reused under them. Other references rule reuse out:
+    /// arrays keep the tasks that declared accesses, and `.explicit` runs keep predecessor lists; then
+    /// only an unreferenced record is reused.
     @inline(__always)
     private func recycle(_ record: inout TaskRecord) {
-        guard record.isReusable, record.isCompleted, isKnownUniquelyReferenced(&record) else { return }
+        guard record.isReusable else { return }
+        let onlyHandlesRefer = record.withScope { $0.dependencyMode == .inferred } && !record.declaredAccesses
+        guard
+            onlyHandlesRefer ? record.completedSuccessfully : (record.isCompleted && isKnownUniquelyReferenced(&record))
+        else { return }
         TaskRecordCache.current.put(unsafeDowncast(record, to: TaskRecordCache.Record.self))
     }
 
@@ -168,8 +199,7 @@ final class WorkerPool: @unchecked Sendable {
         if var record = self.nextTask(for: worker) {
             self.sleepers.subtract(1, ordering: .sequentiallyConsistent)
             pthread_mutex_unlock(self.parkingMutex)
-            record.scope.execute(record)
-            self.recycle(&record)
+            if record.withScope({ $0.execute(record) }) { self.recycle(&record) }
             return
         }
         pthread_cond_wait(self.parkingCondition, self.parkingMutex)

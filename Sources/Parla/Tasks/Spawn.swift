@@ -112,9 +112,9 @@ private func _spawn<R: Sendable>(
     // Resolve the placement; a device the run does not have fails the task.
     var placementError: ParlaError? = nil
     let spec: PlacementSpec
-    if let device = placement as? Device {
+    if let device = placement._singleDevice {
         spec = .one(device)
-    } else if placement is AnyDevice {
+    } else if placement._isAnyDevice {
         spec = .any
     } else {
         var candidates: [Device] = []
@@ -129,12 +129,13 @@ private func _spawn<R: Sendable>(
         }
     }
     let record: TypedTaskRecord<R>
+    var generation: UInt32 = 0
     let hasAccesses = !accesses.input.isEmpty || !accesses.output.isEmpty || !accesses.inOut.isEmpty
     if R.self == Void.self, id == nil, vcus == nil, memory == nil, !hasAccesses, let synchronous,
         let cached = TaskRecordCache.current.take()
     {
         // The fast path allocates nothing: a finished record of the same shape is reused.
-        cached.reset(scope: scope, placement: spec, origin: file, originLine: line)
+        generation = cached.reset(scope: scope, placement: spec, origin: file, originLine: line)
         record = unsafeDowncast(cached, to: TypedTaskRecord<R>.self)
         record.reuse(body: synchronous)
     } else {
@@ -194,7 +195,7 @@ private func _spawn<R: Sendable>(
         }
         // Tasks spawned earlier that depend on this id now wait for this task.
         for dependent in claimed.1 {
-            if scope.dependencyMode == .explicit { dependent.notePredecessor(record) }
+            if scope.dependencyMode == .explicit { dependent.notePredecessor(record, generation: nil) }
             if !record.addSuccessor(dependent) { dependent.releaseOne() }
         }
         for (waiter, waiterScope) in zip(claimed.2, claimed.3) {
@@ -215,10 +216,12 @@ private func _spawn<R: Sendable>(
     for dependency in dependencies {
         dependency._forEachDependency { target in
             switch target.kind {
-            case .record(let predecessor):
-                if scope.dependencyMode == .explicit { record.notePredecessor(predecessor) }
+            case .record(let predecessor, let predecessorGeneration):
+                if scope.dependencyMode == .explicit {
+                    record.notePredecessor(predecessor, generation: predecessorGeneration)
+                }
                 record.remaining.add(1, ordering: .relaxed)
-                if predecessor.addSuccessor(record) {
+                if predecessor.addSuccessor(record, generation: predecessorGeneration) {
                     if hasAccesses { pending.insert(ObjectIdentifier(predecessor)) }
                 } else {
                     record.remaining.subtract(1, ordering: .relaxed)
@@ -232,7 +235,7 @@ private func _spawn<R: Sendable>(
                     return nil
                 }
                 if let spawned {
-                    if scope.dependencyMode == .explicit { record.notePredecessor(spawned) }
+                    if scope.dependencyMode == .explicit { record.notePredecessor(spawned, generation: nil) }
                     if spawned.addSuccessor(record) {
                         if hasAccesses { pending.insert(ObjectIdentifier(spawned)) }
                     } else {
@@ -309,7 +312,7 @@ private func _spawn<R: Sendable>(
     }
     // Drop the hold `spawn` had: the task is ready now unless a dependency is still running.
     record.releaseOne()
-    return ParlaTask(record: record)
+    return ParlaTask(record: record, generation: generation)
 }
 
 /// Spawns the hidden task that brings `access` to `device` once `producers` have finished.

@@ -152,13 +152,16 @@ public protocol TaskDependency: Sendable {
 public struct TaskDependencyTarget: Sendable {
     enum Kind: Sendable {
         case slot(TaskSlot)
-        case record(TaskRecord)
+        /// A task, through a handle made for use `generation` of its record.
+        case record(TaskRecord, generation: UInt32)
     }
 
     let kind: Kind
 
     static func slot(_ slot: TaskSlot) -> TaskDependencyTarget { TaskDependencyTarget(kind: .slot(slot)) }
-    static func record(_ record: TaskRecord) -> TaskDependencyTarget { TaskDependencyTarget(kind: .record(record)) }
+    static func record(_ record: TaskRecord, generation: UInt32) -> TaskDependencyTarget {
+        TaskDependencyTarget(kind: .record(record, generation: generation))
+    }
 }
 
 extension Array: TaskDependency where Element == any TaskDependency {
