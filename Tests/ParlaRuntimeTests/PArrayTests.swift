@@ -274,6 +274,21 @@ struct ExplicitModeTests {
         }
         #expect(error == nil, "\(String(describing: error))")
     }
+
+    @Test("accesses of an earlier run never race with a later run's")
+    func earlierRunsDoNotRace() async throws {
+        let A = PArray(NDArray<Double>.zeros([4]))
+        // An inferred run leaves its accesses in the array's lists; a later explicit run's writer is
+        // ordered after them by the end of that run, not racing with them.
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            for device in [gpu(0), gpu(1), cpu] { spawn(placement: device, input: [A]) {} }
+        }
+        let error = await raceError {
+            spawn(placement: gpu(0), inOut: [A]) { A[0...] = A[0...].array + 1 }
+        }
+        #expect(error == nil, "\(String(describing: error))")
+        #expect(A.array.elements == [1, 1, 1, 1])
+    }
 }
 
 @Suite("PArray prefetch")

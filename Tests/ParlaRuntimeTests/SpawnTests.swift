@@ -111,6 +111,41 @@ struct SpawnTests {
         #expect(name.hasPrefix("(unnamed task spawned at ParlaRuntimeTests/SpawnTests.swift:"))
     }
 
+    @Test("an array's list of recent accesses tells a reused record's new task from the one that accessed")
+    func accessListsOutliveRecordReuse() async throws {
+        let A = PArray(NDArray<Double>.zeros([8]))
+        try await Parla.run(devices: virtualDevices) {
+            let scope = try #require(RunScope.current)
+            // A reader of A that finished (made by hand, as spawn would, so that the test decides when
+            // its record is reused)...
+            let reader = TypedTaskRecord<Void>(
+                slot: nil,
+                scope: scope,
+                placement: .one(.cpu),
+                vcus: 0,
+                memory: 0,
+                synchronous: {},
+                asynchronous: nil,
+                origin: #fileID,
+                originLine: #line
+            )
+            scope.taskSpawned()
+            _ = A.inferDependencies(of: reader, generation: 0, run: scope.serial, mode: .input, keepFinished: false)
+            reader.remaining.store(Int.min / 2, ordering: .relaxed)
+            scope.taskBecameReadyWithoutRunning()
+            reader.complete(failure: nil)
+            // ...whose record now holds a new task that never runs.
+            let generation = reader.reset(scope: scope, placement: .one(.cpu), origin: #fileID, originLine: #line)
+            #expect(generation == 1)
+            // A writer of A conflicts with the finished reader only: it runs. (Ordered after the
+            // record's new task, it would never run; the run would report it.)
+            let T = TaskSpace("T")
+            spawn(T[0], placement: gpu(1), inOut: [A]) { A[0...] = A[0...].array + 2 }
+            try await T[0].wait()
+        }
+        #expect(A.array.elements == Array(repeating: 2, count: 8))
+    }
+
     @Test("task.value returns the body's result, also awaited from another task")
     func values() async throws {
         let seen = Mutex<[Int]>([])

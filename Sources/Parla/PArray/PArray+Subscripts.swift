@@ -103,13 +103,16 @@ protocol _PArrayAccessing: PArrayAccess {
     func prepare(on device: Device, mode: AccessMode, run: RunScope) throws(DeviceError)
     /// A name for messages.
     var label: String { get }
-    /// The earlier tasks whose accesses conflict with this one (and how they accessed), recording this
-    /// one; with `keepFinished`, finished tasks stay recorded (to check races in `.explicit` mode).
+    /// The earlier tasks of run `run` whose accesses conflict with this one (and how they accessed),
+    /// recording this one (by task `task`, use `generation` of its record); with `keepFinished`,
+    /// finished tasks stay recorded (to check races in `.explicit` mode).
     func inferDependencies(
         of task: TaskRecord,
+        generation: UInt32,
+        run: Int,
         mode: AccessMode,
         keepFinished: Bool
-    ) -> [(task: TaskRecord, mode: AccessMode)]
+    ) -> [AccessConflict]
 }
 
 extension PArray: _PArrayAccessing {
@@ -117,6 +120,9 @@ extension PArray: _PArrayAccessing {
     var region: Box { self.box }
 
     func prepare(on device: Device, mode: AccessMode, run: RunScope) throws(DeviceError) {
+        // Reading where the whole array is valid changes nothing: decided without the array's lock
+        // (which computing the region would take) and without allocating.
+        if mode == .input && self.storage.isWhollyValid(on: device) { return }
         try self.storage.prepare(self.box, on: device, mode: mode, run: run)
     }
 
@@ -124,9 +130,18 @@ extension PArray: _PArrayAccessing {
 
     func inferDependencies(
         of task: TaskRecord,
+        generation: UInt32,
+        run: Int,
         mode: AccessMode,
         keepFinished: Bool
-    ) -> [(task: TaskRecord, mode: AccessMode)] {
-        self.storage.inferDependencies(of: task, box: self.box, mode: mode, keepFinished: keepFinished)
+    ) -> [AccessConflict] {
+        self.storage.inferDependencies(
+            of: task,
+            generation: generation,
+            run: run,
+            box: self.components.isEmpty ? nil : self.box,
+            mode: mode,
+            keepFinished: keepFinished
+        )
     }
 }

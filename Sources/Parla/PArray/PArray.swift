@@ -39,6 +39,7 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
 
     /// The region of the root array this view covers.
     var box: Box {
+        if self.components.isEmpty { return self.storage.wholeBox }
         let shape = self.storage.shape
         var lower = Array(repeating: 0, count: shape.count)
         var upper = shape
@@ -75,15 +76,17 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
         guard let task = RunScope.currentTask else { return }
         let box = self.box
         let identity = ObjectIdentifier(self.storage)
-        let covering = task.accesses.filter { $0.0.storageIdentity == identity && $0.0.region.contains(box) }
+        let covers = { (entry: (any _PArrayAccessing, AccessMode)) in
+            entry.0.storageIdentity == identity && entry.0.region.contains(box)
+        }
         let access = writing ? "writes" : "reads"
         precondition(
-            !covering.isEmpty,
+            task.accesses.contains(where: covers),
             "task \(task.name) \(access) \(self.storage.label) region \(box), which it did not declare in input, output or inOut"
         )
         if writing {
             precondition(
-                covering.contains { $0.1.writes },
+                task.accesses.contains { covers($0) && $0.1.writes },
                 "task \(task.name) writes \(self.storage.label) region \(box), which it declared only as input"
             )
         }

@@ -10,15 +10,35 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
 
     struct State: ~Copyable {
         var shape: [Int]
+        /// The whole array as a box (kept, so that accesses to the whole array allocate none).
+        var wholeBox: Box
         var coherence: CoherenceProtocol
         var buffers: [Device: NDArray<Element>]
         /// Accesses by tasks not known to be superseded, for inferring dependencies.
         /// Recent reading-only accesses (conflict only with writes).
-        var readers: [(task: TaskRecord, box: Box, mode: AccessMode)] = []
+        var readers: [RecordedAccess] = []
         /// Recent writing accesses (conflict with everything overlapping).
-        var writers: [(task: TaskRecord, box: Box, mode: AccessMode)] = []
+        var writers: [RecordedAccess] = []
         /// Finished tasks are pruned from a list when it grows past this length (then it doubles).
         var pruneAt = 64
+
+        init(shape: [Int], coherence: CoherenceProtocol, buffers: [Device: NDArray<Element>]) {
+            self.shape = shape
+            self.wholeBox = Box(shape: shape)
+            self.coherence = coherence
+            self.buffers = buffers
+        }
+    }
+
+    /// A task's access, remembered to order later conflicting accesses after it.
+    struct RecordedAccess {
+        /// The task's record, and which use of it (a record reused since means the task finished).
+        var task: TaskRecord
+        var generation: UInt32
+        /// The run it belongs to (``RunScope/serial``): earlier runs have finished.
+        var run: Int
+        var box: Box
+        var mode: AccessMode
     }
 
     let state: Mutex<State>
@@ -43,12 +63,15 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     /// The current shape of the whole array.
     var shape: [Int] { self.state.withLock { $0.shape } }
 
+    /// The whole array as a box.
+    var wholeBox: Box { self.state.withLock { $0.wholeBox } }
+
     /// Makes `box` valid on `device` for an access of `mode`: allocates the device's buffer if needed and
     /// copies in the freshest pieces the protocol names (none for `output`).
     func prepare(_ box: Box, on device: Device, mode: AccessMode, run: RunScope?) throws(DeviceError) {
         // Fast path without the lock: reading where the whole array is already valid changes nothing
         // (many workers preparing one array would otherwise queue on its lock).
-        if mode == .input && self.wholeValidMask.load(ordering: .acquiring) & Self.bit(device) != 0 { return }
+        if mode == .input && self.isWhollyValid(on: device) { return }
         try self.state.withLock { (state) throws(DeviceError) in
             defer { self.publishWholeValidity(state) }
             let copies = state.coherence.access(box, on: device, mode: mode)
@@ -134,6 +157,7 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         let contiguous = array.contiguous()
         self.state.withLock { state in
             state.shape = contiguous.shape
+            state.wholeBox = Box(shape: contiguous.shape)
             state.coherence = CoherenceProtocol(shape: contiguous.shape, home: contiguous.device)
             state.buffers = [contiguous.device: contiguous]
             self.publishWholeValidity(state)
@@ -143,6 +167,12 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     /// Per device (bit `index + 1`, the CPU bit 0): whether the whole array is valid there and its
     /// buffer exists. Written under the lock after every change; read without it by `prepare`.
     let wholeValidMask = Atomic<UInt64>(0)
+
+    /// Whether the whole array is valid on `device` (read without the lock).
+    @inline(__always)
+    func isWhollyValid(on device: Device) -> Bool {
+        self.wholeValidMask.load(ordering: .acquiring) & Self.bit(device) != 0
+    }
 
     static func bit(_ device: Device) -> UInt64 {
         let position = device.index + 1
@@ -160,40 +190,81 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     }
 
     /// The earlier accesses a new one conflicts with (overlapping, at least one writing), recording the
-    /// new one. With `keepFinished`, finished tasks stay recorded (`.explicit` mode checks races with
-    /// them too, however the timing went).
+    /// new one. `box` `nil` means the whole array. With `keepFinished`, finished tasks stay recorded
+    /// (`.explicit` mode checks races with them too, however the timing went). Accesses of earlier runs
+    /// are dropped: those runs have finished.
     func inferDependencies(
         of task: TaskRecord,
-        box: Box,
+        generation: UInt32,
+        run: Int,
+        box: Box?,
         mode: AccessMode,
         keepFinished: Bool
-    ) -> [(task: TaskRecord, mode: AccessMode)] {
+    ) -> [AccessConflict] {
         self.state.withLock { state in
-            var conflicts: [(task: TaskRecord, mode: AccessMode)] = []
+            let box = box ?? state.wholeBox
+            var conflicts: [AccessConflict] = []
+            var sawEarlierRun = false
             for access in state.writers where access.task !== task && access.box.intersection(box) != nil {
-                conflicts.append((access.task, access.mode))
+                if access.run != run {
+                    sawEarlierRun = true
+                    continue
+                }
+                conflicts.append(AccessConflict(task: access.task, generation: access.generation, mode: access.mode))
             }
             if mode.writes {
                 for access in state.readers where access.task !== task && access.box.intersection(box) != nil {
-                    conflicts.append((access.task, access.mode))
+                    if access.run != run {
+                        sawEarlierRun = true
+                        continue
+                    }
+                    conflicts.append(
+                        AccessConflict(task: access.task, generation: access.generation, mode: access.mode)
+                    )
                 }
                 // Accesses this write covers are ordered before it; later accesses conflict with it instead.
-                state.readers.removeAll { box.contains($0.box) }
-                state.writers.removeAll { box.contains($0.box) }
-                state.writers.append((task, box, mode))
+                Self.remove(from: &state.readers) { box.contains($0.box) }
+                Self.remove(from: &state.writers) { box.contains($0.box) }
+                state.writers.append(RecordedAccess(task: task, generation: generation, run: run, box: box, mode: mode))
             } else {
-                state.readers.append((task, box, mode))
+                state.readers.append(RecordedAccess(task: task, generation: generation, run: run, box: box, mode: mode))
+            }
+            if sawEarlierRun {
+                Self.remove(from: &state.readers) { $0.run != run }
+                Self.remove(from: &state.writers) { $0.run != run }
             }
             if !keepFinished && state.readers.count + state.writers.count > state.pruneAt {
                 // Finished tasks order nothing new. Pruning only past a growing threshold keeps the
                 // cost per access constant on average.
-                state.readers.removeAll { $0.task.isCompleted }
-                state.writers.removeAll { $0.task.isCompleted }
+                Self.remove(from: &state.readers) { $0.task.isCompleted(generation: $0.generation) }
+                Self.remove(from: &state.writers) { $0.task.isCompleted(generation: $0.generation) }
                 state.pruneAt = Swift.max(64, 2 * (state.readers.count + state.writers.count))
             }
             return conflicts
         }
     }
+}
+
+extension PArrayStorage {
+    /// Removes the accesses `shouldRemove` picks, keeping the others in order, in place. (The
+    /// standard `removeAll(where:)` allocated on every call here.)
+    @inline(__always)
+    static func remove(from list: inout [RecordedAccess], where shouldRemove: (RecordedAccess) -> Bool) {
+        var kept = 0
+        for index in list.indices where !shouldRemove(list[index]) {
+            if kept != index { list.swapAt(kept, index) }
+            kept += 1
+        }
+        if kept < list.count { list.removeLast(list.count - kept) }
+    }
+}
+
+/// An earlier access that a new one conflicts with: the task (the use `generation` of its record) and
+/// how it accessed the array.
+struct AccessConflict {
+    var task: TaskRecord
+    var generation: UInt32
+    var mode: AccessMode
 }
 
 /// Numbers PArrays for messages.

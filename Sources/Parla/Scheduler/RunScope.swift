@@ -18,6 +18,9 @@ final class RunScope: @unchecked Sendable {
 
     let registry: DeviceRegistry
     let dependencyMode: DependencyMode
+    /// Numbers runs in the order they start (arrays drop accesses of earlier, finished runs).
+    let serial = RunScope.runCount.add(1, ordering: .relaxed).newValue
+    private static let runCount = Atomic<Int>(0)
     /// The process's pool (it is never freed), not reference-counted on the hot path.
     let pool: WorkerPool
     /// The devices tasks may use: the GPUs in order, then the CPU.

@@ -47,13 +47,7 @@ class TaskRecord: @unchecked Sendable {
     @exclusivity(unchecked) private(set) var isAsync: Bool
 
     /// The `PArray` regions the task declared, moved to its device before the body runs.
-    @exclusivity(unchecked) var accesses: [(any _PArrayAccessing, AccessMode)] = [] {
-        didSet { if !self.accesses.isEmpty { self.declaredAccesses = true } }
-    }
-
-    /// Whether the task declared `PArray` accesses (then arrays refer to the record to infer
-    /// dependencies, and it is never reused while they might).
-    @exclusivity(unchecked) private(set) var declaredAccesses = false
+    @exclusivity(unchecked) var accesses: [(any _PArrayAccessing, AccessMode)] = []
 
     /// Dependencies not yet finished, plus one held by `spawn` until it has registered them all.
     let remaining = Atomic<Int>(1)
@@ -144,7 +138,6 @@ class TaskRecord: @unchecked Sendable {
         self.device = .cpu
         self.remaining.store(1, ordering: .relaxed)
         self.hasFailedDependency.store(false, ordering: .relaxed)
-        self.declaredAccesses = false
         if !self.raceCandidates.isEmpty { self.raceCandidates = [] }
         return self.state.withLock { state in
             state.generation &+= 1
@@ -228,7 +221,7 @@ class TaskRecord: @unchecked Sendable {
     func complete(failure: (any Error)?) {
         // The declared arrays are not needed any more (and arrays refer to their recent tasks: keeping
         // them would make a cycle).
-        if !self.accesses.isEmpty { self.accesses = [] }
+        if !self.accesses.isEmpty { self.accesses.removeAll(keepingCapacity: true) }
         if !self.raceCandidates.isEmpty { self.raceCandidates = [] }
         let (first, more, waiters, scopes) = self.state.withLock { state in
             state.completed = true

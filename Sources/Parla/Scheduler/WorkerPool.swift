@@ -176,17 +176,18 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Puts a record this worker has just finished, of an unnamed, synchronous `Void` task back in the cache when nothing but
-    /// task handles refers to it. Handles remember which use of the record they were made for, so a
-    /// record that finished successfully may be reused under them. Other references rule reuse out:
-    /// arrays keep the tasks that declared accesses, and `.explicit` runs keep predecessor lists; then
-    /// only an unreferenced record is reused.
+    /// Puts a record this worker has just finished, of an unnamed, synchronous `Void` task, back in the
+    /// cache. In `.inferred` runs, everything that may still refer to a finished record (task handles,
+    /// arrays' lists of recent accesses) remembers which use of the record it meant, so a record that
+    /// finished successfully is reused whatever refers to it. `.explicit` runs keep predecessor and race
+    /// candidate lists without that: there only a record nothing else refers to is reused.
     @inline(__always)
     private func recycle(_ record: inout TaskRecord) {
         guard record.isReusable else { return }
-        let onlyHandlesRefer = record.withScope { $0.dependencyMode == .inferred } && !record.declaredAccesses
+        let onlyStampedReferences = record.withScope { $0.dependencyMode == .inferred }
         guard
-            onlyHandlesRefer ? record.completedSuccessfully : (record.isCompleted && isKnownUniquelyReferenced(&record))
+            onlyStampedReferences
+                ? record.completedSuccessfully : (record.isCompleted && isKnownUniquelyReferenced(&record))
         else { return }
         TaskRecordCache.current.put(unsafeDowncast(record, to: TaskRecordCache.Record.self))
     }

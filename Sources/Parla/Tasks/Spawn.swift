@@ -131,7 +131,7 @@ private func _spawn<R: Sendable>(
     let record: TypedTaskRecord<R>
     var generation: UInt32 = 0
     let hasAccesses = !accesses.input.isEmpty || !accesses.output.isEmpty || !accesses.inOut.isEmpty
-    if R.self == Void.self, id == nil, vcus == nil, memory == nil, !hasAccesses, let synchronous,
+    if R.self == Void.self, id == nil, vcus == nil, memory == nil, let synchronous,
         let cached = TaskRecordCache.current.take()
     {
         // The fast path allocates nothing: a finished record of the same shape is reused.
@@ -249,10 +249,11 @@ private func _spawn<R: Sendable>(
     }
     // Data accesses: moved in before the body runs; with inferred dependencies, they also order the
     // task after earlier tasks whose accesses conflict with its own.
-    var readsWithProducers: [(access: any _PArrayAccessing, producers: [TaskRecord])] = []
+    // The producers of each `input` that has any, by position in `record.accesses` (empty: no allocation).
+    var producersOfInput: [Int: [(TaskRecord, generation: UInt32)]] = [:]
     if hasAccesses {
-        var list: [(any _PArrayAccessing, AccessMode)] = []
-        list.reserveCapacity(accesses.input.count + accesses.output.count + accesses.inOut.count)
+        // (A reused record keeps the capacity of its list.)
+        record.accesses.reserveCapacity(accesses.input.count + accesses.output.count + accesses.inOut.count)
         func add(_ group: [any PArrayAccess], _ mode: AccessMode) {
             for access in group {
                 guard let access = access as? any _PArrayAccessing else {
@@ -260,40 +261,41 @@ private func _spawn<R: Sendable>(
                         "\(type(of: access)) cannot be listed in a task's \(mode) (task \(record.name))"
                     )
                 }
-                list.append((access, mode))
+                record.accesses.append((access, mode))
             }
         }
         add(accesses.input, .input)
         add(accesses.output, .output)
         add(accesses.inOut, .inOut)
-        record.accesses = list
-        for (access, mode) in list {
+        for (position, (access, mode)) in record.accesses.enumerated() {
             let conflicting = access.inferDependencies(
                 of: record,
+                generation: generation,
+                run: scope.serial,
                 mode: mode,
                 keepFinished: scope.dependencyMode == .explicit
             )
             if scope.dependencyMode == .inferred {
-                var producers: [TaskRecord] = []
-                for (predecessor, otherMode) in conflicting {
+                for conflict in conflicting {
                     record.remaining.add(1, ordering: .relaxed)
-                    if predecessor.addSuccessor(record) {
-                        pending.insert(ObjectIdentifier(predecessor))
-                        if otherMode.writes { producers.append(predecessor) }
+                    if conflict.task.addSuccessor(record, generation: conflict.generation) {
+                        pending.insert(ObjectIdentifier(conflict.task))
+                        // `input` regions are prefetched (an `inOut` region moves when its task starts, so
+                        // that the states a program prints between tasks stay those of the task order).
+                        if mode == .input && conflict.mode.writes {
+                            producersOfInput[position, default: []].append((conflict.task, conflict.generation))
+                        }
                     } else {
                         record.remaining.subtract(1, ordering: .relaxed)
                     }
                 }
-                // `input` regions are prefetched (an `inOut` region moves when its task starts, so that
-                // the states a program prints between tasks stay those of the task order).
-                if mode == .input { readsWithProducers.append((access, producers)) }
             } else {
                 // `.explicit`: checked when the task is about to run, once all its dependencies are known.
-                for (other, otherMode) in conflicting {
+                for conflict in conflicting {
                     record.raceCandidates.append(
                         (
-                            other,
-                            "\(access.label) region \(access.region) (\(other.name): \(otherMode), \(record.name): \(mode))"
+                            conflict.task,
+                            "\(access.label) region \(access.region) (\(conflict.task.name): \(conflict.mode), \(record.name): \(mode))"
                         )
                     )
                 }
@@ -302,9 +304,10 @@ private func _spawn<R: Sendable>(
     }
     // Prefetch: when the task waits for more than the producers of the data it reads, its input copies
     // start as soon as those producers have finished (for a task placed on one device).
-    if case .one(let device) = spec, !readsWithProducers.isEmpty {
-        for (access, producers) in readsWithProducers {
-            let producerIDs = Set(producers.map(ObjectIdentifier.init))
+    if case .one(let device) = spec, scope.dependencyMode == .inferred, waitsForUnspawned || !pending.isEmpty {
+        for (position, (access, mode)) in record.accesses.enumerated() where mode == .input {
+            let producers = producersOfInput[position] ?? []
+            let producerIDs = Set(producers.map { ObjectIdentifier($0.0) })
             if waitsForUnspawned || !pending.isSubset(of: producerIDs) {
                 _spawnPrefetch(access, to: device, after: producers, scope: scope, file: file, line: line)
             }
@@ -319,7 +322,7 @@ private func _spawn<R: Sendable>(
 private func _spawnPrefetch(
     _ access: any _PArrayAccessing,
     to device: Device,
-    after producers: [TaskRecord],
+    after producers: [(TaskRecord, generation: UInt32)],
     scope: RunScope,
     file: StaticString,
     line: UInt
@@ -340,9 +343,11 @@ private func _spawnPrefetch(
         originLine: line
     )
     scope.taskSpawned()
-    for producer in producers {
+    for (producer, generation) in producers {
         prefetch.remaining.add(1, ordering: .relaxed)
-        if !producer.addSuccessor(prefetch) { prefetch.remaining.subtract(1, ordering: .relaxed) }
+        if !producer.addSuccessor(prefetch, generation: generation) {
+            prefetch.remaining.subtract(1, ordering: .relaxed)
+        }
     }
     prefetch.releaseOne()
 }

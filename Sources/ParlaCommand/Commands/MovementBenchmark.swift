@@ -23,9 +23,16 @@ struct MovementBenchmark: AsyncParsableCommand {
     @Option(help: "Tasks in the bookkeeping measurement.")
     var tasks = 20_000
 
+    @Option(
+        help:
+            "Fail when a task declaring an already-valid array makes more heap allocations than this (a CI check; use a release build)."
+    )
+    var allocationBudget: Double?
+
     @OptionGroup var options: DeviceOptions
 
     func run() async throws {
+        AllocationCounter.preloadIfPossible()
         let registry = try options.installRegistry()
         let selection = registry.selection
         guard let gpuBackend = registry.gpus.first else {
@@ -89,26 +96,53 @@ struct MovementBenchmark: AsyncParsableCommand {
         // tasks declaring nothing.
         let small = PArray(NDArray<Float>.zeros([16]))
         let n = tasks
-        func timed(_ declare: Bool) async throws -> Double {
+        func timed(_ declare: Bool, countAllocations: Bool = false) async throws -> (Double, Double) {
             let clock = ContinuousClock()
             let start = clock.now
             try await Parla.run(devices: selection) {
+                if countAllocations { AllocationCounter.start() }
                 for _ in 0..<n {
                     if declare { spawn(placement: gpu(0), input: [small]) {} } else { spawn(placement: gpu(0)) {} }
                 }
             }
-            return seconds(start.duration(to: clock.now)) / Double(n) * 1e6
+            let allocations = countAllocations ? Double(AllocationCounter.stop()) / Double(n) : 0
+            return (seconds(start.duration(to: clock.now)) / Double(n) * 1e6, allocations)
         }
         _ = try await timed(true)  // brings the array to gpu(0)
         var with = Double.infinity
         var without = Double.infinity
-        for _ in 0..<repetitions {
-            with = min(with, try await timed(true))
-            without = min(without, try await timed(false))
+        var allocationsWith = 0.0
+        var allocationsWithout = 0.0
+        for repetition in 0..<repetitions {
+            let count = repetition == 0 && AllocationCounter.isAvailable
+            let (timeWith, countedWith) = try await timed(true, countAllocations: count)
+            let (timeWithout, countedWithout) = try await timed(false, countAllocations: count)
+            with = min(with, timeWith)
+            without = min(without, timeWithout)
+            if count {
+                allocationsWith = countedWith
+                allocationsWithout = countedWithout
+            }
         }
         print(
             "bookkeeping with the data already valid: \(format(with)) µs per task declaring one array, \(format(without)) µs without; \(format(with - without)) µs per declared array (target <= 1)"
         )
+        if AllocationCounter.isAvailable {
+            print(
+                "heap allocations per task: \(format(allocationsWith)) declaring one array, \(format(allocationsWithout)) without"
+            )
+        }
+        if let budget = allocationBudget {
+            guard AllocationCounter.isAvailable else {
+                print("allocation budget given, but allocations could not be counted")
+                throw ExitCode.failure
+            }
+            let within = allocationsWith <= budget
+            print(
+                "a task declaring one array made \(format(allocationsWith)) heap allocations, \(within ? "within" : "OVER") the budget of \(format(budget))"
+            )
+            if !within { throw ExitCode.failure }
+        }
         withExtendedLifetime((hostBlock, hostBack, deviceBlock)) {}
     }
 }
