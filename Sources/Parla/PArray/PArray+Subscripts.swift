@@ -99,6 +99,8 @@ protocol _PArrayAccessing: PArrayAccess {
     var storageIdentity: ObjectIdentifier { get }
     /// The region.
     var region: Box { get }
+    /// The array's per-device validity bits.
+    var wholeValidity: WholeValidity { get }
     /// Makes the region valid on `device` for `mode`, counting the bytes moved for `run`.
     func prepare(on device: Device, mode: AccessMode, run: RunScope) throws(DeviceError)
     /// A name for messages.
@@ -118,6 +120,7 @@ protocol _PArrayAccessing: PArrayAccess {
 extension PArray: _PArrayAccessing {
     var storageIdentity: ObjectIdentifier { ObjectIdentifier(self.storage) }
     var region: Box { self.box }
+    var wholeValidity: WholeValidity { self.storage.wholeValidity }
 
     func prepare(on device: Device, mode: AccessMode, run: RunScope) throws(DeviceError) {
         // Reading where the whole array is valid changes nothing: decided without the array's lock

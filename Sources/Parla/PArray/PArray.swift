@@ -76,8 +76,8 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
         guard let task = RunScope.currentTask else { return }
         let box = self.box
         let identity = ObjectIdentifier(self.storage)
-        let covers = { (entry: (any _PArrayAccessing, AccessMode)) in
-            entry.0.storageIdentity == identity && entry.0.region.contains(box)
+        let covers = { (entry: DeclaredAccess) in
+            entry.access.storageIdentity == identity && entry.access.region.contains(box)
         }
         let access = writing ? "writes" : "reads"
         precondition(
@@ -86,7 +86,7 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
         )
         if writing {
             precondition(
-                task.accesses.contains { covers($0) && $0.1.writes },
+                task.accesses.contains { covers($0) && $0.mode.writes },
                 "task \(task.name) writes \(self.storage.label) region \(box), which it declared only as input"
             )
         }

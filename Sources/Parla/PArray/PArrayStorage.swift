@@ -30,17 +30,6 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         }
     }
 
-    /// A task's access, remembered to order later conflicting accesses after it.
-    struct RecordedAccess {
-        /// The task's record, and which use of it (a record reused since means the task finished).
-        var task: TaskRecord
-        var generation: UInt32
-        /// The run it belongs to (``RunScope/serial``): earlier runs have finished.
-        var run: Int
-        var box: Box
-        var mode: AccessMode
-    }
-
     let state: Mutex<State>
 
     /// A name for messages: `PArray<Double>[2, 2] #1`.
@@ -48,7 +37,7 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
 
     init(wrapping array: NDArray<Element>) {
         let contiguous = array.contiguous()
-        defer { self.wholeValidMask.store(Self.bit(contiguous.device), ordering: .releasing) }
+        defer { self.wholeValidity.publish(WholeValidity.bit(contiguous.device)) }
         self.state = Mutex(
             State(
                 shape: contiguous.shape,
@@ -164,29 +153,21 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         }
     }
 
-    /// Per device (bit `index + 1`, the CPU bit 0): whether the whole array is valid there and its
-    /// buffer exists. Written under the lock after every change; read without it by `prepare`.
-    let wholeValidMask = Atomic<UInt64>(0)
+    /// Per device: whether the whole array is valid there and its buffer exists.
+    let wholeValidity = WholeValidity()
 
     /// Whether the whole array is valid on `device` (read without the lock).
     @inline(__always)
-    func isWhollyValid(on device: Device) -> Bool {
-        self.wholeValidMask.load(ordering: .acquiring) & Self.bit(device) != 0
-    }
+    func isWhollyValid(on device: Device) -> Bool { self.wholeValidity.isValid(on: device) }
 
-    static func bit(_ device: Device) -> UInt64 {
-        let position = device.index + 1
-        return position < 64 ? 1 << UInt64(position) : 0
-    }
-
-    /// Recomputes ``wholeValidMask`` (called with the lock held).
+    /// Recomputes ``wholeValidity`` (called with the lock held).
     func publishWholeValidity(_ state: borrowing State) {
         var mask: UInt64 = 0
         let whole = state.coherence.whole
         for device in state.buffers.keys where state.coherence.state(of: whole, on: device) != .invalid {
-            mask |= Self.bit(device)
+            mask |= WholeValidity.bit(device)
         }
-        self.wholeValidMask.store(mask, ordering: .releasing)
+        self.wholeValidity.publish(mask)
     }
 
     /// The earlier accesses a new one conflicts with (overlapping, at least one writing), recording the
@@ -246,8 +227,7 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
 }
 
 extension PArrayStorage {
-    /// Removes the accesses `shouldRemove` picks, keeping the others in order, in place. (The
-    /// standard `removeAll(where:)` allocated on every call here.)
+    /// Removes the accesses `shouldRemove` picks, keeping the others in order, in place.
     @inline(__always)
     static func remove(from list: inout [RecordedAccess], where shouldRemove: (RecordedAccess) -> Bool) {
         var kept = 0
@@ -257,6 +237,19 @@ extension PArrayStorage {
         }
         if kept < list.count { list.removeLast(list.count - kept) }
     }
+}
+
+/// A task's access to an array, remembered to order later conflicting accesses after it. (Not nested
+/// in the generic `PArrayStorage`: a nested type is generic too, and its copies went through value
+/// witnesses.)
+struct RecordedAccess {
+    /// The task's record, and which use of it (a record reused since means the task finished).
+    var task: TaskRecord
+    var generation: UInt32
+    /// The run it belongs to (``RunScope/serial``): earlier runs have finished.
+    var run: Int
+    var box: Box
+    var mode: AccessMode
 }
 
 /// An earlier access that a new one conflicts with: the task (the use `generation` of its record) and

@@ -377,7 +377,19 @@ final class RunScope: @unchecked Sendable {
         }
         if !record.accesses.isEmpty {
             do {
-                for (access, mode) in record.accesses { try access.prepare(on: device, mode: mode, run: self) }
+                // By position, and reads of arrays valid here decided without copying the entry (a copy
+                // retains the array: a reference count the workers running its tasks contend for).
+                for index in record.accesses.indices {
+                    // (Trivial fields read in place: the entry is not copied.)
+                    let validity = record.accesses[index].wholeValidity
+                    if record.accesses[index].mode == .input
+                        && validity._withUnsafeGuaranteedRef({ $0.isValid(on: device) })
+                    {
+                        continue
+                    }
+                    let entry = record.accesses[index]
+                    try entry.access.prepare(on: device, mode: entry.mode, run: self)
+                }
             } catch {
                 self.finish(record, slot: slot, failure: error)
                 return true

@@ -47,7 +47,7 @@ class TaskRecord: @unchecked Sendable {
     @exclusivity(unchecked) private(set) var isAsync: Bool
 
     /// The `PArray` regions the task declared, moved to its device before the body runs.
-    @exclusivity(unchecked) var accesses: [(any _PArrayAccessing, AccessMode)] = []
+    @exclusivity(unchecked) var accesses: [DeclaredAccess] = []
 
     /// Dependencies not yet finished, plus one held by `spawn` until it has registered them all.
     let remaining = Atomic<Int>(1)

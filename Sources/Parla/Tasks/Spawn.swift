@@ -261,13 +261,14 @@ private func _spawn<R: Sendable>(
                         "\(type(of: access)) cannot be listed in a task's \(mode) (task \(record.name))"
                     )
                 }
-                record.accesses.append((access, mode))
+                record.accesses.append(DeclaredAccess(access, mode))
             }
         }
         add(accesses.input, .input)
         add(accesses.output, .output)
         add(accesses.inOut, .inOut)
-        for (position, (access, mode)) in record.accesses.enumerated() {
+        for (position, entry) in record.accesses.enumerated() {
+            let (access, mode) = (entry.access, entry.mode)
             let conflicting = access.inferDependencies(
                 of: record,
                 generation: generation,
@@ -305,7 +306,8 @@ private func _spawn<R: Sendable>(
     // Prefetch: when the task waits for more than the producers of the data it reads, its input copies
     // start as soon as those producers have finished (for a task placed on one device).
     if case .one(let device) = spec, scope.dependencyMode == .inferred, waitsForUnspawned || !pending.isEmpty {
-        for (position, (access, mode)) in record.accesses.enumerated() where mode == .input {
+        for (position, entry) in record.accesses.enumerated() where entry.mode == .input {
+            let access = entry.access
             let producers = producersOfInput[position] ?? []
             let producerIDs = Set(producers.map { ObjectIdentifier($0.0) })
             if waitsForUnspawned || !pending.isSubset(of: producerIDs) {

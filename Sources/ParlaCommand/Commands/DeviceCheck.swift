@@ -1,9 +1,11 @@
 import ArgumentParser
 import Parla
+import Synchronization
 
 /// `parla device-check`: every NDArray operation, for every element type, on every device, against the
-/// host; then copy bandwidths and kernel launch latency.
-struct DeviceCheckCommand: ParsableCommand {
+/// host; that a task on each GPU completes only after its kernels; then copy bandwidths and kernel
+/// launch latency.
+struct DeviceCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device-check",
         abstract: "Run every NDArray operation on every device, compare with the host, and measure bandwidth.",
@@ -18,7 +20,7 @@ struct DeviceCheckCommand: ParsableCommand {
     @Flag(help: "Skip the bandwidth and latency measurements.")
     var skipBandwidth = false
 
-    func run() throws {
+    func run() async throws {
         let registry = try options.installRegistry()
         print("devices (\(registry.selection)):")
         for device in registry.devices { print("  \(describe(try registry.backend(for: device)))") }
@@ -37,6 +39,7 @@ struct DeviceCheckCommand: ParsableCommand {
             failures += printTable(results)
             print("(\(format(seconds(elapsed))) s, including kernel compilation)")
         }
+        failures += try await checkTaskCompletion(registry)
         if !skipBandwidth {
             try measureBandwidth(registry)
         }
@@ -45,6 +48,51 @@ struct DeviceCheckCommand: ParsableCommand {
             throw ExitCode.failure
         }
         print("\nall results agree with the host")
+    }
+
+    /// On each GPU: a task that queues a second of kernels must find its device idle when it has
+    /// completed; a task that queues nothing completes without waiting for the device. Returns the
+    /// number of failures.
+    private func checkTaskCompletion(_ registry: DeviceRegistry) async throws -> Int {
+        let gpus = registry.devices.filter { $0 != .cpu }
+        guard !gpus.isEmpty else { return 0 }
+        print("\n== tasks on GPUs complete after the work they queued")
+        var failures = 0
+        for device in gpus {
+            let backend = try registry.backend(for: device)
+            // Kernels of a virtual GPU run as they are called; a small load shows the same there.
+            let size = backend.isHostAddressable ? 64 : 2048
+            let idle = Mutex(false)
+            let clock = ContinuousClock()
+            var busy = Duration.zero
+            var empty = Duration.zero
+            try await Parla.run(devices: registry.selection) {
+                let start = clock.now
+                let task = spawn(placement: device) {
+                    // Many dependent kernels, nothing copied back: only the task's completion waits.
+                    let x = NDArray<Float>.full([size, size], value: 1e-3).to(Device.current)
+                    var y = x
+                    for _ in 0..<40 { y = matmul(y, x) }
+                    withExtendedLifetime(y) {}
+                }
+                try await task.wait()
+                busy = start.duration(to: clock.now)
+                let isIdle =
+                    try (backend as? CUDAGPU)?.computeStreamIsIdle ?? backend.completionOfQueuedWork().isComplete
+                idle.withLock { $0 = isIdle }
+            }
+            let emptyStart = clock.now
+            try await Parla.run(devices: registry.selection) {
+                for _ in 0..<1000 { spawn(placement: device) {} }
+            }
+            empty = emptyStart.duration(to: clock.now)
+            let ok = idle.withLock { $0 }
+            if !ok { failures += 1 }
+            print(
+                "\(device): a task of 40 matmuls (\(size)²) completed after \(format(seconds(busy) * 1e3)) ms, device idle then: \(ok ? "yes" : "NO"); 1,000 empty tasks: \(format(seconds(empty) / 1000 * 1e6)) µs each"
+            )
+        }
+        return failures
     }
 
     private func printTable(_ results: [DType: [CheckResult]]) -> Int {

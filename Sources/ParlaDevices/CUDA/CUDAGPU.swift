@@ -65,6 +65,17 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
     let deviceToHostStream: CUstream
     let peerStream: CUstream
 
+    /// Operations queued on the compute stream so far (kernel launches, copies), each counted after it
+    /// is queued.
+    private let computeQueued = Atomic<UInt64>(0)
+    /// How many of those are known to have finished (raised when a completion event has been waited
+    /// for): a task that finds nothing queued since has nothing to wait for.
+    private let computeFinished = Atomic<UInt64>(0)
+
+    /// Counts an operation just queued on the compute stream.
+    @inline(__always)
+    func noteQueuedOnComputeStream() { self.computeQueued.add(1, ordering: .releasing) }
+
     private let inUse = Atomic<Int>(0)
     private let pool = Mutex(DeviceMemoryPool())
     private let peers = Mutex<[Int: (gpu: CUDAGPU, direct: Bool)]>([:])
@@ -437,6 +448,7 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
                 "cuMemcpyDtoDAsync(\(byteCount) bytes)",
                 device: self.device
             )
+            self.noteQueuedOnComputeStream()
             return try self.record(on: self.computeStream).deviceEvent
         }
         // The source's pending kernels must finish before its memory is read.
@@ -531,9 +543,47 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
         return finished.deviceEvent
     }
 
+    /// Completes when everything queued on the compute stream so far has finished. When everything
+    /// counted as queued is already known to have finished (a task that launched nothing, say), no event
+    /// is recorded and the result has completed.
     public func completionOfQueuedWork() throws(DeviceError) -> DeviceEvent {
+        // Operations are counted after they are queued (release), so an event recorded after reading
+        // the count (acquire) follows every operation the count includes.
+        let target = self.computeQueued.load(ordering: .acquiring)
+        if self.computeFinished.load(ordering: .acquiring) >= target { return .completed }
         try self.makeCurrent()
-        return try self.record(on: self.computeStream).deviceEvent
+        let event = try self.record(on: self.computeStream).deviceEvent
+        return DeviceEvent(
+            wait: { () throws(DeviceError) in
+                try event.wait()
+                self.noteComputeFinished(through: target)
+            },
+            query: { event.isComplete }
+        )
+    }
+
+    /// Whether everything queued on the compute stream so far has finished (an event is recorded and
+    /// queried; nothing waits). Used to check that tasks complete only after their kernels.
+    public var computeStreamIsIdle: Bool {
+        get throws(DeviceError) {
+            try self.makeCurrent()
+            let event = try self.record(on: self.computeStream)
+            return self.driver.cuEventQuery(event.handle) == PARLA_CUDA_SUCCESS
+        }
+    }
+
+    /// Records that the first `count` queued operations have finished.
+    private func noteComputeFinished(through count: UInt64) {
+        var current = self.computeFinished.load(ordering: .relaxed)
+        while current < count {
+            let (exchanged, original) = self.computeFinished.compareExchange(
+                expected: current,
+                desired: count,
+                ordering: .acquiringAndReleasing
+            )
+            if exchanged { return }
+            current = original
+        }
     }
 
     public func synchronize() throws(DeviceError) {

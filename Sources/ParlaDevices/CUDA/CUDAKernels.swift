@@ -73,6 +73,7 @@ public final class CUDAKernels: DeviceKernels, @unchecked Sendable {
             )
         }
         try self.gpu.driver.check(result, "cuLaunchKernel(\(name))", device: self.gpu.device)
+        self.gpu.noteQueuedOnComputeStream()
     }
 
     /// A 1-D grid covering `count` threads in blocks of 256 (capped; kernels loop over the rest).
