@@ -358,7 +358,7 @@ final class RunScope: @unchecked Sendable {
         if record.hasFailedDependency.load(ordering: .acquiring),
             let failure = record.state.withLock({ $0.dependencyFailure })
         {
-            record.complete(failure: failure)
+            record.complete(failure: failure, onWorkerLoop: true)
             return true
         }
         guard let device = self.place(record) else { return false }
@@ -442,7 +442,8 @@ final class RunScope: @unchecked Sendable {
     private func finish(_ record: TaskRecord, slot: Int, failure: (any Error)?) {
         self.running[self.pool.currentShard][slot].value.subtract(1, ordering: .relaxed)
         self.releaseResources(of: record)
-        record.complete(failure: failure)
+        // (On a worker, `execute` returns to the worker's loop right after; elsewhere this is ignored.)
+        record.complete(failure: failure, onWorkerLoop: true)
     }
 
     // MARK: Tasks that can never run

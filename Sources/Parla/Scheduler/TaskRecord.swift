@@ -218,7 +218,10 @@ class TaskRecord: @unchecked Sendable {
     // MARK: Completion
 
     /// Finishes the task: wakes awaiters, releases successors (passing a failure on), updates the run.
-    func complete(failure: (any Error)?) {
+    ///
+    /// - Parameter onWorkerLoop: called by a worker that goes back to its loop right after (it then runs
+    ///   the first successor made ready itself, and wakes nobody for it).
+    func complete(failure: (any Error)?, onWorkerLoop: Bool = false) {
         // The declared arrays are not needed any more (and arrays refer to their recent tasks: keeping
         // them would make a cycle).
         if !self.accesses.isEmpty { self.accesses.removeAll(keepingCapacity: true) }
@@ -242,7 +245,8 @@ class TaskRecord: @unchecked Sendable {
                 first: first,
                 more: more,
                 waiters: waiters,
-                scopes: scopes
+                scopes: scopes,
+                onWorkerLoop: onWorkerLoop
             )
         }
     }
@@ -255,7 +259,8 @@ class TaskRecord: @unchecked Sendable {
         first: TaskRecord?,
         more: [TaskRecord],
         waiters: [UnsafeContinuation<Void, Never>],
-        scopes: [RunScope?]
+        scopes: [RunScope?],
+        onWorkerLoop: Bool
     ) {
         if let failure { scope.recordFailure(failure) }
         // Successors this completion makes ready take over this task's share of the run's `active`
@@ -273,7 +278,7 @@ class TaskRecord: @unchecked Sendable {
         let readyCount = (firstReady == nil ? 0 : 1) + moreReady.count
         let ownWaiters = scopes.reduce(0) { $0 + ($1 === scope ? 1 : 0) }
         scope.taskFinished(handingOverTo: readyCount + ownWaiters)
-        if let firstReady { scope.pool.submit(firstReady) }
+        if let firstReady { scope.pool.submit(firstReady, submitterRunsItNext: onWorkerLoop) }
         for successor in moreReady { scope.pool.submit(successor) }
         for (waiter, waiterScope) in zip(waiters, scopes) {
             if let waiterScope, waiterScope !== scope { waiterScope.awaiterResumed() }

@@ -46,6 +46,8 @@ final class WorkerPool: @unchecked Sendable {
     /// The worker the next task submitted from outside the pool goes to.
     private let nextWorker = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
+    /// Workers looking for a task (spinning) rather than running one or parked.
+    private let searching = Atomic<Int>(0)
     private let parkingMutex: UnsafeMutablePointer<pthread_mutex_t>
     private let parkingCondition: UnsafeMutablePointer<pthread_cond_t>
 
@@ -112,16 +114,35 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Queues a ready task: on the calling worker's own queue, else on the next worker's in turn.
-    func submit(_ record: TaskRecord) {
+    ///
+    /// Waking a parked worker costs a system call, so it is done only when needed: not when a worker is
+    /// searching for work (it will find the task; the last searcher to find something checks for
+    /// more, see `run`), and not for a task a worker about to go back to its loop queues into its empty
+    /// queue (it runs that one next, as in a chain).
+    ///
+    /// - Parameter submitterRunsItNext: the caller is a worker's completion of a task, after which the
+    ///   worker goes back to its loop.
+    func submit(_ record: TaskRecord, submitterRunsItNext: Bool = false) {
         // A worker keeps what it releases; other threads deal tasks to the workers in turn, so that
         // workers do not all contend for one shared queue.
+        let own = self.currentWorker
         let worker =
-            self.currentWorker
-            ?? self.workerReferences[self.nextWorker.add(1, ordering: .relaxed).oldValue % self.workers.count]
-        worker._withUnsafeGuaranteedRef { worker in
+            own ?? self.workerReferences[self.nextWorker.add(1, ordering: .relaxed).oldValue % self.workers.count]
+        let queuedBefore = worker._withUnsafeGuaranteedRef { worker in
             worker.queue.withLock { $0.append(record) }
-            worker.queued.add(1, ordering: .releasing)
+            // Sequentially consistent, as are the loads of `searching` and `sleepers` below and the
+            // workers' updates of those and loads of `queued`: either this thread sees a searcher or
+            // sleeper, or that worker sees this task.
+            return worker.queued.add(1, ordering: .sequentiallyConsistent).oldValue
         }
+        if submitterRunsItNext && own != nil && queuedBefore == 0 { return }
+        if self.searching.load(ordering: .sequentiallyConsistent) > 0 { return }
+        self.wakeOneSleeper()
+    }
+
+    /// Wakes one parked worker, if any.
+    @inline(__always)
+    private func wakeOneSleeper() {
         if self.sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             pthread_mutex_lock(self.parkingMutex)
             pthread_cond_signal(self.parkingCondition)
@@ -129,10 +150,19 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Whether any worker's queue holds a task.
+    private var anyTaskQueued: Bool {
+        self.workerReferences.contains {
+            $0._withUnsafeGuaranteedRef { $0.queued.load(ordering: .sequentiallyConsistent) > 0 }
+        }
+    }
+
     /// The next task for `worker`: its own newest, or another worker's oldest.
     @inline(__always)
     private func nextTask(for worker: Worker) -> TaskRecord? {
-        if worker.queued.load(ordering: .acquiring) > 0, let record = worker.queue.withLock({ $0.popLast() }) {
+        if worker.queued.load(ordering: .sequentiallyConsistent) > 0,
+            let record = worker.queue.withLock({ $0.popLast() })
+        {
             worker.queued.subtract(1, ordering: .relaxed)
             return record
         }
@@ -140,7 +170,7 @@ final class WorkerPool: @unchecked Sendable {
         for offset in 1..<count {
             let stolen = self.workerReferences[(worker.number + offset) % count]._withUnsafeGuaranteedRef {
                 victim -> TaskRecord? in
-                guard victim.queued.load(ordering: .acquiring) > 0,
+                guard victim.queued.load(ordering: .sequentiallyConsistent) > 0,
                     let record = victim.queue.withLock({ $0.popFirst() })
                 else { return nil }
                 victim.queued.subtract(1, ordering: .relaxed)
@@ -157,9 +187,10 @@ final class WorkerPool: @unchecked Sendable {
                 if record.withScope({ $0.execute(record) }) { self.recycle(&record) }
                 continue
             }
-            // Spin a little: a successor or a new spawn usually arrives within microseconds.
-            // Spin a little, then yield the core between looks (the thread spawning the tasks may
-            // need it more than this idle worker), then park.
+            // Search: spin a little (a successor or a new spawn usually arrives within microseconds),
+            // then yield the core between looks (the thread spawning the tasks may need it more than
+            // this idle worker), then park. While a worker searches, submitters wake nobody.
+            self.searching.add(1, ordering: .sequentiallyConsistent)
             var found: TaskRecord? = nil
             for attempt in 0..<2000 {
                 if attempt >= 1990 { sched_yield() }
@@ -168,7 +199,11 @@ final class WorkerPool: @unchecked Sendable {
                     break
                 }
             }
+            let stillSearching = self.searching.subtract(1, ordering: .sequentiallyConsistent).newValue
             if var found {
+                // The last searcher stops: tasks submitted meanwhile woke nobody, so wake a worker for
+                // them.
+                if stillSearching == 0 && self.anyTaskQueued { self.wakeOneSleeper() }
                 if found.withScope({ $0.execute(found) }) { self.recycle(&found) }
                 continue
             }
