@@ -33,6 +33,12 @@ struct OverheadBenchmark: AsyncParsableCommand {
     var starpuSource = "../shared/peers/starpu_overhead.c"
 
     @Option(
+        help:
+            "A StarPU benchmark already built from that source, run instead of compiling one (for machines without gcc or libstarpu-dev)."
+    )
+    var starpuBinary: String?
+
+    @Option(
         help: "Fail when a workload makes more heap allocations per task than this (a CI check; use a release build)."
     )
     var allocationBudget: Double?
@@ -156,11 +162,17 @@ struct OverheadBenchmark: AsyncParsableCommand {
 
     /// StarPU's W1, W2, W3 in µs per task (its second repetition), or nil when it cannot be built.
     private func runStarPU() -> [Double]? {
-        guard access(starpuSource, R_OK) == 0 else { return nil }
-        let binary = "/tmp/parla-starpu-overhead-\(getpid())"
-        let build = "gcc -O2 '\(starpuSource)' $(pkg-config --cflags --libs starpu-1.3) -o '\(binary)' 2>/dev/null"
-        guard system("pkg-config --exists starpu-1.3") == 0, system(build) == 0 else { return nil }
-        defer { unlink(binary) }
+        let binary: String
+        if let prebuilt = starpuBinary {
+            guard access(prebuilt, X_OK) == 0 else { return nil }
+            binary = prebuilt
+        } else {
+            guard access(starpuSource, R_OK) == 0 else { return nil }
+            binary = "/tmp/parla-starpu-overhead-\(getpid())"
+            let build = "gcc -O2 '\(starpuSource)' $(pkg-config --cflags --libs starpu-1.3) -o '\(binary)' 2>/dev/null"
+            guard system("pkg-config --exists starpu-1.3") == 0, system(build) == 0 else { return nil }
+        }
+        defer { if starpuBinary == nil { unlink(binary) } }
         let output = shellOutput("STARPU_NCPU=\(Parla.workerThreads) STARPU_SILENT=1 '\(binary)' \(tasks)")
         guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("starpu") }) else { return nil }
         print("StarPU, same machine, same run: \(line)")
