@@ -89,11 +89,25 @@ extension PArray where Element: NDFloatingElement {
 }
 
 /// A `PArray` or a region of one, as listed in a task's `input`, `output` or `inOut`.
-public protocol PArrayAccess: Sendable {}
+///
+/// Only `PArray` conforms: its requirement hands the runtime an internal view of the access.
+public protocol PArrayAccess: Sendable {
+    /// The access as the runtime sees it. Implementation detail of the runtime (reached without a
+    /// dynamic cast at every spawn).
+    var _access: _PArrayAccessBox { get }
+}
 
-extension PArray: PArrayAccess {}
+/// An array or region listed in a task's accesses, as the runtime sees it. Implementation detail of the
+/// runtime; only `PArray` makes one.
+public struct _PArrayAccessBox: Sendable {
+    let base: any _PArrayAccessing
+}
 
-/// What the runtime does with a listed `PArray` (internal: `PArrayAccess` has no public requirements).
+extension PArray: PArrayAccess {
+    public var _access: _PArrayAccessBox { _PArrayAccessBox(base: self) }
+}
+
+/// What the runtime does with a listed `PArray` (internal: `PArrayAccess`'s requirement is opaque).
 protocol _PArrayAccessing: PArrayAccess {
     /// The array (shared by all its regions).
     var storageIdentity: ObjectIdentifier { get }

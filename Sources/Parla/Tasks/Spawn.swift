@@ -255,21 +255,15 @@ private func _spawn<R: Sendable>(
         // (A reused record keeps the capacity of its list.)
         record.accesses.reserveCapacity(accesses.input.count + accesses.output.count + accesses.inOut.count)
         func add(_ group: [any PArrayAccess], _ mode: AccessMode) {
-            for access in group {
-                guard let access = access as? any _PArrayAccessing else {
-                    preconditionFailure(
-                        "\(type(of: access)) cannot be listed in a task's \(mode) (task \(record.name))"
-                    )
-                }
-                record.accesses.append(DeclaredAccess(access, mode))
-            }
+            for access in group { record.accesses.append(DeclaredAccess(access._access.base, mode)) }
         }
         add(accesses.input, .input)
         add(accesses.output, .output)
         add(accesses.inOut, .inOut)
-        for (position, entry) in record.accesses.enumerated() {
-            let (access, mode) = (entry.access, entry.mode)
-            let conflicting = access.inferDependencies(
+        // (By position: entries are not copied, which would retain their arrays.)
+        for position in record.accesses.indices {
+            let mode = record.accesses[position].mode
+            let conflicting = record.accesses[position].access.inferDependencies(
                 of: record,
                 generation: generation,
                 run: scope.serial,
@@ -292,6 +286,7 @@ private func _spawn<R: Sendable>(
                 }
             } else {
                 // `.explicit`: checked when the task is about to run, once all its dependencies are known.
+                let access = record.accesses[position].access
                 for conflict in conflicting {
                     record.raceCandidates.append(
                         (

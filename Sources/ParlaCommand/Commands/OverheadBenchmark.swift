@@ -58,6 +58,14 @@ struct OverheadBenchmark: AsyncParsableCommand {
             spawn(gate[0], placement: cpu) {}
         }
         let peak = max(0, peakResidentBytes() - before)
+        // Warm-up: `tasks` tasks alive at once, so that the runtime's caches hold as many task records as
+        // a workload can need (what is counted is the steady state, not the first growth of the caches).
+        let tasks = self.tasks
+        try await Parla.run(devices: .virtual(gpus: 0)) {
+            let gate = TaskSpace("gate")
+            for _ in 0..<tasks { spawn(dependencies: [gate[0]], placement: cpu) {} }
+            spawn(gate[0], placement: cpu) {}
+        }
         var rows: [(String, [Double], Double?)] = []
         for kind in Workload.allCases {
             _ = try await workload(kind, count: tasks)  // warm-up (also fills the record caches)
