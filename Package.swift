@@ -43,17 +43,20 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // Checks of the runtime against sequential models, shared by the tests and `parla check-programs`.
+        .target(name: "ParlaChecks", dependencies: ["Parla"]),
         // Layer 4: the `parla` command-line tool.
         .executableTarget(
             name: "ParlaCommand",
             dependencies: [
                 "Parla",
+                "ParlaChecks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "ParlaRuntimeTests",
-            dependencies: ["Parla", "ParlaCommand"]
+            dependencies: ["Parla", "ParlaChecks", "ParlaCommand"]
         ),
         .testTarget(
             name: "ParlaDevicesTests",

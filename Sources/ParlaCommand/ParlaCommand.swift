@@ -8,7 +8,9 @@ struct ParlaCommand: AsyncParsableCommand {
         commandName: "parla",
         abstract: "Parla for Swift: task-parallel computing with automatic data movement across CPU and GPUs.",
         subcommands: [
-            DemoCommand.self, LessonCommand.self, DevicesCommand.self, DeviceCheckCommand.self, BenchCommand.self,
+            DemoCommand.self, LessonCommand.self, DevicesCommand.self, DeviceCheckCommand.self,
+            CheckProgramsCommand.self,
+            BenchCommand.self,
         ],
         defaultSubcommand: LessonCommand.self
     )

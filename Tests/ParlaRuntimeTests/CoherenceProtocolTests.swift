@@ -1,3 +1,4 @@
+import ParlaChecks
 import Testing
 
 @testable import Parla
@@ -85,33 +86,6 @@ struct CoherenceSimulation {
             return "element \(bad) is covered by \(covered[bad]) pieces"
         }
         return nil
-    }
-}
-
-/// A seeded random source for generated programs.
-struct ProgramRandom {
-    var generator: SplitMix
-    init(seed: UInt64) { self.generator = SplitMix(state: seed) }
-    mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self.generator) }
-    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self.generator) < p }
-
-    mutating func box(in shape: [Int]) -> Box {
-        if self.chance(0.15) { return Box(shape: shape) }
-        var lower: [Int] = []
-        var upper: [Int] = []
-        for extent in shape {
-            if self.chance(0.3) {
-                let i = self.int(0...(extent - 1))  // an integer index: one position
-                lower.append(i)
-                upper.append(i + 1)
-            } else {
-                let a = self.int(0...(extent - 1))
-                let b = self.int((a + 1)...extent)
-                lower.append(a)
-                upper.append(b)
-            }
-        }
-        return Box(lower: lower, upper: upper)
     }
 }
 

@@ -1,3 +1,4 @@
+import ParlaChecks
 import Synchronization
 import Testing
 
@@ -24,18 +25,6 @@ final class Stamps: @unchecked Sendable {
     }
 
     func tick() -> Int { self.clock.add(1, ordering: .sequentiallyConsistent).oldValue }
-}
-
-/// A small, seeded generator (so a failure can be reproduced).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 @Suite("stress")
