@@ -137,9 +137,6 @@ extension PArray: _PArrayAccessing {
     var wholeValidity: WholeValidity { self.storage.wholeValidity }
 
     func prepare(on device: Device, mode: AccessMode, run: RunScope) throws(DeviceError) {
-        // Reading where the whole array is valid changes nothing: decided without the array's lock
-        // (which computing the region would take) and without allocating.
-        if mode == .input && self.storage.isWhollyValid(on: device) { return }
         try self.storage.prepare(self.box, on: device, mode: mode, run: run)
     }
 

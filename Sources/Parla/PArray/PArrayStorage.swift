@@ -55,12 +55,20 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     /// The whole array as a box.
     var wholeBox: Box { self.state.withLock { $0.wholeBox } }
 
-    /// Makes `box` valid on `device` for an access of `mode`: allocates the device's buffer if needed and
-    /// copies in the freshest pieces the protocol names (none for `output`).
-    func prepare(_ box: Box, on device: Device, mode: AccessMode, run: RunScope?) throws(DeviceError) {
+    /// Makes `region` valid on `device` for an access of `mode`: allocates the device's buffer if needed
+    /// and copies in the freshest pieces the protocol names (none for `output`).
+    ///
+    /// The region is computed only past the fast path (computing a view's region takes the lock).
+    func prepare(
+        _ region: @autoclosure () -> Box,
+        on device: Device,
+        mode: AccessMode,
+        run: RunScope?
+    ) throws(DeviceError) {
         // Fast path without the lock: reading where the whole array is already valid changes nothing
         // (many workers preparing one array would otherwise queue on its lock).
-        if mode == .input && self.isWhollyValid(on: device) { return }
+        if mode == .input && self.wholeValidity.isValid(on: device) { return }
+        let box = region()
         try self.state.withLock { (state) throws(DeviceError) in
             defer { self.publishWholeValidity(state) }
             let copies = state.coherence.access(box, on: device, mode: mode)
@@ -155,10 +163,6 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
 
     /// Per device: whether the whole array is valid there and its buffer exists.
     let wholeValidity = WholeValidity()
-
-    /// Whether the whole array is valid on `device` (read without the lock).
-    @inline(__always)
-    func isWhollyValid(on device: Device) -> Bool { self.wholeValidity.isValid(on: device) }
 
     /// Recomputes ``wholeValidity`` (called with the lock held).
     func publishWholeValidity(_ state: borrowing State) {

@@ -58,14 +58,6 @@ final class WorkerPool: @unchecked Sendable {
         return key
     }()
 
-    /// The current thread's shard plus one (0: not a worker of this pool), read without touching any
-    /// object.
-    private static let currentShardKey: pthread_key_t = {
-        var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "cannot create the worker shard key")
-        return key
-    }()
-
     init(threads: Int) {
         self.parkingMutex = .allocate(capacity: 1)
         self.parkingCondition = .allocate(capacity: 1)
@@ -85,7 +77,6 @@ final class WorkerPool: @unchecked Sendable {
             { argument in
                 let worker = Unmanaged<Worker>.fromOpaque(argument!).takeRetainedValue()
                 pthread_setspecific(WorkerPool.currentWorkerKey, Unmanaged.passUnretained(worker).toOpaque())
-                pthread_setspecific(WorkerPool.currentShardKey, UnsafeRawPointer(bitPattern: worker.number + 1))
                 worker.pool.run(worker)
                 return nil
             },
@@ -109,8 +100,7 @@ final class WorkerPool: @unchecked Sendable {
     /// pool per process, so a worker's number is its shard.)
     @inline(__always)
     var currentShard: Int {
-        let raw = Int(bitPattern: pthread_getspecific(Self.currentShardKey))
-        return raw == 0 ? self.workers.count : raw - 1
+        self.currentWorker?._withUnsafeGuaranteedRef { $0.number } ?? self.workers.count
     }
 
     /// Queues a ready task: on the calling worker's own queue, else on the next worker's in turn.

@@ -52,20 +52,11 @@ struct OverheadBenchmark: AsyncParsableCommand {
         // tasks wait on one gate task spawned last, so that they are alive at the same time.
         let before = residentBytes()
         let memoryTasks = self.memoryTasks
-        try await Parla.run(devices: .virtual(gpus: 0)) {
-            let gate = TaskSpace("gate")
-            for _ in 0..<memoryTasks { spawn(dependencies: [gate[0]], placement: cpu) {} }
-            spawn(gate[0], placement: cpu) {}
-        }
+        try await runTasksAliveAtOnce(memoryTasks, devices: .virtual(gpus: 0), on: cpu)
         let peak = max(0, peakResidentBytes() - before)
         // Warm-up: `tasks` tasks alive at once, so that the runtime's caches hold as many task records as
         // a workload can need (what is counted is the steady state, not the first growth of the caches).
-        let tasks = self.tasks
-        try await Parla.run(devices: .virtual(gpus: 0)) {
-            let gate = TaskSpace("gate")
-            for _ in 0..<tasks { spawn(dependencies: [gate[0]], placement: cpu) {} }
-            spawn(gate[0], placement: cpu) {}
-        }
+        try await runTasksAliveAtOnce(tasks, devices: .virtual(gpus: 0), on: cpu)
         var rows: [(String, [Double], Double?)] = []
         for kind in Workload.allCases {
             _ = try await workload(kind, count: tasks)  // warm-up (also fills the record caches)
@@ -279,4 +270,20 @@ func shellOutput(_ command: String) -> String {
         output += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
     return output
+}
+
+/// Runs `count` tasks on `device` (declaring `input`) that all wait for a gate task spawned last, so
+/// that they are alive at the same time: for peak memory, and to fill the runtime's record caches to a
+/// workload's peak before allocations are counted.
+func runTasksAliveAtOnce(
+    _ count: Int,
+    devices: DeviceSelection,
+    on device: Device,
+    input: [any PArrayAccess] = []
+) async throws {
+    try await Parla.run(devices: devices) {
+        let gate = TaskSpace("gate")
+        for _ in 0..<count { spawn(dependencies: [gate[0]], placement: device, input: input) {} }
+        spawn(gate[0], placement: cpu) {}
+    }
 }
