@@ -16,6 +16,8 @@ struct DeviceSelectionTests {
             ("virtual:3", .virtual(gpus: 3)),
             ("virtual:2:1048576", .virtual(gpus: 2, memory: 1_048_576)),
             ("VIRTUAL:1", .virtual(gpus: 1)),
+            ("cuda-simulated:4", .cudaSimulated(gpus: 4)),
+            ("cuda-simulated:2:1048576", .cudaSimulated(gpus: 2, memory: 1_048_576)),
         ]
     )
     func parses(text: String, expected: DeviceSelection) throws {
@@ -25,7 +27,10 @@ struct DeviceSelectionTests {
 
     @Test(
         "bad PARLA_DEVICES values are rejected with the accepted forms",
-        arguments: ["gpu", "virtual", "virtual:x", "virtual:-1", "cuda:2", "virtual:2:lots"]
+        arguments: [
+            "gpu", "virtual", "virtual:x", "virtual:-1", "cuda:2", "virtual:2:lots", "cuda-simulated",
+            "cuda-simulated:0", "cuda-simulated:2:lots",
+        ]
     )
     func rejects(text: String) {
         #expect(throws: DeviceError.self) { try DeviceSelection(parsing: text) }
@@ -49,7 +54,7 @@ struct DeviceSelectionTests {
 
     @Test("without a CUDA driver, .auto chooses 4 virtual GPUs and says why; .cuda throws")
     func autoFallsBack() throws {
-        guard case .failure = CUDASystem.loaded else { return }  // a machine with a GPU takes the CUDA path
+        guard case .failure = CUDASystem.real else { return }  // a machine with a GPU takes the CUDA path
         let registry = try DeviceRegistry.make(.auto)
         #expect(!registry.usesCUDA)
         #expect(registry.gpus.count == 4)

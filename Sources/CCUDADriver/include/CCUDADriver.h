@@ -19,10 +19,8 @@ typedef struct CUevent_st *CUevent;
 typedef struct _nvrtcProgram *nvrtcProgram;
 typedef int nvrtcResult;
 
+// Result codes are named in Swift (`CUDAResult`); the attribute and flag values used are below.
 enum {
-    PARLA_CUDA_SUCCESS = 0,
-    PARLA_CUDA_ERROR_NOT_READY = 600,
-    PARLA_CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED = 704,
     PARLA_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16,
     PARLA_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
     PARLA_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
@@ -62,7 +60,6 @@ typedef CUresult (*PFN_cuEventRecord)(CUevent event, CUstream stream);
 typedef CUresult (*PFN_cuEventSynchronize)(CUevent event);
 typedef CUresult (*PFN_cuEventQuery)(CUevent event);
 typedef CUresult (*PFN_cuEventDestroy)(CUevent event);
-typedef CUresult (*PFN_cuEventElapsedTime)(float *milliseconds, CUevent start, CUevent end);
 typedef CUresult (*PFN_cuModuleLoadData)(CUmodule *module, const void *image);
 typedef CUresult (*PFN_cuModuleGetFunction)(CUfunction *function, CUmodule module, const char *name);
 typedef CUresult (*PFN_cuLaunchKernel)(CUfunction function, unsigned int gridX, unsigned int gridY,

@@ -88,10 +88,15 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
     public var whole: Box { Box(shape: self.shape) }
 
     /// Applies an access of `region` on `device`: returns the copies that must complete before the
-    /// access, in order. Reads gather the region's freshest pieces from wherever they are (another GPU
-    /// preferred over the host for a GPU); writes leave `device` the only holder of the region;
-    /// `output` copies nothing in.
-    public mutating func access(_ region: Box, on device: Device, mode: AccessMode) -> [Copy] {
+    /// access, in order. Reads gather the region's freshest pieces from wherever they are, each from the
+    /// holder with the fastest link to `device` in `links` (see ``bestSource(_:for:links:)``); writes
+    /// leave `device` the only holder of the region; `output` copies nothing in.
+    public mutating func access(
+        _ region: Box,
+        on device: Device,
+        mode: AccessMode,
+        links: DeviceLinks = .uniform
+    ) -> [Copy] {
         precondition(self.whole.contains(region), "region \(region) is outside the array's shape \(self.shape)")
         if region.isEmpty { return [] }
         // Nothing changes when the device already holds the region (for a read), or holds it alone
@@ -115,7 +120,11 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
             }
             if mode.reads && !piece.holders.contains(device) {
                 copies.append(
-                    Copy(box: inside, source: Self.bestSource(piece.holders, for: device), destination: device)
+                    Copy(
+                        box: inside,
+                        source: Self.bestSource(piece.holders, for: device, links: links),
+                        destination: device
+                    )
                 )
             }
             var holders = piece.holders
@@ -185,12 +194,16 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
         .joined(separator: "; ")
     }
 
-    /// Where to fetch from: for a GPU, another GPU (the lowest-numbered) before the host; for the host,
-    /// the lowest-numbered GPU holding it.
-    static func bestSource(_ holders: Set<Device>, for destination: Device) -> Device {
-        let gpus = holders.filter { $0.kind == .gpu }.sorted { $0.index < $1.index }
-        if let gpu = gpus.first { return gpu }
-        return .cpu
+    /// Where to fetch from: the holder with the fastest link to `destination` when `links` knows every
+    /// holder's; otherwise (and among equally fast ones) a GPU before the host, the lowest-numbered
+    /// first.
+    public static func bestSource(_ holders: Set<Device>, for destination: Device, links: DeviceLinks) -> Device {
+        let ordered = holders.sorted { ($0.kind == .cpu ? Int.max : $0.index) < ($1.kind == .cpu ? Int.max : $1.index) }
+        let speeds = ordered.map { links.bandwidth(from: $0, to: destination) }
+        guard !speeds.contains(where: { $0 == nil }) else { return ordered[0] }
+        var best = 0
+        for index in ordered.indices where speeds[index]! > speeds[best]! { best = index }
+        return ordered[best]
     }
 
     /// Merges neighbouring pieces with the same holders until none can be merged.

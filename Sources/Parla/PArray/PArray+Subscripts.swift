@@ -115,8 +115,9 @@ protocol _PArrayAccessing: PArrayAccess {
     var region: Box { get }
     /// The array's per-device validity bits.
     var wholeValidity: WholeValidity { get }
-    /// Makes the region valid on `device` for `mode`, counting the bytes moved for `run`.
-    func prepare(on device: Device, mode: AccessMode, run: RunScope) throws(DeviceError)
+    /// Makes the region valid on `device` for `mode`, counting the bytes moved for `run`; nothing moves
+    /// when `isObsolete` says so (checked under the array's lock).
+    func prepare(on device: Device, mode: AccessMode, run: RunScope, isObsolete: (() -> Bool)?) throws(DeviceError)
     /// A name for messages.
     var label: String { get }
     /// The earlier tasks of run `run` whose accesses conflict with this one (and how they accessed),
@@ -136,8 +137,15 @@ extension PArray: _PArrayAccessing {
     var region: Box { self.box }
     var wholeValidity: WholeValidity { self.storage.wholeValidity }
 
-    func prepare(on device: Device, mode: AccessMode, run: RunScope) throws(DeviceError) {
-        try self.storage.prepare(self.box, on: device, mode: mode, run: run)
+    func prepare(on device: Device, mode: AccessMode, run: RunScope, isObsolete: (() -> Bool)?) throws(DeviceError) {
+        try self.storage.prepare(
+            self.box,
+            on: device,
+            mode: mode,
+            links: run.registry.links,
+            run: run,
+            isObsolete: isObsolete
+        )
     }
 
     var label: String { self.storage.label }

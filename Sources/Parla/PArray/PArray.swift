@@ -107,7 +107,13 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     func moveForAccess(on device: Device, mode: AccessMode) {
         do {
             // Outside tasks: counted for the run whose body this is, if any.
-            try self.storage.prepare(self.box, on: device, mode: mode, run: RunScope.awaiterScope)
+            try self.storage.prepare(
+                self.box,
+                on: device,
+                mode: mode,
+                links: DeviceRegistry.current.links,
+                run: RunScope.awaiterScope
+            )
         } catch {
             fatalError("cannot bring \(self.storage.label) region \(self.box) to \(device): \(error)")
         }
@@ -193,16 +199,53 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
 }
 
 extension PArrayStorage {
-    /// Drops `device`'s copy (see ``PArray/evict(from:keepOneCopy:)``).
+    /// What `evict` does next.
+    private enum EvictionStep: @unchecked Sendable {
+        // @unchecked Sendable: as `PreparationStep`'s buffers.
+        case refused, evicted
+        case wait(PendingMove)
+        case copy(PendingMove, [Int], [Transfer])
+    }
+
+    /// Drops `device`'s copy (see ``PArray/evict(from:keepOneCopy:)``). Waits for moves in progress
+    /// first; the copies that keep data only `device` holds run outside the lock, and nothing changes
+    /// unless they all succeed.
     func evict(_ device: Device, keepOneCopy: Bool, fallback: Device) throws(DeviceError) -> Bool {
-        try self.state.withLock { (state) throws(DeviceError) -> Bool in
-            guard let copies = state.coherence.evict(device, keepOneCopy: keepOneCopy, fallback: fallback) else {
-                return false
+        while true {
+            let step = try self.state.withLock { (state) throws(DeviceError) -> EvictionStep in
+                if let busy = state.moves.first { return .wait(busy) }
+                var planned = state.coherence
+                guard let copies = planned.evict(device, keepOneCopy: keepOneCopy, fallback: fallback) else {
+                    return .refused
+                }
+                if copies.isEmpty {
+                    state.coherence = planned
+                    state.buffers[device] = nil
+                    self.publishWholeValidity(state)
+                    return .evicted
+                }
+                try Self.ensureBuffer(&state, on: fallback)
+                state.buffers[fallback]!._ensureUniqueStorage()
+                // The fallback becomes the holder of what only `device` had: a move into it, for reading.
+                let move = PendingMove(destination: fallback, box: state.wholeBox, mode: .input, epoch: state.epoch)
+                state.moves.append(move)
+                let transfers = copies.map {
+                    Transfer($0, from: state.buffers[$0.source]!, to: state.buffers[fallback]!)
+                }
+                return .copy(move, state.shape, transfers)
             }
-            try Self.carryOut(copies, in: &state, run: RunScope.awaiterScope)
-            state.buffers[device] = nil
-            self.publishWholeValidity(state)
-            return true
+            switch step {
+            case .refused: return false
+            case .evicted: return true
+            case .wait(let move): move.waitUntilFinished()
+            case .copy(let move, let shape, let transfers):
+                // The fallback now holds what only `device` had too; the next round evicts.
+                try self.carryOut(move, shape: shape, transfers: transfers, run: RunScope.awaiterScope) { state in
+                    for transfer in transfers {
+                        _ = state.coherence.access(transfer.copy.box, on: fallback, mode: .input)
+                    }
+                }
+            }
         }
     }
 }

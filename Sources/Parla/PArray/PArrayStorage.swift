@@ -21,6 +21,10 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         var writers: [RecordedAccess] = []
         /// Finished tasks are pruned from a list when it grows past this length (then it doubles).
         var pruneAt = 64
+        /// Copies in progress outside the lock, each into one device's buffer.
+        var moves: [PendingMove] = []
+        /// Raised when `update` replaces the contents: moves of older contents are not applied.
+        var epoch = 0
 
         init(shape: [Int], coherence: CoherenceProtocol, buffers: [Device: NDArray<Element>]) {
             self.shape = shape
@@ -58,53 +62,158 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     /// Makes `region` valid on `device` for an access of `mode`: allocates the device's buffer if needed
     /// and copies in the freshest pieces the protocol names (none for `output`).
     ///
-    /// The region is computed only past the fast path (computing a view's region takes the lock).
+    /// The copies run outside the array's lock, so that reads of one array on several devices move
+    /// their data at the same time; a read into a device that a move is already filling waits for that
+    /// move instead. The protocol's state changes only once every copy has completed: when one fails
+    /// (or the buffer cannot be allocated), the array is as it was, and the error is thrown.
+    ///
+    /// - Parameters:
+    ///   - region: the region (computed only past the fast path: a view's region takes the lock).
+    ///   - links: how fast each link is (the protocol fetches each piece over the fastest).
+    ///   - run: the run whose movement log counts the bytes.
+    ///   - isObsolete: checked under the lock before anything is planned: when it says so, nothing
+    ///     moves (a prefetch whose task has started).
     func prepare(
         _ region: @autoclosure () -> Box,
         on device: Device,
         mode: AccessMode,
-        run: RunScope?
+        links: DeviceLinks,
+        run: RunScope?,
+        isObsolete: (() -> Bool)? = nil
     ) throws(DeviceError) {
         // Fast path without the lock: reading where the whole array is already valid changes nothing
         // (many workers preparing one array would otherwise queue on its lock).
-        if mode == .input && self.wholeValidity.isValid(on: device) { return }
+        if mode == .input && isObsolete == nil && self.wholeValidity.isValid(on: device) { return }
         let box = region()
-        try self.state.withLock { (state) throws(DeviceError) in
-            defer { self.publishWholeValidity(state) }
-            let copies = state.coherence.access(box, on: device, mode: mode)
-            try Self.ensureBuffer(&state, on: device)
-            if mode.writes {
-                // Writes go straight into the buffer: it must not be shared with an NDArray the program
-                // holds (a wrapped array, or an earlier `.array`).
-                state.buffers[device]!._ensureUniqueStorage()
+        while true {
+            switch try self.plan(box, on: device, mode: mode, links: links, isObsolete: isObsolete) {
+            case .done:
+                return
+            case .wait(let move):
+                move.waitUntilFinished()
+            case .copy(let move, let shape, let transfers):
+                let applied = try self.carryOut(move, shape: shape, transfers: transfers, run: run) { state in
+                    _ = state.coherence.access(move.box, on: move.destination, mode: move.mode)
+                }
+                if applied { return }
             }
-            try Self.carryOut(copies, in: &state, run: run)
         }
     }
 
-    /// Makes the protocol's copies between the devices' buffers (allocating destinations, and making
-    /// them this array's own before writing into them), counts the bytes for `run`, and waits for them.
-    static func carryOut(_ copies: [CoherenceProtocol.Copy], in state: inout State, run: RunScope?) throws(DeviceError)
-    {
+    /// What ``prepare(_:on:mode:links:run:isObsolete:)`` does next.
+    private enum PreparationStep: @unchecked Sendable {
+        // @unchecked Sendable: the buffers are NDArrays of this array, handed from the lock's holder to
+        // the thread that copies between them; the move registered with them keeps others out.
+        case done
+        case wait(PendingMove)
+        case copy(PendingMove, shape: [Int], transfers: [Transfer])
+    }
+
+    /// One copy of a move, with the memories of the two whole-array buffers it goes between (not the
+    /// buffers: holding one would make the next write to it copy it, leaving the move behind).
+    struct Transfer {
+        let copy: CoherenceProtocol.Copy
+        let source: (allocation: DeviceAllocation, elementOffset: Int)
+        let destination: (allocation: DeviceAllocation, elementOffset: Int)
+
+        init(_ copy: CoherenceProtocol.Copy, from source: NDArray<Element>, to destination: NDArray<Element>) {
+            self.copy = copy
+            self.source = source.memory
+            self.destination = destination.memory
+        }
+    }
+
+    /// Under the lock: applies the access when it needs no copy; otherwise allocates the buffers and
+    /// registers the move (or finds the move to wait for first).
+    private func plan(
+        _ box: Box,
+        on device: Device,
+        mode: AccessMode,
+        links: DeviceLinks,
+        isObsolete: (() -> Bool)?
+    ) throws(DeviceError) -> PreparationStep {
+        try self.state.withLock { (state) throws(DeviceError) -> PreparationStep in
+            if let isObsolete, isObsolete() { return .done }
+            // A move into this device's buffer may replace the buffer (below): one at a time. A write
+            // also waits for moves that read or fill the region elsewhere.
+            if let busy = state.moves.first(where: { $0.blocks(box, on: device, writing: mode.writes) }) {
+                return .wait(busy)
+            }
+            var planned = state.coherence
+            let copies = planned.access(box, on: device, mode: mode, links: links)
+            try Self.ensureBuffer(&state, on: device)
+            if mode.writes || !copies.isEmpty {
+                // Written below or by the task: the buffer must not be shared with an NDArray the program
+                // holds (a wrapped array, or an earlier `.array`).
+                state.buffers[device]!._ensureUniqueStorage()
+            }
+            if copies.isEmpty {
+                state.coherence = planned
+                self.publishWholeValidity(state)
+                return .done
+            }
+            let move = PendingMove(destination: device, box: box, mode: mode, epoch: state.epoch)
+            state.moves.append(move)
+            let transfers = copies.map { Transfer($0, from: state.buffers[$0.source]!, to: state.buffers[device]!) }
+            return .copy(move, shape: state.shape, transfers: transfers)
+        }
+    }
+
+    /// Outside the lock: makes a move's copies and waits for them; then, under the lock, `commit`s what
+    /// they did to the protocol and ends the move. Returns whether the copies were applied: not when an
+    /// `update` replaced the array meanwhile, nor when the destination buffer was replaced (a write to
+    /// another region of it copied a buffer the program shares) and the data must be copied again.
+    @discardableResult
+    func carryOut(
+        _ move: PendingMove,
+        shape: [Int],
+        transfers: [Transfer],
+        run: RunScope?,
+        commit: (inout State) -> Void
+    ) throws(DeviceError) -> Bool {
+        var failure: DeviceError? = nil
         var events: [DeviceEvent] = []
-        for copy in copies {
-            try Self.ensureBuffer(&state, on: copy.source)
-            try Self.ensureBuffer(&state, on: copy.destination)
-            state.buffers[copy.destination]!._ensureUniqueStorage()
-            events += try Self.copy(
-                copy.box,
-                shape: state.shape,
-                from: state.buffers[copy.source]!,
-                to: state.buffers[copy.destination]!
-            )
+        for transfer in transfers {
+            do {
+                events += try Self.copy(
+                    transfer.copy.box,
+                    shape: shape,
+                    from: transfer.source,
+                    to: transfer.destination
+                )
+            } catch {
+                failure = error
+                break
+            }
+        }
+        // Every copy started is waited for, also after a failure: nothing may still write the buffer
+        // once the move has ended.
+        for event in events {
+            do { try event.wait() } catch { failure = failure ?? error }
+        }
+        let applied = self.state.withLock { state -> Bool in
+            state.moves.removeAll { $0 === move }
+            // (An `update` since replaced the array: what was copied belongs to its old contents.)
+            guard failure == nil, state.epoch == move.epoch,
+                let buffer = state.buffers[move.destination],
+                transfers.allSatisfy({ $0.destination.allocation === buffer.memory.allocation })
+            else { return false }
+            commit(&state)
+            self.publishWholeValidity(state)
+            return true
+        }
+        move.finish()
+        if let failure { throw failure }
+        if !applied { return false }
+        for transfer in transfers {
             DataMovementLog.record(
-                copy.box.count * MemoryLayout<Element>.stride,
-                from: copy.source,
-                to: copy.destination,
+                transfer.copy.box.count * MemoryLayout<Element>.stride,
+                from: transfer.copy.source,
+                to: transfer.copy.destination,
                 run: run
             )
         }
-        for event in events { try event.wait() }
+        return true
     }
 
     /// The device's buffer, allocated (uninitialized: the protocol knows nothing there is valid).
@@ -114,18 +223,26 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         state.buffers[device] = try NDArray<Element>(uninitializedShape: state.shape, on: backend)
     }
 
-    /// Starts copying the elements of `box` between two whole-array buffers (contiguous, same shape):
-    /// one copy per contiguous run of the box.
+    /// Starts copying the elements of `box` between two whole-array buffers (contiguous, same shape,
+    /// given by their memory): one copy per contiguous run of the box.
     static func copy(
         _ box: Box,
         shape: [Int],
-        from source: NDArray<Element>,
-        to destination: NDArray<Element>
+        from source: (allocation: DeviceAllocation, elementOffset: Int),
+        to destination: (allocation: DeviceAllocation, elementOffset: Int)
     ) throws(DeviceError) -> [DeviceEvent] {
-        let rank = shape.count
-        if rank == 0 {
-            return [try source._copyElements(to: destination, elementOffset: 0, count: 1)]
+        let size = MemoryLayout<Element>.stride
+        func run(at offset: Int, count: Int) throws(DeviceError) -> DeviceEvent {
+            try DeviceCopies.copy(
+                from: source.allocation,
+                at: (source.elementOffset + offset) * size,
+                to: destination.allocation,
+                at: (destination.elementOffset + offset) * size,
+                byteCount: count * size
+            )
         }
+        let rank = shape.count
+        if rank == 0 { return [try run(at: 0, count: 1)] }
         // The run: trailing axes the box covers whole, plus the next axis (partially).
         var runAxis = rank - 1
         while runAxis > 0 && box.lower[runAxis] == 0 && box.upper[runAxis] == shape[runAxis] { runAxis -= 1 }
@@ -135,7 +252,7 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         var index = box.lower
         while true {
             let offset = zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }
-            events.append(try source._copyElements(to: destination, elementOffset: offset, count: runLength))
+            events.append(try run(at: offset, count: runLength))
             // Next combination of the axes before the run axis.
             var axis = runAxis - 1
             while axis >= 0 {
@@ -153,6 +270,7 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     func replace(with array: NDArray<Element>) {
         let contiguous = array.contiguous()
         self.state.withLock { state in
+            state.epoch += 1
             state.shape = contiguous.shape
             state.wholeBox = Box(shape: contiguous.shape)
             state.coherence = CoherenceProtocol(shape: contiguous.shape, home: contiguous.device)

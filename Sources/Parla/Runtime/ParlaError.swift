@@ -18,6 +18,11 @@ public enum ParlaError: Error, Hashable, Sendable, CustomStringConvertible {
     case race(first: String, second: String, access: String)
     /// A task (or the run) awaited tasks of a run that was aborted by another failure.
     case runAborted(String)
+    /// A device call failed while a task ran: moving its data, a kernel or copy of its body, or its
+    /// device work's completion. `operation` says what the runtime was doing; `error` names the call
+    /// and the device's error (for CUDA, the driver call and the `CUDA_ERROR_*` code). The task fails;
+    /// the process and the arrays do not (a failed move leaves an array as it was).
+    case deviceFailed(task: String, device: Device, operation: String, error: DeviceError)
 
     public var description: String {
         switch self {
@@ -46,6 +51,8 @@ public enum ParlaError: Error, Hashable, Sendable, CustomStringConvertible {
                 "tasks \(first) and \(second) race: both access \(access) and no dependency orders them; add a dependency, or use Parla.run(dependencies: .inferred)"
         case .runAborted(let reason):
             return "the run was aborted: \(reason)"
+        case .deviceFailed(let task, let device, let operation, let error):
+            return "task \(task) failed on \(device): \(operation): \(error)"
         }
     }
 }

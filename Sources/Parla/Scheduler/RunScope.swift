@@ -142,11 +142,9 @@ final class RunScope: @unchecked Sendable {
     /// The task whose asynchronous body is running (set by the runtime).
     @TaskLocal static var asyncCurrentTask: TaskRecord? = nil
 
-    private static let currentTaskKey: pthread_key_t = {
-        var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "cannot create the thread-local key of the current task")
-        return key
-    }()
+    /// The thread-local slot of the task whose synchronous body runs on a thread (shared with
+    /// `ParlaDevices`, which records the body's device failures there).
+    private static var currentTaskKey: pthread_key_t { RunningTask.threadKey }
 
     /// The task whose body is running on the calling thread (or Swift task), if any.
     static var currentTask: TaskRecord? {
@@ -376,23 +374,33 @@ final class RunScope: @unchecked Sendable {
             return true
         }
         if !record.accesses.isEmpty {
-            do {
-                // By position, and reads of arrays valid here decided without copying the entry (a copy
-                // retains the array: a reference count the workers running its tasks contend for).
-                for index in record.accesses.indices {
-                    // (Trivial fields read in place: the entry is not copied.)
-                    let validity = record.accesses[index].wholeValidity
-                    if record.accesses[index].mode == .input
-                        && validity._withUnsafeGuaranteedRef({ $0.isValid(on: device) })
-                    {
-                        continue
-                    }
-                    let entry = record.accesses[index]
-                    try entry.access.prepare(on: device, mode: entry.mode, run: self)
+            // Set before any array's lock is taken: a prefetch that plans after this sees it, and one
+            // that planned before has registered its move, which this task's own move waits for.
+            record.hasStarted.store(true, ordering: .releasing)
+            // By position, and reads of arrays valid here decided without copying the entry (a copy
+            // retains the array: a reference count the workers running its tasks contend for).
+            for index in record.accesses.indices {
+                // (Trivial fields read in place: the entry is not copied.)
+                let validity = record.accesses[index].wholeValidity
+                if record.accesses[index].mode == .input
+                    && validity._withUnsafeGuaranteedRef({ $0.isValid(on: device) })
+                {
+                    continue
                 }
-            } catch {
-                self.finish(record, slot: slot, failure: error)
-                return true
+                let entry = record.accesses[index]
+                do {
+                    try entry.access.prepare(on: device, mode: entry.mode, run: self, isObsolete: nil)
+                } catch {
+                    let failure = ParlaError.deviceFailed(
+                        task: record.name,
+                        device: device,
+                        operation:
+                            "moving \(entry.access.label) region \(entry.access.region) to \(device) (\(entry.mode))",
+                        error: error
+                    )
+                    self.finish(record, slot: slot, failure: failure)
+                    return true
+                }
             }
         }
         if record.isAsync {
@@ -403,16 +411,18 @@ final class RunScope: @unchecked Sendable {
                         try await RunScope.$awaiterScope.withValue(self) {
                             try await Device.$_asyncTaskDevice.withValue(device) {
                                 try await RunScope.$asyncCurrentTask.withValue(record) {
-                                    try await record.runAsynchronousBody()
+                                    try await RunningTask.$asynchronousSink.withValue(record) {
+                                        try await record.runAsynchronousBody()
+                                    }
                                 }
                             }
                         }
                     }
-                    try self.waitForDeviceWork(on: slot)
+                    try self.waitForDeviceWork(of: record, on: slot)
                 } catch {
                     failure = error
                 }
-                self.finish(record, slot: slot, failure: failure)
+                self.finish(record, slot: slot, failure: record.deviceFailureOfBody() ?? failure)
             }
             return false
         }
@@ -422,21 +432,32 @@ final class RunScope: @unchecked Sendable {
         pthread_setspecific(Self.currentTaskKey, Unmanaged.passUnretained(record).toOpaque())
         do {
             try record.runSynchronousBody()
-            try self.waitForDeviceWork(on: slot)
+            try self.waitForDeviceWork(of: record, on: slot)
         } catch {
             failure = error
         }
         pthread_setspecific(Self.currentTaskKey, nil)
         _WorkerThreadDevice.set(nil)
+        if record.hasDeviceFailure.load(ordering: .relaxed) { failure = record.deviceFailureOfBody() }
         self.finish(record, slot: slot, failure: failure)
         return true
     }
 
     /// On a CUDA GPU, a task is finished when the kernels it queued are.
     @inline(__always)
-    private func waitForDeviceWork(on slot: Int) throws {
+    private func waitForDeviceWork(of record: TaskRecord, on slot: Int) throws(ParlaError) {
         guard self.completesAsynchronously[slot] else { return }
-        try self.registry.backend(for: self.devices[slot]).completionOfQueuedWork().wait()
+        let device = self.devices[slot]
+        do {
+            try self.registry.backend(for: device).completionOfQueuedWork().wait()
+        } catch {
+            throw .deviceFailed(
+                task: record.name,
+                device: device,
+                operation: "waiting for the work the task queued on \(device)",
+                error: error
+            )
+        }
     }
 
     private func finish(_ record: TaskRecord, slot: Int, failure: (any Error)?) {

@@ -73,6 +73,19 @@ class TaskRecord: @unchecked Sendable {
         /// The tasks this one depends on explicitly, with the use of each record meant (kept in
         /// `.explicit` mode, to check races).
         var predecessors: [(TaskRecord, generation: UInt32)] = []
+        /// The first device call that failed in the body (see `DeviceFailureSink`).
+        var deviceFailure: (operation: String, error: DeviceError)? = nil
+    }
+
+    /// Whether a device call of the body failed (`state.deviceFailure` says which).
+    let hasDeviceFailure = Atomic<Bool>(false)
+
+    /// Set when the task starts moving its data in: a prefetch for it is then obsolete.
+    let hasStarted = Atomic<Bool>(false)
+
+    /// Whether the task of use `generation` of the record has started (or finished).
+    func hasStarted(generation: UInt32) -> Bool {
+        self.hasStarted.load(ordering: .acquiring) || !self.isCurrent(generation: generation)
     }
 
     /// In `.explicit` mode: earlier tasks whose accesses conflict with this task's, with a description
@@ -138,8 +151,11 @@ class TaskRecord: @unchecked Sendable {
         self.device = .cpu
         self.remaining.store(1, ordering: .relaxed)
         self.hasFailedDependency.store(false, ordering: .relaxed)
+        self.hasDeviceFailure.store(false, ordering: .relaxed)
+        self.hasStarted.store(false, ordering: .relaxed)
         if !self.raceCandidates.isEmpty { self.raceCandidates = [] }
         return self.state.withLock { state in
+            state.deviceFailure = nil
             state.generation &+= 1
             state.completed = false
             state.failure = nil
@@ -335,6 +351,25 @@ class TaskRecord: @unchecked Sendable {
             if let generation, generation != state.generation { return .some(nil) }
             return state.completed ? .some(state.failure) : .none
         }
+    }
+}
+
+extension TaskRecord: DeviceFailureSink {
+    func recordDeviceFailure(_ error: DeviceError, operation: String) {
+        self.state.withLock { state in
+            if state.deviceFailure == nil { state.deviceFailure = (operation, error) }
+        }
+        self.hasDeviceFailure.store(true, ordering: .releasing)
+    }
+
+    var hasRecordedDeviceFailure: Bool { self.hasDeviceFailure.load(ordering: .acquiring) }
+
+    /// The task's failure for the device call of its body that failed first, if one did.
+    func deviceFailureOfBody() -> ParlaError? {
+        guard self.hasDeviceFailure.load(ordering: .acquiring),
+            let (operation, error) = self.state.withLock({ $0.deviceFailure })
+        else { return nil }
+        return .deviceFailed(task: self.name, device: self.device, operation: operation, error: error)
     }
 }
 

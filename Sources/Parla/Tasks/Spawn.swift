@@ -306,7 +306,16 @@ private func _spawn<R: Sendable>(
             let producers = producersOfInput[position] ?? []
             let producerIDs = Set(producers.map { ObjectIdentifier($0.0) })
             if waitsForUnspawned || !pending.isSubset(of: producerIDs) {
-                _spawnPrefetch(access, to: device, after: producers, scope: scope, file: file, line: line)
+                _spawnPrefetch(
+                    access,
+                    to: device,
+                    for: record,
+                    generation: generation,
+                    after: producers,
+                    scope: scope,
+                    file: file,
+                    line: line
+                )
             }
         }
     }
@@ -315,10 +324,14 @@ private func _spawn<R: Sendable>(
     return ParlaTask(record: record, generation: generation)
 }
 
-/// Spawns the hidden task that brings `access` to `device` once `producers` have finished.
+/// Spawns the hidden task that brings `access` to `device` for `task` (use `generation` of its record)
+/// once `producers` have finished; it moves nothing once the task has started (the task then moves its
+/// data itself, and may already be followed by a writer of the region).
 private func _spawnPrefetch(
     _ access: any _PArrayAccessing,
     to device: Device,
+    for task: TaskRecord,
+    generation: UInt32,
     after producers: [(TaskRecord, generation: UInt32)],
     scope: RunScope,
     file: StaticString,
@@ -331,9 +344,9 @@ private func _spawnPrefetch(
         vcus: 0,
         memory: 0,
         synchronous: {
-            // A failure here (no room, say) is not the task's: the task moves the data again and
-            // reports it.
-            try? access.prepare(on: device, mode: .input, run: scope)
+            // A failure here (no room, say) is not the task's, and changes nothing: the task moves the
+            // data again and reports it.
+            try? access.prepare(on: device, mode: .input, run: scope) { task.hasStarted(generation: generation) }
         },
         asynchronous: nil,
         origin: file,

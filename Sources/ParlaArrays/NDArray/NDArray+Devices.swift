@@ -34,13 +34,18 @@ extension NDArray {
         )
     }
 
-    /// Runs a device call, stopping with its message if the device reports an error.
+    /// Runs a device call. Inside a task, a failure is recorded for the task (which fails when its body
+    /// returns), and once one is recorded the task's later device calls are skipped; outside tasks a
+    /// failure stops with the device's message.
     @usableFromInline
     func _onDevice(_ what: String, _ body: () throws(DeviceError) -> Void) {
+        let task = RunningTask.sink
+        if let task, task.hasRecordedDeviceFailure { return }
         do {
             try body()
         } catch {
-            fatalError("\(what) on \(self.device) failed: \(error)")
+            guard let task else { fatalError("\(what) on \(self.device) failed: \(error)") }
+            task.recordDeviceFailure(error, operation: "\(what) on \(self.device)")
         }
     }
 
@@ -51,11 +56,24 @@ extension NDArray {
     /// - Precondition: `device` exists in the current device selection and has room for the copy.
     ///   Use ``copy(to:)`` to handle those failures.
     public func to(_ device: Device) -> NDArray {
+        let task = RunningTask.sink
+        if let task, task.hasRecordedDeviceFailure, device != self.device {
+            return NDArray(
+                _uninitializedShape: self.shape,
+                on: (try? DeviceRegistry.current.backend(for: device)) ?? self._backend
+            )
+        }
         do {
             return try self.copy(to: device)
         } catch {
-            fatalError(
-                "cannot move an array of shape \(self.shape) (\(self.count * MemoryLayout<Element>.stride) bytes) from \(self.device) to \(device): \(error)"
+            let what =
+                "moving an array of shape \(self.shape) (\(self.count * MemoryLayout<Element>.stride) bytes) from \(self.device) to \(device)"
+            if case .noSuchDevice = error { fatalError("\(what) failed: \(error)") }
+            guard let task else { fatalError("\(what) failed: \(error)") }
+            task.recordDeviceFailure(error, operation: what)
+            return NDArray(
+                _uninitializedShape: self.shape,
+                on: (try? DeviceRegistry.current.backend(for: device)) ?? self._backend
             )
         }
     }
@@ -98,27 +116,12 @@ extension NDArray {
         )
     }
 
-    /// Starts copying `count` elements at row-major position `elementOffset` of this contiguous array
-    /// into the same positions of `destination` (contiguous, any device). For the runtime's movement of
-    /// array regions.
-    public func _copyElements(
-        to destination: NDArray,
-        elementOffset: Int,
-        count: Int
-    ) throws(DeviceError) -> DeviceEvent {
-        precondition(
-            self.isContiguous && destination.isContiguous
-                && elementOffset + count <= Swift.min(self.count, destination.count),
-            "element copies need contiguous arrays holding positions \(elementOffset)..<\(elementOffset + count)"
-        )
-        let size = MemoryLayout<Element>.stride
-        return try DeviceCopies.copy(
-            from: self._storage.allocation,
-            at: (self._offset + elementOffset) * size,
-            to: destination._storage.allocation,
-            at: (destination._offset + elementOffset) * size,
-            byteCount: count * size
-        )
+    /// The memory of this contiguous array and the position of its first element in it, for the
+    /// runtime's moves between whole-array buffers (which hold the memory, not the storage: holding the
+    /// storage would make the buffer's owner copy it on its next write).
+    package var memory: (allocation: DeviceAllocation, elementOffset: Int) {
+        precondition(self.isContiguous, "the memory of a non-contiguous array has no single run of elements")
+        return (self._storage.allocation, self._offset)
     }
 
     /// This array with its elements readable by the host: itself, or a copy on the CPU.

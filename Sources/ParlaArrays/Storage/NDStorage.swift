@@ -53,13 +53,34 @@ final class NDStorage<Element: NDElement>: @unchecked Sendable {
         self.init(uninitializedCapacity: capacity, device: .cpu, backend: DeviceRegistry.current.host)
     }
 
-    /// Allocates on `backend`, stopping with the device's message when it cannot.
+    /// Allocates on `backend`. When it cannot, inside a task the failure is recorded for the task
+    /// (which fails when its body returns) and the storage holds no data; outside tasks it stops with
+    /// the device's message.
     @usableFromInline
     convenience init(uninitializedCapacity capacity: Int, device: Device, backend: any DeviceBackend) {
         do {
             try self.init(uninitializedCapacity: capacity, on: backend)
         } catch {
-            fatalError("cannot allocate \(capacity) elements of \(Element.self) on \(device): \(error)")
+            let what = "allocating \(capacity) elements of \(Element.self) on \(device)"
+            guard let task = RunningTask.sink else { fatalError("\(what) failed: \(error)") }
+            task.recordDeviceFailure(error, operation: what)
+            self.init(
+                placeholder: .placeholder(on: backend, byteCount: capacity * MemoryLayout<Element>.stride),
+                capacity: capacity
+            )
+        }
+    }
+
+    /// Storage over a placeholder allocation (see `DeviceAllocation.placeholder(on:byteCount:)`).
+    init(placeholder allocation: DeviceAllocation, capacity: Int) {
+        self.capacity = capacity
+        self.allocation = allocation
+        self.isHostAddressable = allocation.hostPointer != nil
+        if let host = allocation.hostPointer {
+            self.base = host.bindMemory(to: Element.self, capacity: Swift.max(capacity, 1))
+        } else {
+            // Never dereferenced: device work on a placeholder is skipped.
+            self.base = UnsafeMutablePointer(bitPattern: 0x1000)!
         }
     }
 }

@@ -60,8 +60,9 @@ struct DeviceCheckCommand: AsyncParsableCommand {
         var failures = 0
         for device in gpus {
             let backend = try registry.backend(for: device)
-            // Kernels of a virtual GPU run as they are called; a small load shows the same there.
-            let size = backend.isHostAddressable ? 64 : 2048
+            // Kernels of virtual and simulated GPUs run on the host; a small load shows the same there.
+            let isRealGPU = (backend as? CUDAGPU).map { !$0.isSimulated } ?? false
+            let size = isRealGPU ? 2048 : 64
             let idle = Mutex(false)
             let clock = ContinuousClock()
             var busy = Duration.zero

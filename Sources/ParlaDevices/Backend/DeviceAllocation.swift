@@ -21,15 +21,47 @@ public final class DeviceAllocation: @unchecked Sendable {
     /// The device holding the memory.
     public var device: Device { self.backend.device }
 
+    /// Whether this stands in for memory the device could not provide inside a failed task (see
+    /// ``placeholder(on:byteCount:)``): no device work ever touches it.
+    package let isPlaceholder: Bool
+
     /// Wraps memory a backend has allocated; only backends create allocations.
     public init(backend: any DeviceBackend, address: UInt64, byteCount: Int, hostPointer: UnsafeMutableRawPointer?) {
         self.backend = backend
         self.address = address
         self.byteCount = byteCount
         self.hostPointer = hostPointer
+        self.isPlaceholder = false
+    }
+
+    private init(placeholderOn backend: any DeviceBackend, byteCount: Int) {
+        self.backend = backend
+        self.byteCount = byteCount
+        // Host-addressable devices get host memory, which the host's loops may read; other devices
+        // get no memory at all (their kernels and copies are skipped once the task has failed).
+        if backend.isHostAddressable {
+            let pointer = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(byteCount, 1), alignment: 64)
+            self.hostPointer = pointer
+            self.address = UInt64(UInt(bitPattern: pointer))
+        } else {
+            self.hostPointer = nil
+            self.address = 0
+        }
+        self.isPlaceholder = true
+    }
+
+    /// An allocation that stands for `byteCount` bytes `backend` could not allocate inside a task that
+    /// has failed: the task's body goes on (its operators cannot throw), its device work is skipped, and
+    /// the task fails when the body returns.
+    package static func placeholder(on backend: any DeviceBackend, byteCount: Int) -> DeviceAllocation {
+        DeviceAllocation(placeholderOn: backend, byteCount: byteCount)
     }
 
     deinit {
-        self.backend.release(address: self.address, byteCount: self.byteCount, hostPointer: self.hostPointer)
+        if self.isPlaceholder {
+            self.hostPointer?.deallocate()
+        } else {
+            self.backend.release(address: self.address, byteCount: self.byteCount, hostPointer: self.hostPointer)
+        }
     }
 }

@@ -22,7 +22,8 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
             return "no CUDA GPU can be used: \(reason)"
         case .cudaCall(let device, let call, let code, let message):
             let on = device.map { " on \($0)" } ?? ""
-            return "\(call) failed\(on) with CUDA error \(code): \(message)"
+            let name = call.hasPrefix("nvrtc") ? "NVRTC error \(code)" : CUDAResult(rawValue: Int32(code)).description
+            return "\(call) failed\(on) with \(name): \(message)"
         case .invalidSelection(let text):
             return "invalid device selection: \(text)"
         }

@@ -1,43 +1,30 @@
 import CCUDADriver
 import Synchronization
 
-/// NDArray's kernels on one CUDA GPU: generated as CUDA C per (operation, element types), compiled by
-/// NVRTC the first time they are needed, cached, and launched on the GPU's compute stream.
-public final class CUDAKernels: DeviceKernels, @unchecked Sendable {
-    // @unchecked Sendable: `gpu` is unowned-by-design immutable; the cache sits behind a Mutex.
+/// NDArray's kernels on one CUDA GPU: generated as CUDA C per (operation, element types), compiled the
+/// first time any GPU of the machine needs them, loaded into this GPU's context once, and launched on
+/// its compute stream.
+struct CUDAKernels: DeviceKernels {
+    let gpu: CUDAGPU
 
-    unowned let gpu: CUDAGPU
-    private let cache = Mutex<[String: UInt]>([:])
-    private let compiledCount = Atomic<Int>(0)
-
-    init(gpu: CUDAGPU) { self.gpu = gpu }
-
-    /// How many kernels have been compiled so far (each once per process).
-    public var compiledKernelCount: Int { self.compiledCount.load(ordering: .relaxed) }
-
-    /// The compiled kernel for `key`, compiling `source()` on first use.
-    func function(_ key: String, source: () -> String) throws(DeviceError) -> CUfunction {
-        if let cached = self.cache.withLock({ $0[key] }) {
-            return CUfunction(bitPattern: cached)!
+    /// The kernel for `key` in this GPU's context, compiled and loaded on first use (under the GPU's
+    /// loading lock, so that each kernel is loaded once).
+    func function(_ key: CUDAKernelKey) throws(DeviceError) -> CUfunction {
+        let name = key.name
+        if let loaded = self.gpu.loadedKernels.withLock({ $0[name] }) {
+            return CUfunction(bitPattern: loaded)!
         }
-        let ptx = try self.gpu.nvrtc.compile(source(), name: "\(key).cu", computeCapability: self.gpu.computeCapability)
-        try self.gpu.makeCurrent()
-        var module: CUmodule? = nil
-        try self.gpu.driver.check(
-            ptx.withUnsafeBytes { self.gpu.driver.cuModuleLoadData(&module, $0.baseAddress) },
-            "cuModuleLoadData(\(key))",
-            device: self.gpu.device
-        )
-        var function: CUfunction? = nil
-        try self.gpu.driver.check(
-            self.gpu.driver.cuModuleGetFunction(&function, module, "parla_kernel"),
-            "cuModuleGetFunction(\(key))",
-            device: self.gpu.device
-        )
-        self.compiledCount.add(1, ordering: .relaxed)
-        let bits = UInt(bitPattern: function)
-        self.cache.withLock { $0[key] = bits }
-        return function!
+        let bits = try self.gpu.kernelLoading.withLock { (_) throws(DeviceError) -> UInt in
+            if let loaded = self.gpu.loadedKernels.withLock({ $0[name] }) { return loaded }
+            let image = try self.gpu.kernelImages.image(for: key, computeCapability: self.gpu.computeCapability)
+            try self.gpu.makeCurrent()
+            let module = try self.gpu.driver.loadModule(image, name: name, device: self.gpu.device)
+            let function = try self.gpu.driver.function("parla_kernel", in: module, name: name, device: self.gpu.device)
+            let bits = UInt(bitPattern: function)
+            self.gpu.loadedKernels.withLock { $0[name] = bits }
+            return bits
+        }
+        return CUfunction(bitPattern: bits)!
     }
 
     /// Launches `function` on the compute stream with the arguments' bytes.
@@ -57,22 +44,17 @@ public final class CUDAKernels: DeviceKernels, @unchecked Sendable {
         }
         defer { for buffer in buffers { buffer.deallocate() } }
         var parameters: [UnsafeMutableRawPointer?] = buffers
-        let result = parameters.withUnsafeMutableBufferPointer { pointers in
-            self.gpu.driver.cuLaunchKernel(
+        try parameters.withUnsafeMutableBufferPointer { (pointers) throws(DeviceError) in
+            try self.gpu.driver.launch(
                 function,
-                grid.0,
-                grid.1,
-                grid.2,
-                block.0,
-                block.1,
-                block.2,
-                0,
-                self.gpu.computeStream,
-                pointers.baseAddress,
-                nil
+                grid: grid,
+                block: block,
+                on: self.gpu.stream(.compute),
+                parameters: pointers.baseAddress!,
+                name: name,
+                device: self.gpu.device
             )
         }
-        try self.gpu.driver.check(result, "cuLaunchKernel(\(name))", device: self.gpu.device)
         self.gpu.noteQueuedOnComputeStream()
     }
 
@@ -112,10 +94,8 @@ public final class CUDAKernels: DeviceKernels, @unchecked Sendable {
         if count == 0 { return }
         Self.checkRank(loopShape.count, "\(operation) on shape \(shape)")
         let inputType = inputs.first?.dtype
-        let key = "ew.\(operation).\(output.dtype).\(inputType?.rawValue ?? "-")"
-        let function = try self.function(key) {
-            CUDAKernelSource.elementwise(operation, output: output.dtype, input: inputType)
-        }
+        let key = CUDAKernelKey.elementwise(operation, output: output.dtype, input: inputType)
+        let function = try self.function(key)
         var layout: [Int64] = [Int64(count), Int64(loopShape.count)] + Self.padded(loopShape)
         for k in 0..<3 {
             layout += Self.padded(k < loopStrides.count ? loopStrides[k] : [])
@@ -132,7 +112,7 @@ public final class CUDAKernels: DeviceKernels, @unchecked Sendable {
                 .scalar(scalar ?? .integer(0), as: scalarType),
                 .words(layout),
             ],
-            name: key
+            name: key.name
         )
     }
 
@@ -143,8 +123,8 @@ public final class CUDAKernels: DeviceKernels, @unchecked Sendable {
         axis: Int?,
         output: KernelOperand
     ) throws(DeviceError) {
-        let key = "reduce.\(operation).\(input.dtype)"
-        let function = try self.function(key) { CUDAKernelSource.reduction(operation, input: input.dtype) }
+        let key = CUDAKernelKey.reduction(operation, input: input.dtype)
+        let function = try self.function(key)
         func run(
             input: KernelOperand,
             outputs: Int,
@@ -164,7 +144,7 @@ public final class CUDAKernels: DeviceKernels, @unchecked Sendable {
                 grid: (UInt32(Swift.max(1, Swift.min(outputs, 1 << 20))), 1, 1),
                 block: (256, 1, 1),
                 arguments: [.pointer(out), .pointer(input), .words(layout)],
-                name: key
+                name: key.name
             )
         }
         guard let axis else {
@@ -260,8 +240,8 @@ public final class CUDAKernels: DeviceKernels, @unchecked Sendable {
             "matmul on \(self.gpu.device): \(m) rows is more than the kernel's grid allows"
         )
         Self.checkRank(batchShape.count, "matmul batch shape \(batchShape)")
-        let key = "matmul.\(c.dtype)"
-        let function = try self.function(key) { CUDAKernelSource.matmul(c.dtype) }
+        let key = CUDAKernelKey.matmul(c.dtype)
+        let function = try self.function(key)
         let rank = batchShape.count
         let layout: [Int64] =
             [m, n, k, a.strides[rank], a.strides[rank + 1], b.strides[rank], b.strides[rank + 1], batch, rank].map(
@@ -275,23 +255,24 @@ public final class CUDAKernels: DeviceKernels, @unchecked Sendable {
             grid: (UInt32((n + 15) / 16), UInt32((m + 15) / 16), UInt32(Swift.min(batch, 65535))),
             block: (16, 16, 1),
             arguments: [.pointer(c), .pointer(a), .pointer(b), .words(layout)],
-            name: key
+            name: key.name
         )
     }
 }
 
 /// One kernel argument, as the bytes `cuLaunchKernel` copies.
-enum KernelArgument {
-    case raw([UInt8])
+struct KernelArgument {
+    /// The argument's bytes.
+    var bytes: [UInt8]
 
     /// The device address of an operand's first element.
     static func pointer(_ operand: KernelOperand) -> KernelArgument {
         let address = operand.allocation.address + UInt64(operand.offset * operand.dtype.byteSize)
-        return .raw(withUnsafeBytes(of: address) { Array($0) })
+        return KernelArgument(bytes: withUnsafeBytes(of: address) { Array($0) })
     }
 
     /// A null device pointer, for inputs an operation does not read.
-    static var null: KernelArgument { .raw(Array(repeating: 0, count: 8)) }
+    static var null: KernelArgument { KernelArgument(bytes: Array(repeating: 0, count: 8)) }
 
     /// A scalar converted to `dtype`.
     static func scalar(_ value: KernelScalar, as dtype: DType) -> KernelArgument {
@@ -301,22 +282,16 @@ enum KernelArgument {
         case .integer(let i): (double, integer) = (Double(i), i)
         }
         switch dtype {
-        case .float32: return .raw(withUnsafeBytes(of: Float(double)) { Array($0) })
-        case .float64: return .raw(withUnsafeBytes(of: double) { Array($0) })
-        case .int32: return .raw(withUnsafeBytes(of: Int32(truncatingIfNeeded: integer)) { Array($0) })
-        case .int64: return .raw(withUnsafeBytes(of: integer) { Array($0) })
-        case .uint8: return .raw(withUnsafeBytes(of: UInt8(truncatingIfNeeded: integer)) { Array($0) })
+        case .float32: return KernelArgument(bytes: withUnsafeBytes(of: Float(double)) { Array($0) })
+        case .float64: return KernelArgument(bytes: withUnsafeBytes(of: double) { Array($0) })
+        case .int32: return KernelArgument(bytes: withUnsafeBytes(of: Int32(truncatingIfNeeded: integer)) { Array($0) })
+        case .int64: return KernelArgument(bytes: withUnsafeBytes(of: integer) { Array($0) })
+        case .uint8: return KernelArgument(bytes: withUnsafeBytes(of: UInt8(truncatingIfNeeded: integer)) { Array($0) })
         }
     }
 
     /// A layout structure of 64-bit words.
     static func words(_ values: [Int64]) -> KernelArgument {
-        .raw(values.withUnsafeBytes { Array($0) })
-    }
-
-    var bytes: [UInt8] {
-        switch self {
-        case .raw(let bytes): return bytes
-        }
+        KernelArgument(bytes: values.withUnsafeBytes { Array($0) })
     }
 }

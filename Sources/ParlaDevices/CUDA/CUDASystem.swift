@@ -1,111 +1,145 @@
 import CCUDADriver
 import Synchronization
 
-/// Discovers CUDA GPUs and makes their backends.
-enum CUDASystem {
-    /// The driver and compiler, loaded once per process (or the reason they cannot be).
-    static let loaded: Result<(CUDADriver, NVRTC), DeviceError> = {
-        do throws(DeviceError) {
-            let driver = try CUDADriver()
-            var count: Int32 = 0
-            try driver.check(driver.cuDeviceGetCount(&count), "cuDeviceGetCount")
-            if count == 0 { throw .cudaUnavailable(reason: "the CUDA driver reports no devices") }
-            let nvrtc = try NVRTC()
-            return .success((driver, nvrtc))
-        } catch {
-            return .failure(error)
-        }
-    }()
+/// A set of CUDA GPUs driven through one driver: the machine's real GPUs, or a simulated machine.
+/// Contexts, streams and compiled kernels belong to the process, so each machine is made once and
+/// shared by every registry that uses it (arrays made in one run keep working in the next).
+final class CUDAMachine: Sendable {
+    let driver: CUDADriver
+    let gpus: [CUDAGPU]
+    /// The host backend of registries using these GPUs: large host blocks are pinned.
+    let host: HostBackend
+    /// The simulated driver's state, for a simulated machine.
+    let simulation: SimulatedCUDA.Machine?
+    /// How fast data moves between the GPUs and the host: measured on real GPUs, nominal on
+    /// simulated ones.
+    let links: DeviceLinks
 
-    /// The GPU backends, made once per process and shared by every registry (contexts, streams and
-    /// compiled kernels are per process).
-    static let gpus: Result<[CUDAGPU], DeviceError> = {
-        do throws(DeviceError) {
-            let (driver, nvrtc) = try loaded.get()
-            var count: Int32 = 0
-            try driver.check(driver.cuDeviceGetCount(&count), "cuDeviceGetCount")
-            var gpus: [CUDAGPU] = []
-            for ordinal in 0..<Int(count) {
-                gpus.append(try CUDAGPU(ordinal: ordinal, driver: driver, nvrtc: nvrtc))
+    /// Opens the devices with CUDA ordinals `ordinals` as gpu(0), gpu(1), ..., and links them.
+    init(
+        driver: CUDADriver,
+        compiler: any CUDAKernelCompiler,
+        ordinals: [Int],
+        simulation: SimulatedCUDA.Machine?
+    ) throws(DeviceError) {
+        let images = CUDAKernelImages(compiler: compiler)
+        var gpus: [CUDAGPU] = []
+        for (index, ordinal) in ordinals.enumerated() {
+            gpus.append(try CUDAGPU(ordinal: ordinal, index: index, driver: driver, kernelImages: images))
+        }
+        for gpu in gpus { gpu.connectPeers(gpus) }
+        let host = HostBackend(pinning: gpus.first.map { PinnedMemoryPool(gpu: $0) })
+        self.driver = driver
+        self.gpus = gpus
+        self.host = host
+        self.simulation = simulation
+        let devices = gpus.map(\.device) + [.cpu]
+        if simulation != nil {
+            self.links = DeviceLinks(devices: devices) { from, to in
+                if from.kind == .cpu || to.kind == .cpu { return Self.nominalHostLink }
+                return gpus[to.index].copiesDirectly(from: gpus[from.index])
+                    ? Self.nominalPeerLink : Self.nominalHostLink / 2
             }
-            for gpu in gpus { gpu.connectPeers(gpus) }
-            return .success(gpus)
-        } catch {
-            return .failure(error)
+        } else {
+            self.links = Self.measureLinks(gpus: gpus, host: host) ?? .uniform
         }
-    }()
+    }
 
-    /// The host backend shared by CUDA registries: large host blocks are pinned.
-    static let pinnedHost: Result<HostBackend, DeviceError> = {
+    /// An H200 host's links, for simulated machines: NVLink between GPUs, PCIe 5 to the host.
+    static let nominalPeerLink = 385e9
+    static let nominalHostLink = 55e9
+
+    /// Times one 32 MiB copy (the best of two) over every link, through the backend's own copy path;
+    /// `nil` when a copy fails.
+    static func measureLinks(gpus: [CUDAGPU], host: HostBackend) -> DeviceLinks? {
+        let bytes = 32 << 20
         do throws(DeviceError) {
-            let gpus = try gpus.get()
-            return .success(HostBackend(pinning: PinnedMemoryPool(gpu: gpus[0])))
+            var blocks: [Device: DeviceAllocation] = [.cpu: try host.allocate(byteCount: bytes)]
+            for gpu in gpus { blocks[gpu.device] = try gpu.allocate(byteCount: bytes) }
+            var measured: [Device: [Device: Double]] = [:]
+            let clock = ContinuousClock()
+            for (from, source) in blocks {
+                for (to, destination) in blocks where from != to {
+                    var best = Duration.seconds(1000)
+                    for _ in 0..<3 {
+                        let start = clock.now
+                        try DeviceCopies.copy(from: source, to: destination, byteCount: bytes).wait()
+                        best = Swift.min(best, start.duration(to: clock.now))
+                    }
+                    let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) * 1e-18
+                    measured[from, default: [:]][to] = Double(bytes) / Swift.max(seconds, 1e-9)
+                }
+            }
+            return DeviceLinks(devices: gpus.map(\.device) + [.cpu]) { measured[$0]?[$1] }
         } catch {
-            return .failure(error)
+            return nil
         }
-    }()
-
-    /// A registry of every CUDA GPU, or ``DeviceError/cudaUnavailable(reason:)``.
-    static func makeRegistry(selection: DeviceSelection) throws(DeviceError) -> DeviceRegistry {
-        let gpus = try gpus.get()
-        return DeviceRegistry(selection: selection, host: try pinnedHost.get(), gpus: gpus, usesCUDA: true)
     }
 }
 
-/// Page-locked host memory from `cuMemAllocHost`, kept in a cache of freed blocks by size, because
-/// pinning memory costs far more than a `malloc`.
-final class PinnedMemoryPool: HostMemoryPinning {
-    private let gpu: CUDAGPU
-    private struct State {
-        var free: [Int: [UInt]] = [:]  // rounded size -> cached blocks
-        var sizes: [UInt: Int] = [:]  // every pinned block this pool made -> its rounded size
-        var cachedBytes = 0
-    }
-    private let state = Mutex(State())
-
-    /// At most this many bytes of freed pinned blocks are kept for reuse.
-    static let cacheLimit = 1 << 30
-
-    init(gpu: CUDAGPU) { self.gpu = gpu }
-
-    /// Sizes round up to a power of two (at most 2x waste) so that blocks are reused often.
-    private static func rounded(_ byteCount: Int) -> Int {
-        var size = 4096
-        while size < byteCount { size <<= 1 }
-        return size
-    }
-
-    func allocatePinned(byteCount: Int) -> UnsafeMutableRawPointer? {
-        let size = Self.rounded(byteCount)
-        let reused: UInt? = self.state.withLock { state in
-            guard let address = state.free[size]?.popLast() else { return nil }
-            state.cachedBytes -= size
-            return address
+/// Finds CUDA GPUs, real or simulated, and makes their machines.
+enum CUDASystem {
+    /// The machine's real GPUs (or the reason there are none), loaded once per process.
+    static let real: Result<CUDAMachine, DeviceError> = {
+        do throws(DeviceError) {
+            let driver = try CUDADriver(entryPoints: try CUDADriverEntryPoints.load(), isSimulated: false)
+            let count = try driver.deviceCount()
+            if count == 0 { throw .cudaUnavailable(reason: "the CUDA driver reports no devices") }
+            let machine = try CUDAMachine(
+                driver: driver,
+                compiler: try NVRTC(),
+                ordinals: Array(0..<count),
+                simulation: nil
+            )
+            return .success(machine)
+        } catch {
+            return .failure(error)
         }
-        if let reused { return UnsafeMutableRawPointer(bitPattern: reused) }
-        guard let pointer = try? self.gpu.allocateHostPinned(byteCount: size) else { return nil }
-        self.state.withLock { $0.sizes[UInt(bitPattern: pointer)] = size }
-        return pointer
-    }
+    }()
 
-    func freePinned(_ pointer: UnsafeMutableRawPointer) -> Bool {
-        let address = UInt(bitPattern: pointer)
-        let evict: Bool? = self.state.withLock { state in
-            guard let size = state.sizes[address] else { return nil }
-            if state.cachedBytes + size > Self.cacheLimit {
-                state.sizes[address] = nil
-                return true
-            }
-            state.free[size, default: []].append(address)
-            state.cachedBytes += size
-            return false
+    /// Simulated machines, one per configuration, made on first use.
+    private static let simulated = Mutex<[SimulatedCUDA.Configuration: CUDAMachine]>([:])
+
+    /// The simulated machine of `configuration`.
+    static func simulatedMachine(_ configuration: SimulatedCUDA.Configuration) throws(DeviceError) -> CUDAMachine {
+        try simulated.withLock { (machines) throws(DeviceError) -> CUDAMachine in
+            if let machine = machines[configuration] { return machine }
+            let simulation = SimulatedCUDA.addMachine(configuration)
+            let machine = try CUDAMachine(
+                driver: try SimulatedCUDA.driver(),
+                compiler: SimulatedCUDA.Compiler(),
+                ordinals: simulation.ordinals,
+                simulation: simulation
+            )
+            machines[configuration] = machine
+            return machine
         }
-        guard let evict else { return false }
-        if evict { self.gpu.freeHostPinned(pointer) }
-        return true
     }
 
-    func isPinned(_ pointer: UnsafeMutableRawPointer) -> Bool {
-        self.state.withLock { $0.sizes[UInt(bitPattern: pointer)] != nil }
+    /// A registry of every real CUDA GPU, or ``DeviceError/cudaUnavailable(reason:)``.
+    static func makeRegistry(selection: DeviceSelection) throws(DeviceError) -> DeviceRegistry {
+        let machine = try real.get()
+        return DeviceRegistry(
+            selection: selection,
+            host: machine.host,
+            gpus: machine.gpus,
+            usesCUDA: true,
+            links: machine.links
+        )
+    }
+
+    /// A registry of a simulated machine.
+    static func makeSimulatedRegistry(
+        selection: DeviceSelection,
+        configuration: SimulatedCUDA.Configuration
+    ) throws(DeviceError) -> DeviceRegistry {
+        let machine = try simulatedMachine(configuration)
+        return DeviceRegistry(
+            selection: selection,
+            host: machine.host,
+            gpus: machine.gpus,
+            usesCUDA: true,
+            links: machine.links
+        )
     }
 }

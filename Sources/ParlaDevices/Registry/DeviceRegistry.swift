@@ -20,6 +20,9 @@ public final class DeviceRegistry: Sendable {
     /// Why `.auto` chose virtual GPUs, when it did (for example "libcuda.so.1 cannot be loaded").
     public let fallbackReason: String?
 
+    /// How fast data moves between the devices (what the coherence protocol chooses sources by).
+    public let links: DeviceLinks
+
     /// Every device: the GPUs in index order, then the CPU.
     public var devices: [Device] { self.gpus.map(\.device) + [.cpu] }
 
@@ -29,13 +32,22 @@ public final class DeviceRegistry: Sendable {
         host: HostBackend,
         gpus: [any DeviceBackend],
         usesCUDA: Bool,
-        fallbackReason: String? = nil
+        fallbackReason: String? = nil,
+        links: DeviceLinks? = nil
     ) {
         self.selection = selection
         self.host = host
         self.gpus = gpus
         self.usesCUDA = usesCUDA
         self.fallbackReason = fallbackReason
+        self.links =
+            links
+            ?? DeviceLinks(devices: gpus.map(\.device) + [.cpu]) { from, to in
+                // Virtual GPUs with a link model: their host link; nothing else is known.
+                let gpu = from.kind == .gpu ? gpus[from.index] : to.kind == .gpu ? gpus[to.index] : nil
+                guard from.kind != to.kind else { return nil }
+                return (gpu as? VirtualGPU)?.link?.bytesPerSecond
+            }
     }
 
     /// Makes the devices `selection` names.
@@ -53,6 +65,12 @@ public final class DeviceRegistry: Sendable {
             )
         case .cuda:
             return try CUDASystem.makeRegistry(selection: selection)
+        case .cudaSimulated(let gpus, let memory, let faults):
+            precondition(gpus >= 1, "a simulated CUDA machine needs at least one GPU, not \(gpus)")
+            return try CUDASystem.makeSimulatedRegistry(
+                selection: selection,
+                configuration: SimulatedCUDA.Configuration(gpus: gpus, memory: memory, faults: faults)
+            )
         case .auto:
             do {
                 return try CUDASystem.makeRegistry(selection: selection)

@@ -1,0 +1,91 @@
+import CCUDADriver
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `parla device-check` and the benchmarks need from a CUDA GPU: its peer links, whether its
+/// compute stream is idle, and single driver copies to time against Parla's own.
+extension CUDAGPU {
+    /// Whether copies from `other` into this GPU go directly over the peer link.
+    public func hasPeerAccess(to other: Device) -> Bool {
+        self.peers.withLock { $0[other.index]?.direct ?? false }
+    }
+
+    /// Turns direct peer copies from `other` into this GPU off or on (for measurements: copies then
+    /// stage through pinned host memory). Peer copies stay off where the driver does not allow them.
+    public func setPeerCopiesEnabled(_ enabled: Bool, to other: Device) {
+        self.peers.withLock { peers in
+            guard var entry = peers[other.index] else { return }
+            entry.direct = enabled && self.driver.canAccessPeer(self.handle, entry.gpu.handle)
+            peers[other.index] = entry
+        }
+    }
+
+    /// Whether everything queued on the compute stream so far has finished (an event is recorded and
+    /// queried; nothing waits). Used to check that tasks complete only after their kernels.
+    public var computeStreamIsIdle: Bool {
+        get throws(DeviceError) {
+            let event = try self.record(on: .compute)
+            return try self.driver.isComplete(event.handle, device: self.device)
+        }
+    }
+
+    /// Times one driver copy of `byteCount` bytes from `source` to `destination` (one of them on this
+    /// GPU), with nothing of Parla's around it: `cuMemcpyPeerAsync` between two GPUs (this one the
+    /// destination), `cuMemcpyHtoDAsync` or `cuMemcpyDtoHAsync` with pinned host memory, each queued on
+    /// a stream of this GPU and waited for. The reference Parla's copies are measured against.
+    public func timeDriverCopy(
+        from source: DeviceAllocation,
+        to destination: DeviceAllocation,
+        byteCount: Int
+    ) throws(DeviceError) -> Duration {
+        precondition(
+            byteCount <= source.byteCount && byteCount <= destination.byteCount,
+            "a driver copy of \(byteCount) bytes does not fit its blocks (\(source.byteCount), \(destination.byteCount))"
+        )
+        let clock = ContinuousClock()
+        let start = clock.now
+        try self.makeCurrent()
+        let stream: StreamRole
+        switch (source.backend as? CUDAGPU, destination.backend as? CUDAGPU) {
+        case (.some(let origin), .some(let target)):
+            precondition(target === self, "a driver copy between GPUs is timed by the destination GPU")
+            stream = .peer
+            try self.driver.copyPeer(
+                destination.address,
+                in: self.context,
+                from: source.address,
+                in: origin.context,
+                bytes: byteCount,
+                on: self.stream(stream),
+                "\(origin.device) -> \(self.device)",
+                device: self.device
+            )
+        case (nil, .some):
+            stream = .hostToDevice
+            try self.driver.copyHostToDevice(
+                destination.address,
+                from: source.hostPointer!,
+                bytes: byteCount,
+                on: self.stream(stream),
+                device: self.device,
+                ""
+            )
+        case (.some, nil):
+            stream = .deviceToHost
+            try self.driver.copyDeviceToHost(
+                destination.hostPointer!,
+                from: source.address,
+                bytes: byteCount,
+                on: self.stream(stream),
+                device: self.device,
+                ""
+            )
+        case (nil, nil):
+            preconditionFailure("a driver copy needs a GPU at one end")
+        }
+        try self.driver.synchronizeStream(self.stream(stream), device: self.device)
+        return start.duration(to: clock.now)
+    }
+}

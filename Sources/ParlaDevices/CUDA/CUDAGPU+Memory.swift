@@ -1,0 +1,98 @@
+import CCUDADriver
+import Synchronization
+
+extension CUDAGPU {
+    public func allocate(byteCount: Int) throws(DeviceError) -> DeviceAllocation {
+        precondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on \(self.device)")
+        let size = Self.poolSize(for: byteCount)
+        if let cached = self.pool.withLock({ $0.take(size) }) {
+            self.inUse.add(byteCount, ordering: .relaxed)
+            return DeviceAllocation(backend: self, address: cached, byteCount: byteCount, hostPointer: nil)
+        }
+        try self.makeCurrent()
+        var address = try self.driver.allocate(size, device: self.device)
+        if address == nil {
+            // Out of memory: give the cached blocks back and try once more.
+            try self.trimPool()
+            address = try self.driver.allocate(size, device: self.device)
+        }
+        guard let address else {
+            throw .outOfMemory(device: self.device, requested: byteCount, free: self.driver.memoryInfo().free)
+        }
+        self.inUse.add(byteCount, ordering: .relaxed)
+        return DeviceAllocation(backend: self, address: address, byteCount: byteCount, hostPointer: nil)
+    }
+
+    public func release(address: UInt64, byteCount: Int, hostPointer: UnsafeMutableRawPointer?) {
+        self.inUse.subtract(byteCount, ordering: .relaxed)
+        // Freed blocks are kept for reuse instead of going through cuMemFree, which waits for the
+        // device. Reuse is safe without waiting: every stream that touches device memory is ordered
+        // after the compute stream when work is queued, and the compute stream waits for every copy
+        // that reads or writes a block, so later work on a reused block runs after earlier work on it.
+        let size = Self.poolSize(for: byteCount)
+        let overflow = self.pool.withLock { $0.put(address, size: size) }
+        if !overflow.isEmpty {
+            _ = try? self.makeCurrent()
+            for block in overflow { self.driver.free(block) }
+        }
+    }
+
+    /// The size class of an allocation: small blocks round up to 512 bytes, large ones to 2 MiB.
+    static func poolSize(for byteCount: Int) -> Int {
+        let bytes = Swift.max(byteCount, 1)
+        if bytes < 1 << 20 { return (bytes + 511) / 512 * 512 }
+        return (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20)
+    }
+
+    /// Frees every cached block (after the device has finished with them).
+    func trimPool() throws(DeviceError) {
+        try self.synchronize()
+        let blocks = self.pool.withLock { $0.drain() }
+        for block in blocks { self.driver.free(block) }
+    }
+
+    /// Bytes held in freed blocks kept for reuse.
+    public var cachedBytes: Int { self.pool.withLock { $0.cachedBytes } }
+
+    /// Page-locked host memory for the pinned pool.
+    func allocateHostPinned(byteCount: Int) throws(DeviceError) -> UnsafeMutableRawPointer {
+        try self.makeCurrent()
+        return try self.driver.allocateHost(byteCount, device: self.device)
+    }
+
+    /// Frees memory from ``allocateHostPinned(byteCount:)``.
+    func freeHostPinned(_ pointer: UnsafeMutableRawPointer) {
+        _ = try? self.makeCurrent()
+        self.driver.freeHost(pointer)
+    }
+}
+
+/// Freed device blocks by size class, kept for reuse (as CuPy's and PyTorch's allocators do).
+struct DeviceMemoryPool: ~Copyable {
+    /// At most this many bytes are kept; blocks past it are freed.
+    static let limit = 4 << 30
+
+    private var blocks: [Int: [UInt64]] = [:]
+    private(set) var cachedBytes = 0
+
+    mutating func take(_ size: Int) -> UInt64? {
+        guard let block = self.blocks[size]?.popLast() else { return nil }
+        self.cachedBytes -= size
+        return block
+    }
+
+    /// Keeps `address`; returns the blocks to free when the pool is over its limit.
+    mutating func put(_ address: UInt64, size: Int) -> [UInt64] {
+        if self.cachedBytes + size > Self.limit { return [address] }
+        self.blocks[size, default: []].append(address)
+        self.cachedBytes += size
+        return []
+    }
+
+    mutating func drain() -> [UInt64] {
+        let all = self.blocks.values.flatMap { $0 }
+        self.blocks = [:]
+        self.cachedBytes = 0
+        return all
+    }
+}
