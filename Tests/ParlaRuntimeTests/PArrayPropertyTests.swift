@@ -22,3 +22,22 @@ struct PArrayPropertyTests {
         }
     }
 }
+
+@Suite("PArray: random programs on simulated CUDA GPUs")
+struct SimulatedCUDAProgramTests {
+    @Test(
+        "random programs on 1-4 simulated CUDA GPUs (the CUDA backend's own copies, streams and kernels) see exactly the sequential values",
+        arguments: [DependencyMode.inferred, .explicit]
+    )
+    func randomPrograms(dependencies: DependencyMode) async throws {
+        for program in 0..<150 {
+            let seed = UInt64(9_000_000 + program * 2 + (dependencies == .explicit ? 1 : 0))
+            let outcome = try await RandomPArrayProgram(seed: seed, dependencies: dependencies).run(
+                gpuCounts: 1...4,
+                on: { .cudaSimulated(gpus: $0) }
+            )
+            #expect(outcome.mismatches.isEmpty, "\(outcome.mismatches)")
+            if !outcome.mismatches.isEmpty { return }
+        }
+    }
+}

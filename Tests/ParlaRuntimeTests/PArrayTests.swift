@@ -6,9 +6,12 @@ import Testing
 
 @Suite("PArray: automatic, coherent data movement")
 struct PArrayTests {
-    @Test("lesson 6 prints the seed's states after each task, and the bytes moved per link")
-    func lessonSix() async throws {
-        let lines = try await output(ofLesson: 6, devices: .virtual(gpus: 4))
+    @Test(
+        "lesson 6 prints the seed's states after each task, and the bytes moved per link",
+        arguments: [DeviceSelection.virtual(gpus: 4), .cudaSimulated(gpus: 4)]
+    )
+    func lessonSix(devices: DeviceSelection) async throws {
+        let lines = try await output(ofLesson: 6, devices: devices)
         let text = lines.joined(separator: "\n")
         #expect(
             text.contains(

@@ -21,8 +21,9 @@ public enum ParlaError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A device call failed while a task ran: moving its data, a kernel or copy of its body, or its
     /// device work's completion. `operation` says what the runtime was doing; `error` names the call
     /// and the device's error (for CUDA, the driver call and the `CUDA_ERROR_*` code). The task fails;
-    /// the process and the arrays do not (a failed move leaves an array as it was).
-    case deviceFailed(task: String, device: Device, operation: String, error: DeviceError)
+    /// the process and the arrays do not (a failed move leaves an array as it was). (Stored indirectly:
+    /// every task record holds a `ParlaError?`, which this case's payload would otherwise triple.)
+    indirect case deviceFailed(task: String, device: Device, operation: String, error: DeviceError)
 
     public var description: String {
         switch self {

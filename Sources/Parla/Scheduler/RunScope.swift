@@ -144,7 +144,7 @@ final class RunScope: @unchecked Sendable {
 
     /// The thread-local slot of the task whose synchronous body runs on a thread (shared with
     /// `ParlaDevices`, which records the body's device failures there).
-    private static var currentTaskKey: pthread_key_t { RunningTask.threadKey }
+    private static let currentTaskKey: pthread_key_t = RunningTask.threadKey
 
     /// The task whose body is running on the calling thread (or Swift task), if any.
     static var currentTask: TaskRecord? {

@@ -73,15 +73,20 @@ class TaskRecord: @unchecked Sendable {
         /// The tasks this one depends on explicitly, with the use of each record meant (kept in
         /// `.explicit` mode, to check races).
         var predecessors: [(TaskRecord, generation: UInt32)] = []
-        /// The first device call that failed in the body (see `DeviceFailureSink`).
-        var deviceFailure: (operation: String, error: DeviceError)? = nil
+        /// The first device call that failed in the body (see `DeviceFailureSink`): a reference, so
+        /// that the state every task locks stays small.
+        var deviceFailure: DeviceFailure? = nil
     }
 
-    /// Whether a device call of the body failed (`state.deviceFailure` says which).
-    let hasDeviceFailure = Atomic<Bool>(false)
-
-    /// Set when the task starts moving its data in: a prefetch for it is then obsolete.
-    let hasStarted = Atomic<Bool>(false)
+    /// A device call of a task's body that failed.
+    final class DeviceFailure: Sendable {
+        let operation: String
+        let error: DeviceError
+        init(operation: String, error: DeviceError) {
+            self.operation = operation
+            self.error = error
+        }
+    }
 
     /// Whether the task of use `generation` of the record has started (or finished).
     func hasStarted(generation: UInt32) -> Bool {
@@ -223,6 +228,12 @@ class TaskRecord: @unchecked Sendable {
     /// Whether a dependency failed (then `state.dependencyFailure` says which).
     let hasFailedDependency = Atomic<Bool>(false)
 
+    /// Whether a device call of the body failed (`state.deviceFailure` says which).
+    let hasDeviceFailure = Atomic<Bool>(false)
+
+    /// Set when the task starts moving its data in: a prefetch for it is then obsolete.
+    let hasStarted = Atomic<Bool>(false)
+
     /// One dependency finished (or `spawn` finished registering them): schedules the task at zero.
     @inline(__always)
     func releaseOne() {
@@ -357,7 +368,7 @@ class TaskRecord: @unchecked Sendable {
 extension TaskRecord: DeviceFailureSink {
     func recordDeviceFailure(_ error: DeviceError, operation: String) {
         self.state.withLock { state in
-            if state.deviceFailure == nil { state.deviceFailure = (operation, error) }
+            if state.deviceFailure == nil { state.deviceFailure = DeviceFailure(operation: operation, error: error) }
         }
         self.hasDeviceFailure.store(true, ordering: .releasing)
     }
@@ -367,9 +378,9 @@ extension TaskRecord: DeviceFailureSink {
     /// The task's failure for the device call of its body that failed first, if one did.
     func deviceFailureOfBody() -> ParlaError? {
         guard self.hasDeviceFailure.load(ordering: .acquiring),
-            let (operation, error) = self.state.withLock({ $0.deviceFailure })
+            let failure = self.state.withLock({ $0.deviceFailure })
         else { return nil }
-        return .deviceFailed(task: self.name, device: self.device, operation: operation, error: error)
+        return .deviceFailed(task: self.name, device: self.device, operation: failure.operation, error: failure.error)
     }
 }
 

@@ -3,7 +3,8 @@ import Parla
 import Synchronization
 
 /// `parla device-check`: every NDArray operation, for every element type, on every device, against the
-/// host; that a task on each GPU completes only after its kernels; then copy bandwidths and kernel
+/// host; that a task on each GPU completes only after its kernels; that a failing device call fails its
+/// task and nothing else; then every copy path between the devices, checked and timed, and kernel
 /// launch latency.
 struct DeviceCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,15 +18,18 @@ struct DeviceCheckCommand: AsyncParsableCommand {
     @Option(help: "Bytes per copy in the bandwidth measurements.")
     var copyBytes = 256 << 20
 
-    @Flag(help: "Skip the bandwidth and latency measurements.")
+    @Flag(help: "Skip the copies and the bandwidth and latency measurements.")
     var skipBandwidth = false
+
+    @Flag(help: "Only the copies: every copy path between the devices, checked and timed.")
+    var copiesOnly = false
 
     func run() async throws {
         let registry = try options.installRegistry()
         print("devices (\(registry.selection)):")
         for device in registry.devices { print("  \(describe(try registry.backend(for: device)))") }
         var failures = 0
-        for device in registry.devices where device != .cpu {
+        for device in registry.devices where device != .cpu && !copiesOnly {
             print("\n== operations on \(device), compared with the host")
             let clock = ContinuousClock()
             var results: [DType: [CheckResult]] = [:]
@@ -39,15 +43,18 @@ struct DeviceCheckCommand: AsyncParsableCommand {
             failures += printTable(results)
             print("(\(format(seconds(elapsed))) s, including kernel compilation)")
         }
-        failures += try await checkTaskCompletion(registry)
+        if !copiesOnly {
+            failures += try await checkTaskCompletion(registry)
+            failures += try await checkDeviceFailure(registry)
+        }
         if !skipBandwidth {
-            try measureBandwidth(registry)
+            failures += try checkCopies(registry)
         }
         if failures > 0 {
-            print("\n\(failures) result(s) differ from the host's")
+            print("\n\(failures) check(s) failed")
             throw ExitCode.failure
         }
-        print("\nall results agree with the host")
+        print("\nall checks passed")
     }
 
     /// On each GPU: a task that queues a second of kernels must find its device idle when it has
@@ -125,94 +132,6 @@ struct DeviceCheckCommand: AsyncParsableCommand {
         return failures
     }
 
-    // MARK: Bandwidth
-
-    private func measureBandwidth(_ registry: DeviceRegistry) throws {
-        print("\n== copies (\(formatBytes(copyBytes)) each, best of 5) and kernel launches")
-        let pinnedHost = try registry.host.allocate(byteCount: copyBytes)
-        let pageableBackend = HostBackend()
-        let pageableHost = try pageableBackend.allocate(byteCount: copyBytes)
-        pinnedHost.hostPointer!.initializeMemory(as: UInt8.self, repeating: 1, count: copyBytes)
-        pageableHost.hostPointer!.initializeMemory(as: UInt8.self, repeating: 2, count: copyBytes)
-        print("host block pinned: \(registry.host.isPinned(pinnedHost) ? "yes" : "no (no CUDA GPU in this run)")")
-        var onDevice: [Device: DeviceAllocation] = [:]
-        for device in registry.devices where device != .cpu {
-            let backend = try registry.backend(for: device)
-            let block = try backend.allocate(byteCount: copyBytes)
-            onDevice[device] = block
-            let up = try bandwidth { try DeviceCopies.copy(from: pinnedHost, to: block, byteCount: copyBytes) }
-            let upPageable = try bandwidth {
-                try DeviceCopies.copy(from: pageableHost, to: block, byteCount: copyBytes)
-            }
-            let down = try bandwidth { try DeviceCopies.copy(from: block, to: pinnedHost, byteCount: copyBytes) }
-            let downPageable = try bandwidth {
-                try DeviceCopies.copy(from: block, to: pageableHost, byteCount: copyBytes)
-            }
-            let pinned = registry.host.isPinned(pinnedHost) ? "pinned" : "host block"
-            print(
-                "cpu -> \(device): \(pinned) \(format(up)) GB/s, pageable \(format(upPageable)) GB/s; \(device) -> cpu: \(pinned) \(format(down)) GB/s, pageable \(format(downPageable)) GB/s"
-            )
-        }
-        let gpus = registry.devices.filter { $0 != .cpu }
-        for source in gpus {
-            for target in gpus where target != source {
-                let from = onDevice[source]!
-                let to = onDevice[target]!
-                var line =
-                    "\(source) -> \(target): \(format(try bandwidth { try DeviceCopies.copy(from: from, to: to, byteCount: copyBytes) })) GB/s"
-                if let cuda = try registry.backend(for: target) as? CUDAGPU,
-                    let origin = try registry.backend(for: source) as? CUDAGPU
-                {
-                    let peer = cuda.hasPeerAccess(to: source) || origin.hasPeerAccess(to: target)
-                    line += peer ? " (peer access)" : " (through pinned host memory)"
-                    if peer {
-                        cuda.setPeerCopiesEnabled(false, to: source)
-                        origin.setPeerCopiesEnabled(false, to: target)
-                        let staged = try bandwidth { try DeviceCopies.copy(from: from, to: to, byteCount: copyBytes) }
-                        cuda.setPeerCopiesEnabled(true, to: source)
-                        origin.setPeerCopiesEnabled(true, to: target)
-                        line += "; without peer access \(format(staged)) GB/s"
-                    }
-                }
-                print(line)
-            }
-        }
-        for device in gpus {
-            let tiny = NDArray<Float>.ones([1]).to(device)
-            var sink = tiny
-            let launches = 2000
-            let clock = ContinuousClock()
-            let queued = clock.measure {
-                for _ in 0..<launches { sink = sink + tiny }
-                _ = sink.to(.cpu)
-            }
-            let synced = clock.measure {
-                for _ in 0..<200 {
-                    sink = (sink + tiny)
-                    _ = sink.to(.cpu)
-                }
-            }
-            print(
-                "\(device): element-wise op on 1 element: \(format(seconds(queued) / Double(launches) * 1e6)) µs queued back to back, \(format(seconds(synced) / 200 * 1e6)) µs with a copy back to the host each time"
-            )
-        }
-    }
-
-    /// GB/s of the fastest of five copies started by `copy`.
-    private func bandwidth(_ copy: () throws -> DeviceEvent) throws -> Double {
-        try copy().wait()  // warm-up
-        var best = Double.infinity
-        let clock = ContinuousClock()
-        for _ in 0..<5 {
-            var failure: (any Error)? = nil
-            let elapsed = clock.measure {
-                do { try copy().wait() } catch { failure = error }
-            }
-            if let failure { throw failure }
-            best = min(best, seconds(elapsed))
-        }
-        return Double(copyBytes) / best / 1e9
-    }
 }
 
 /// The outcome of one operation on one device for one element type.

@@ -6,8 +6,9 @@ import Synchronization
 import Glibc
 #endif
 
-/// `parla bench movement`: a PArray moved host → GPU → host by tasks, beside raw copies of the same
-/// bytes in the same run; and the bookkeeping cost of declaring an array that is already valid.
+/// `parla bench movement`: a PArray moved host → GPU → host by tasks, gpu(0) → gpu(1), and from the host
+/// to every GPU at once, each beside raw copies of the same bytes in the same run; and the bookkeeping
+/// cost of declaring an array that is already valid.
 struct MovementBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "movement",
@@ -22,6 +23,9 @@ struct MovementBenchmark: AsyncParsableCommand {
 
     @Option(help: "Tasks in the bookkeeping measurement.")
     var tasks = 20_000
+
+    @Option(help: "Bytes of the array read on every GPU at once (default: 4 GiB on CUDA GPUs, else 64 MiB).")
+    var everyGPUBytes: Int?
 
     @Option(
         help:
@@ -91,6 +95,12 @@ struct MovementBenchmark: AsyncParsableCommand {
         print(
             "raw copies: \(format(raw * 1e3)) ms = \(format(rawRate)) GB/s; by tasks: \(format(byTasks * 1e3)) ms = \(format(taskRate)) GB/s; ratio \(format(taskRate / rawRate)) (target >= 0.9)\(checked ? "" : " [states wrong]")"
         )
+
+        if registry.gpus.count > 1 {
+            try await self.measureGPUToGPU(registry, data: data)
+            let simulated = (gpuBackend as? CUDAGPU)?.isSimulated ?? true
+            try await self.measureReadOnEveryGPU(registry, bytes: everyGPUBytes ?? (simulated ? 64 << 20 : 4 << 30))
+        }
 
         // Bookkeeping: tasks declaring an array that is already valid on their device, against the same
         // tasks declaring nothing.

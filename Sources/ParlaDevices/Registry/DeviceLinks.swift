@@ -31,17 +31,16 @@ public struct DeviceLinks: Hashable, Sendable, CustomStringConvertible {
         return self.bandwidths[from][to]
     }
 
-    /// One line per known link: `gpu(0) -> gpu(1): 381.2 GB/s`.
+    /// One line per source device with known links: `gpu(0) -> gpu(1) 381.2, cpu 54.9 GB/s`.
     public var description: String {
         let count = self.bandwidths.count
         let devices = (0..<count).map { $0 == count - 1 ? Device.cpu : Device.gpu($0) }
         var lines: [String] = []
         for from in devices {
-            for to in devices where from != to {
-                if let value = self.bandwidth(from: from, to: to) {
-                    lines.append("\(from) -> \(to): \((value / 1e8).rounded() / 10) GB/s")
-                }
+            let known = devices.compactMap { to in
+                self.bandwidth(from: from, to: to).map { "\(to) \(($0 / 1e8).rounded() / 10)" }
             }
+            if !known.isEmpty { lines.append("\(from) -> \(known.joined(separator: ", ")) GB/s") }
         }
         return lines.isEmpty ? "no link figures" : lines.joined(separator: "\n")
     }

@@ -6,6 +6,9 @@ import CCUDADriver
 final class CUDADriver: Sendable {
     /// The functions called.
     private let entryPoints: CUDADriverEntryPoints
+
+    /// The functions, for tests that make a call the typed methods would not.
+    var entryPointsForTesting: CUDADriverEntryPoints { self.entryPoints }
     /// The driver's version (13000 for CUDA 13.0).
     let version: Int32
     /// Whether this is the simulated driver (``SimulatedCUDA``).

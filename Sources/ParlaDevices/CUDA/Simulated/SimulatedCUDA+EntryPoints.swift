@@ -289,7 +289,7 @@ extension SimulatedCUDA {
                 (world) throws(Refusal) -> (Stream, Block, Int, Bool) in
                 let queue = try world.streamOfCurrentContext(stream)
                 let (block, offset) = try world.memory(destination, bytes: bytes, on: queue.ordinal)
-                if world.devices[queue.ordinal].machine.shouldFail(.copy) { throw Refusal(.unknown) }
+                if world.devices[queue.ordinal].machine.shouldFail(.copyToDevice) { throw Refusal(.unknown) }
                 return (queue, block, offset, world.isPinned(source, bytes: bytes))
             }
             let from = UInt(bitPattern: source)
@@ -313,7 +313,7 @@ extension SimulatedCUDA {
                 (world) throws(Refusal) -> (Stream, Block, Int, Bool) in
                 let queue = try world.streamOfCurrentContext(stream)
                 let (block, offset) = try world.memory(source, bytes: bytes, on: queue.ordinal)
-                if world.devices[queue.ordinal].machine.shouldFail(.copy) { throw Refusal(.unknown) }
+                if world.devices[queue.ordinal].machine.shouldFail(.copyToHost) { throw Refusal(.unknown) }
                 return (queue, block, offset, world.isPinned(destination, bytes: bytes))
             }
             let to = UInt(bitPattern: destination)
@@ -339,7 +339,7 @@ extension SimulatedCUDA {
                 let queue = try world.streamOfCurrentContext(stream)
                 let (to, toOffset) = try world.memory(destination, bytes: bytes, on: queue.ordinal)
                 let (from, fromOffset) = try world.memory(source, bytes: bytes, on: queue.ordinal)
-                if world.devices[queue.ordinal].machine.shouldFail(.copy) { throw Refusal(.unknown) }
+                if world.devices[queue.ordinal].machine.shouldFail(.copyBetweenDevices) { throw Refusal(.unknown) }
                 return (queue, to, toOffset, from, fromOffset)
             }
             enqueue(
@@ -371,7 +371,7 @@ extension SimulatedCUDA {
                 guard other == queue.ordinal || world.devices[queue.ordinal].peers.contains(other) else {
                     throw Refusal(.peerAccessNotEnabled)
                 }
-                if world.devices[queue.ordinal].machine.shouldFail(.copy) { throw Refusal(.unknown) }
+                if world.devices[queue.ordinal].machine.shouldFail(.copyBetweenDevices) { throw Refusal(.unknown) }
                 return (queue, to, toOffset, from, fromOffset)
             }
             enqueue(

@@ -9,20 +9,17 @@ public struct SimulatedCUDAFaults: Hashable, Sendable, CustomStringConvertible {
     public enum Operation: String, Hashable, Sendable, CaseIterable {
         /// `cuMemAlloc`: fails with `CUDA_ERROR_OUT_OF_MEMORY`.
         case allocation
-        /// `cuMemcpyHtoDAsync`, `cuMemcpyDtoHAsync`, `cuMemcpyDtoDAsync`, `cuMemcpyPeerAsync`: fail with
-        /// `CUDA_ERROR_UNKNOWN`.
-        case copy
+        /// `cuMemcpyHtoDAsync`: fails with `CUDA_ERROR_UNKNOWN`.
+        case copyToDevice
+        /// `cuMemcpyDtoHAsync`: fails with `CUDA_ERROR_UNKNOWN`.
+        case copyToHost
+        /// `cuMemcpyPeerAsync` and `cuMemcpyDtoDAsync`: fail with `CUDA_ERROR_UNKNOWN`.
+        case copyBetweenDevices
         /// `cuLaunchKernel`: fails with `CUDA_ERROR_LAUNCH_FAILED`.
         case launch
 
-        /// The error the call returns when it is made to fail.
-        var injectedResult: CUDAResult {
-            switch self {
-            case .allocation: return .outOfMemory
-            case .copy: return .unknown
-            case .launch: return .launchFailed
-            }
-        }
+        /// Every kind of copy.
+        public static let copies: Set<Operation> = [.copyToDevice, .copyToHost, .copyBetweenDevices]
     }
 
     /// Which calls can fail.
@@ -37,8 +34,16 @@ public struct SimulatedCUDAFaults: Hashable, Sendable, CustomStringConvertible {
 
     /// Fails the `occurrence`-th call (1 is the first) of `operation` on the machine, and no other.
     public static func failing(_ operation: Operation, occurrence: Int) -> SimulatedCUDAFaults {
-        precondition(occurrence >= 1, "the first call of a kind is occurrence 1, not \(occurrence)")
-        return SimulatedCUDAFaults(operations: [operation], occurrences: [occurrence], probability: 0, seed: 0)
+        .failing(operation, occurrences: [occurrence])
+    }
+
+    /// Fails the calls of `operation` at these positions (1 is the first), and no other.
+    public static func failing(_ operation: Operation, occurrences: Set<Int>) -> SimulatedCUDAFaults {
+        precondition(
+            occurrences.allSatisfy { $0 >= 1 },
+            "the first call of a kind is occurrence 1, not \(occurrences.min()!)"
+        )
+        return SimulatedCUDAFaults(operations: [operation], occurrences: occurrences, probability: 0, seed: 0)
     }
 
     /// Fails each call of `operations` with chance `probability`, chosen by a generator seeded with `seed`.

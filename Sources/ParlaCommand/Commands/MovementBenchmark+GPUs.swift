@@ -1,0 +1,123 @@
+import Dispatch
+import Parla
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension MovementBenchmark {
+    /// gpu(0) → gpu(1) by tasks (a task on gpu(1) reads an array only gpu(0) holds) beside one driver copy
+    /// of the same bytes between the same GPUs (`cuMemcpyPeerAsync` on CUDA GPUs, `memcpy` between
+    /// virtual ones), in the same run.
+    func measureGPUToGPU(_ registry: DeviceRegistry, data: NDArray<Float>) async throws {
+        let bytes = data.count * 4
+        let first = registry.gpus[0]
+        let second = registry.gpus[1]
+        let from = try first.allocate(byteCount: bytes)
+        let to = try second.allocate(byteCount: bytes)
+        try DeviceCopies.copy(from: try data.hostBlock(registry), to: from, byteCount: bytes).wait()
+        var raw = Double.infinity
+        for _ in 0...repetitions {
+            if let cuda = second as? CUDAGPU {
+                raw = min(raw, seconds(try cuda.timeDriverCopy(from: from, to: to, byteCount: bytes)))
+            } else {
+                let clock = ContinuousClock()
+                let start = clock.now
+                memcpy(to.hostPointer!, from.hostPointer!, bytes)
+                raw = min(raw, seconds(start.duration(to: clock.now)))
+            }
+        }
+        let times = Mutex<[Double]>([])
+        let repetitions = self.repetitions
+        let right = Mutex(true)
+        try await Parla.run(devices: registry.selection) {
+            let A = PArray(data.astype(Float.self))
+            for repetition in 0...repetitions {
+                // gpu(0) holds the only valid copy; then gpu(1) reads it.
+                try await spawn(placement: gpu(0), inOut: [A]) {}.wait()
+                let clock = ContinuousClock()
+                let start = clock.now
+                try await spawn(placement: gpu(1), input: [A]) {}.wait()
+                times.withLock { $0.append(seconds(start.duration(to: clock.now))) }
+                let moved = DataMovementLog.currentRun.first {
+                    $0.link.source == gpu(0) && $0.link.destination == gpu(1)
+                }
+                right.withLock { $0 = $0 && moved?.bytes == (repetition + 1) * bytes }
+            }
+        }
+        let byTasks = times.withLock { $0.dropFirst().min() ?? .infinity }
+        let rawRate = Double(bytes) / raw / 1e9
+        let taskRate = Double(bytes) / byTasks / 1e9
+        let reference = second is CUDAGPU ? "cuMemcpyPeerAsync" : "memcpy"
+        print(
+            "gpu(0) -> gpu(1), \(formatBytes(bytes)): raw \(reference) \(format(raw * 1e3)) ms = \(format(rawRate)) GB/s; by tasks: \(format(byTasks * 1e3)) ms = \(format(taskRate)) GB/s; ratio \(format(taskRate / rawRate)) (target >= 0.9)\(right.withLock { $0 } ? "" : " [moved from the wrong place]")"
+        )
+        withExtendedLifetime((from, to)) {}
+    }
+
+    /// An array read by one task on every GPU at once, starting from the host, beside one driver copy
+    /// host → GPU per GPU, all at once (from pinned memory), in the same run.
+    func measureReadOnEveryGPU(_ registry: DeviceRegistry, bytes: Int) async throws {
+        let gpus = registry.gpus
+        let count = bytes / 4
+        let data = NDArray<Float>.full([count], value: 0.5)
+        let host = try data.hostBlock(registry)
+        let blocks = try gpus.map { try $0.allocate(byteCount: count * 4) }
+        var raw = Double.infinity
+        for _ in 0...repetitions {
+            let clock = ContinuousClock()
+            let start = clock.now
+            let failure = Mutex<(any Error)?>(nil)
+            DispatchQueue.concurrentPerform(iterations: gpus.count) { index in
+                do {
+                    if let cuda = gpus[index] as? CUDAGPU {
+                        _ = try cuda.timeDriverCopy(from: host, to: blocks[index], byteCount: count * 4)
+                    } else {
+                        memcpy(blocks[index].hostPointer!, host.hostPointer!, count * 4)
+                    }
+                } catch {
+                    failure.withLock { $0 = error }
+                }
+            }
+            if let error = failure.withLock({ $0 }) { throw error }
+            raw = min(raw, seconds(start.duration(to: clock.now)))
+        }
+        let times = Mutex<[Double]>([])
+        let routes = Mutex<[String]>([])
+        let repetitions = self.repetitions
+        try await Parla.run(devices: registry.selection) {
+            let A = PArray(data)
+            for _ in 0...repetitions {
+                for index in gpus.indices { _ = A.evict(from: gpu(index)) }
+                let before = DataMovementLog.currentRun
+                let T = TaskSpace("read")
+                let clock = ContinuousClock()
+                let start = clock.now
+                for index in gpus.indices { spawn(T[index], placement: gpu(index), input: [A]) {} }
+                try await T.wait()
+                times.withLock { $0.append(seconds(start.duration(to: clock.now))) }
+                let after = DataMovementLog.currentRun.map { entry in
+                    let earlier = before.first { $0.link == entry.link }?.bytes ?? 0
+                    return (entry.link, entry.bytes - earlier)
+                }
+                routes.withLock { $0 = after.filter { $0.1 > 0 }.map { "\($0.0) \(formatBytes($0.1))" } }
+            }
+        }
+        let byTasks = times.withLock { $0.dropFirst().min() ?? .infinity }
+        print(
+            "\(formatBytes(count * 4)) read on all \(gpus.count) GPUs from the host: by tasks \(format(byTasks * 1e3)) ms; \(gpus.count) raw host -> GPU copies at once \(format(raw * 1e3)) ms; ratio \(format(raw / byTasks)) (above 1: faster than the raw copies)"
+        )
+        print("  moved: \(routes.withLock { $0 }.joined(separator: ", "))")
+        withExtendedLifetime((host, blocks)) {}
+    }
+}
+
+extension NDArray where Element == Float {
+    /// A host block (pinned when CUDA is in use) holding this array's elements.
+    func hostBlock(_ registry: DeviceRegistry) throws -> DeviceAllocation {
+        let block = try registry.host.allocate(byteCount: self.count * 4)
+        _ = self.withUnsafeBufferPointer { memcpy(block.hostPointer!, $0.baseAddress!, self.count * 4) }
+        return block
+    }
+}
