@@ -65,6 +65,42 @@ struct MultiGPUTests {
         #expect(sums.withLock { $0 } == Array(repeating: Double(count * (count - 1) / 2), count: 4))
     }
 
+    @Test(
+        "a large array that tasks on four GPUs wait to read is shared out: a share each from the host, the rest over the peer links"
+    )
+    func sharedRead() async throws {
+        let count = 4 << 20  // 32 MiB of doubles: above the smallest shared read
+        let sums = Mutex<[Double]>([])
+        try await Parla.run(devices: .cudaSimulated(gpus: 4)) {
+            let A = PArray(NDArray<Double>.arange(count))
+            let gate = Gate()
+            let G = TaskSpace("G")
+            spawn(G[0]) { gate.waitUntilOpen() }
+            let readers = TaskSpace("R")
+            @Sendable func read() {
+                let sum: Double = A.array.sum().item()
+                sums.withLock { $0.append(sum) }
+            }
+            // gpu(1..3)'s readers wait behind the gate while gpu(0)'s reads: it serves all four.
+            for i in 1..<4 { spawn(readers[i], dependencies: [G[0]], placement: gpu(i), input: [A]) { read() } }
+            spawn(readers[0], placement: gpu(0), input: [A]) { read() }
+            try await readers[0].wait()
+            for i in 0..<4 { #expect(A.state(on: gpu(i)) == .shared) }
+            gate.open()
+            try await readers.wait()
+            let moved = Dictionary(
+                uniqueKeysWithValues: DataMovementLog.currentRun.map { ($0.link.description, $0.bytes) }
+            )
+            let share = count * 8 / 4
+            for i in 0..<4 {
+                #expect(moved["cpu -> gpu(\(i))"] == share)
+                for j in 0..<4 where j != i { #expect(moved["gpu(\(i)) -> gpu(\(j))"] == share) }
+            }
+            #expect(moved.count == 16)
+        }
+        #expect(sums.withLock { $0 } == Array(repeating: Double(count) * Double(count - 1) / 2, count: 4))
+    }
+
     @Test("a region is fetched over the fastest link: another GPU's copy over NVLink rather than the host's")
     func fastestSource() async throws {
         // The simulated machine has an H200 host's nominal links: GPUs 385 GB/s apart, 55 GB/s from the host.

@@ -92,9 +92,15 @@ extension MovementBenchmark {
                 for index in gpus.indices { _ = A.evict(from: gpu(index)) }
                 let before = DataMovementLog.currentRun
                 let T = TaskSpace("read")
+                let go = TaskSpace("go")
                 let clock = ContinuousClock()
                 let start = clock.now
-                for index in gpus.indices { spawn(T[index], placement: gpu(index), input: [A]) {} }
+                // The readers wait for one task, spawned after them (as a program that reads an array
+                // everywhere after computing it does): when it finishes, all of them read at once.
+                for index in gpus.indices {
+                    spawn(T[index], dependencies: [go[0]], placement: gpu(index), input: [A]) {}
+                }
+                spawn(go[0], placement: cpu) {}
                 try await T.wait()
                 times.withLock { $0.append(seconds(start.duration(to: clock.now))) }
                 let after = DataMovementLog.currentRun.map { entry in

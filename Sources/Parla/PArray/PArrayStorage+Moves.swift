@@ -1,0 +1,234 @@
+import ParlaDevices
+
+extension PArrayStorage {
+    /// Makes `region` valid on `device` for an access of `mode`: allocates the device's buffer if needed
+    /// and copies in the freshest pieces the protocol names (none for `output`).
+    ///
+    /// The copies run outside the array's lock, so that reads of one array on several devices move
+    /// their data at the same time; a read into a device that a move is already filling waits for that
+    /// move instead. A read that only the host can serve, while tasks on other GPUs wait to read the same
+    /// region, may be served together with theirs (see ``planSharedRead(_:on:copies:links:run:state:)``).
+    /// The protocol's state changes only once every copy of a move has completed: when one fails (or a
+    /// buffer cannot be allocated), the array is as it was, and the error is thrown.
+    ///
+    /// - Parameters:
+    ///   - region: the region (computed only past the fast path: a view's region takes the lock).
+    ///   - links: how fast each link is (the protocol fetches each piece over the fastest).
+    ///   - run: the run whose movement log counts the bytes (and whose waiting readers a shared read
+    ///     serves, in `.inferred` mode).
+    ///   - isObsolete: checked under the lock before anything is planned: when it says so, nothing
+    ///     moves (a prefetch whose task has started).
+    func prepare(
+        _ region: @autoclosure () -> Box,
+        on device: Device,
+        mode: AccessMode,
+        links: DeviceLinks,
+        run: RunScope?,
+        isObsolete: (() -> Bool)? = nil
+    ) throws(DeviceError) {
+        // Fast path without the lock: reading where the whole array is already valid changes nothing
+        // (many workers preparing one array would otherwise queue on its lock).
+        if mode == .input && isObsolete == nil && self.wholeValidity.isValid(on: device) { return }
+        let box = region()
+        while true {
+            switch try self.plan(box, on: device, mode: mode, links: links, run: run, isObsolete: isObsolete) {
+            case .done:
+                return
+            case .wait(let move):
+                move.waitUntilFinished()
+            case .copy(let move, let shape, let phases):
+                let applied = try self.carryOut(move, shape: shape, phases: phases, run: run) { state in
+                    for destination in move.destinations {
+                        _ = state.coherence.access(move.box, on: destination, mode: move.mode)
+                    }
+                }
+                if applied { return }
+            }
+        }
+    }
+
+    /// What ``prepare(_:on:mode:links:run:isObsolete:)`` does next.
+    private enum PreparationStep: @unchecked Sendable {
+        // @unchecked Sendable: the transfers name this array's memories, handed from the lock's holder
+        // to the thread that copies between them; the move registered with them keeps others out.
+        case done
+        case wait(PendingMove)
+        case copy(PendingMove, shape: [Int], phases: [[Transfer]])
+    }
+
+    /// One copy of a move, with the memories of the two whole-array buffers it goes between (not the
+    /// buffers: holding one would make the next write to it copy it, leaving the move behind).
+    struct Transfer {
+        let copy: CoherenceProtocol.Copy
+        let source: (allocation: DeviceAllocation, elementOffset: Int)
+        let destination: (allocation: DeviceAllocation, elementOffset: Int)
+
+        /// `copy`, between the current buffers of its source and destination.
+        init(_ copy: CoherenceProtocol.Copy, in state: borrowing State) {
+            self.copy = copy
+            self.source = state.buffers[copy.source]!.memory
+            self.destination = state.buffers[copy.destination]!.memory
+        }
+    }
+
+    /// Under the lock: applies the access when it needs no copy; otherwise allocates the buffers and
+    /// registers the move (or finds the move to wait for first).
+    private func plan(
+        _ box: Box,
+        on device: Device,
+        mode: AccessMode,
+        links: DeviceLinks,
+        run: RunScope?,
+        isObsolete: (() -> Bool)?
+    ) throws(DeviceError) -> PreparationStep {
+        try self.state.withLock { (state) throws(DeviceError) -> PreparationStep in
+            if let isObsolete, isObsolete() { return .done }
+            // A move into this device's buffer may replace the buffer (below): one at a time. A write
+            // also waits for moves that read or fill the region elsewhere.
+            if let busy = state.moves.first(where: { $0.blocks(box, on: device, writing: mode.writes) }) {
+                return .wait(busy)
+            }
+            var planned = state.coherence
+            let copies = planned.access(box, on: device, mode: mode, links: links)
+            try Self.ensureBuffer(&state, on: device)
+            if mode.writes || !copies.isEmpty {
+                // Written below or by the task: the buffer must not be shared with an NDArray the program
+                // holds (a wrapped array, or an earlier `.array`).
+                state.buffers[device]!._ensureUniqueStorage()
+            }
+            if copies.isEmpty {
+                state.coherence = planned
+                self.publishWholeValidity(state)
+                return .done
+            }
+            var destinations = [device]
+            var phases = [copies]
+            if mode == .input, let run, run.dependencyMode == .inferred,
+                let shared = self.planSharedRead(
+                    box,
+                    on: device,
+                    copies: copies,
+                    links: links,
+                    run: run.serial,
+                    state: state
+                )
+            {
+                for other in shared.devices where other != device {
+                    try Self.ensureBuffer(&state, on: other)
+                    state.buffers[other]!._ensureUniqueStorage()
+                }
+                destinations = shared.devices
+                phases = shared.phases
+            }
+            let move = PendingMove(destinations: destinations, box: box, mode: mode, epoch: state.epoch)
+            state.moves.append(move)
+            return .copy(move, shape: state.shape, phases: phases.map { $0.map { Transfer($0, in: state) } })
+        }
+    }
+
+    /// Outside the lock: makes a move's copies, phase after phase, and waits for them; then, under the
+    /// lock, `commit`s what they did to the protocol and ends the move. Returns whether the copies were
+    /// applied: not when an `update` replaced the array meanwhile, nor when a destination buffer was
+    /// replaced (a write to another region of it copied a buffer the program shares) and the data must
+    /// be copied again.
+    @discardableResult
+    func carryOut(
+        _ move: PendingMove,
+        shape: [Int],
+        phases: [[Transfer]],
+        run: RunScope?,
+        commit: (inout State) -> Void
+    ) throws(DeviceError) -> Bool {
+        var failure: DeviceError? = nil
+        for phase in phases where failure == nil {
+            var events: [DeviceEvent] = []
+            for transfer in phase {
+                do {
+                    events += try Self.copy(
+                        transfer.copy.box,
+                        shape: shape,
+                        from: transfer.source,
+                        to: transfer.destination
+                    )
+                } catch {
+                    failure = error
+                    break
+                }
+            }
+            // Every copy started is waited for, also after a failure: nothing may still write a buffer
+            // once the move has ended.
+            for event in events {
+                do { try event.wait() } catch { failure = failure ?? error }
+            }
+        }
+        let transfers = phases.joined()
+        let applied = self.state.withLock { state -> Bool in
+            state.moves.removeAll { $0 === move }
+            // (An `update` since replaced the array: what was copied belongs to its old contents.)
+            guard failure == nil, state.epoch == move.epoch,
+                transfers.allSatisfy({ transfer in
+                    state.buffers[transfer.copy.destination]?.memory.allocation === transfer.destination.allocation
+                })
+            else { return false }
+            commit(&state)
+            self.publishWholeValidity(state)
+            return true
+        }
+        move.finish()
+        if let failure { throw failure }
+        if !applied { return false }
+        for transfer in transfers {
+            DataMovementLog.record(
+                transfer.copy.box.count * MemoryLayout<Element>.stride,
+                from: transfer.copy.source,
+                to: transfer.copy.destination,
+                run: run
+            )
+        }
+        return true
+    }
+
+    /// Starts copying the elements of `box` between two whole-array buffers (contiguous, same shape,
+    /// given by their memory): one copy per contiguous run of the box.
+    static func copy(
+        _ box: Box,
+        shape: [Int],
+        from source: (allocation: DeviceAllocation, elementOffset: Int),
+        to destination: (allocation: DeviceAllocation, elementOffset: Int)
+    ) throws(DeviceError) -> [DeviceEvent] {
+        let size = MemoryLayout<Element>.stride
+        func run(at offset: Int, count: Int) throws(DeviceError) -> DeviceEvent {
+            try DeviceCopies.copy(
+                from: source.allocation,
+                at: (source.elementOffset + offset) * size,
+                to: destination.allocation,
+                at: (destination.elementOffset + offset) * size,
+                byteCount: count * size
+            )
+        }
+        let rank = shape.count
+        if rank == 0 { return [try run(at: 0, count: 1)] }
+        // The run: trailing axes the box covers whole, plus the next axis (partially).
+        var runAxis = rank - 1
+        while runAxis > 0 && box.lower[runAxis] == 0 && box.upper[runAxis] == shape[runAxis] { runAxis -= 1 }
+        let strides = KernelLayout.contiguousStrides(for: shape)
+        let runLength = (box.upper[runAxis] - box.lower[runAxis]) * strides[runAxis]
+        var events: [DeviceEvent] = []
+        var index = box.lower
+        while true {
+            let offset = zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }
+            events.append(try run(at: offset, count: runLength))
+            // Next combination of the axes before the run axis.
+            var axis = runAxis - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < box.upper[axis] { break }
+                index[axis] = box.lower[axis]
+                axis -= 1
+            }
+            if axis < 0 { break }
+        }
+        return events
+    }
+
+}
