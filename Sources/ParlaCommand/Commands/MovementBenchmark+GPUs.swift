@@ -90,19 +90,14 @@ extension MovementBenchmark {
         try await Parla.run(devices: registry.selection) {
             let A = PArray(data)
             for _ in 0...repetitions {
-                // The host writes the array: the GPUs' copies become invalid (their buffers stay).
-                try await spawn(placement: cpu, inOut: [A]) {}.wait()
                 let before = DataMovementLog.currentRun
                 let T = TaskSpace("read")
-                let go = TaskSpace("go")
                 let clock = ContinuousClock()
                 let start = clock.now
-                // The readers wait for one task, spawned after them (as a program that reads an array
-                // everywhere after computing it does): when it finishes, all of them read at once.
-                for index in gpus.indices {
-                    spawn(T[index], dependencies: [go[0]], placement: gpu(index), input: [A]) {}
-                }
-                spawn(go[0], placement: cpu) {}
+                // A task on the host writes the array (the GPUs' copies become invalid; their buffers
+                // stay), then a task on every GPU reads it: they start together when the writer ends.
+                spawn(placement: cpu, inOut: [A]) {}
+                for index in gpus.indices { spawn(T[index], placement: gpu(index), input: [A]) {} }
                 try await T.wait()
                 times.withLock { $0.append(seconds(start.duration(to: clock.now))) }
                 let after = DataMovementLog.currentRun.map { entry in
