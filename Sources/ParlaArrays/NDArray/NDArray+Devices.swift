@@ -53,8 +53,9 @@ extension NDArray {
     ///
     /// Parla (Python) equivalent: `cupy.asarray(a)` / `a.get()`, or PArray's automatic movement.
     ///
-    /// - Precondition: `device` exists in the current device selection and has room for the copy.
-    ///   Use ``copy(to:)`` to handle those failures.
+    /// - Precondition: `device` exists in the current device selection. Outside tasks, it must also
+    ///   have room for the copy, and the copy must succeed (use ``copy(to:)`` to handle those failures);
+    ///   inside a task, either failure fails the task, and the result holds no data.
     public func to(_ device: Device) -> NDArray {
         let task = RunningTask.sink
         if let task, task.hasRecordedDeviceFailure, device != self.device {

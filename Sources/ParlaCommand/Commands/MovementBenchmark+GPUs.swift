@@ -95,9 +95,13 @@ extension MovementBenchmark {
                 let clock = ContinuousClock()
                 let start = clock.now
                 // A task on the host writes the array (the GPUs' copies become invalid; their buffers
-                // stay), then a task on every GPU reads it: they start together when the writer ends.
-                spawn(placement: cpu, inOut: [A]) {}
+                // stay), then a task on every GPU reads it: they start together when the writer ends. (The
+                // writer waits for a task spawned last, as a writer that computes would still be running
+                // when the readers are spawned.)
+                let go = TaskSpace("go")
+                spawn(dependencies: [go[0]], placement: cpu, inOut: [A]) {}
                 for index in gpus.indices { spawn(T[index], placement: gpu(index), input: [A]) {} }
+                spawn(go[0], placement: cpu) {}
                 try await T.wait()
                 times.withLock { $0.append(seconds(start.duration(to: clock.now))) }
                 let after = DataMovementLog.currentRun.map { entry in

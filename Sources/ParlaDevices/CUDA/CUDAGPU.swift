@@ -1,13 +1,13 @@
 import CCUDADriver
 import Synchronization
 
-/// A CUDA GPU (real, or simulated by ``SimulatedCUDA``): its primary context, a compute stream and copy
+/// A CUDA GPU (real, or simulated in host memory by the simulated CUDA driver): its primary context, a compute stream and copy
 /// streams, pinned staging buffers, a caching allocator, peer links to the other GPUs, and the kernels
 /// compiled for it.
 ///
-/// Every driver call goes through ``CUDADriver`` with this GPU's context made current first: the driver
+/// Every driver call goes through one layer (`CUDADriver`) with this GPU's context made current first: the driver
 /// ties allocations, streams, events and launches to the context current on the calling thread, and an
-/// event may only be recorded on a stream of its own context. Streams are named by ``StreamRole``, so
+/// event may only be recorded on a stream of its own context. Streams are named by their role, so
 /// that an event is always made and recorded by the GPU that owns the stream.
 public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
     // @unchecked Sendable: the driver handles are immutable after `init` and the driver is thread-safe;
@@ -25,7 +25,8 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
     public let computeCapability: Int
     /// The number of streaming multiprocessors.
     public let multiprocessorCount: Int
-    /// Whether the GPU is simulated in host memory by ``SimulatedCUDA`` (CI's stand-in for a GPU).
+    /// Whether the GPU is simulated in host memory by the simulated CUDA driver (CI's stand-in for a GPU,
+    /// selected with `PARLA_DEVICES=cuda-simulated:N`).
     public var isSimulated: Bool { self.driver.isSimulated }
 
     let driver: CUDADriver
