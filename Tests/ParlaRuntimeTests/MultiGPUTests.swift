@@ -76,18 +76,20 @@ struct MultiGPUTests {
             let gate = Gate()
             let G = TaskSpace("G")
             spawn(G[0]) { gate.waitUntilOpen() }
+            // A writer on the host (behind the gate), then a reader on every GPU: the readers start
+            // together when the writer ends, and the first to plan its move serves all four. (Readers
+            // waiting only for the writer, which produces their data, prefetch nothing.)
+            spawn(dependencies: [G[0]], placement: cpu, inOut: [A]) {}
             let readers = TaskSpace("R")
-            @Sendable func read() {
-                let sum: Double = A.array.sum().item()
-                sums.withLock { $0.append(sum) }
+            for i in 0..<4 {
+                spawn(readers[i], placement: gpu(i), input: [A]) {
+                    let sum: Double = A.array.sum().item()
+                    sums.withLock { $0.append(sum) }
+                }
             }
-            // gpu(1..3)'s readers wait behind the gate while gpu(0)'s reads: it serves all four.
-            for i in 1..<4 { spawn(readers[i], dependencies: [G[0]], placement: gpu(i), input: [A]) { read() } }
-            spawn(readers[0], placement: gpu(0), input: [A]) { read() }
-            try await readers[0].wait()
-            for i in 0..<4 { #expect(A.state(on: gpu(i)) == .shared) }
             gate.open()
             try await readers.wait()
+            for i in 0..<4 { #expect(A.state(on: gpu(i)) == .shared) }
             let moved = Dictionary(
                 uniqueKeysWithValues: DataMovementLog.currentRun.map { ($0.link.description, $0.bytes) }
             )
