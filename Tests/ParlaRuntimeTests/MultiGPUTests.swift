@@ -243,6 +243,39 @@ struct MultiGPUTests {
         #expect(after.withLock { $0 } == 20)
     }
 
+    @Test("a task whose kernel failed writes nothing more: other regions and its own keep their last completed writes")
+    func failedTaskWritesNothing() async throws {
+        // Launch 1 is E's write of row 0; launch 2 is F's sqrt, which fails.
+        let devices = DeviceSelection.cudaSimulated(
+            gpus: 2,
+            memory: 1 << 30 + 4,
+            faults: .failing(.launch, occurrence: 2)
+        )
+        let A = PArray(NDArray<Double>([[1, 1], [2, 2]]))
+        let seen = Mutex<[Double]>([])
+        do {
+            try await Parla.run(devices: devices) {
+                let T = TaskSpace("T")
+                spawn(T[0], placement: gpu(1), inOut: [A[0]]) {
+                    A[0] = NDArray<Double>.full([2], value: 5).to(Device.current)
+                }
+                spawn(T[1], dependencies: [T[0]], placement: gpu(1), inOut: [A[1]]) {
+                    // A view of gpu(1)'s copy: the write below must not replace the copy by a half-made one.
+                    let current: NDArray<Double> = A[1].array
+                    A[1] = sqrt(current)
+                }
+                spawn(T[2], dependencies: [T[1]], placement: cpu, input: [A[0]]) {
+                    seen.withLock { $0 = A[0].array.elements }
+                }
+            }
+            Issue.record("the run should have failed")
+        } catch let ParlaError.deviceFailed(task, _, operation, _) {
+            #expect(task == "T_1" && operation == "sqrt on gpu(1)")
+        }
+        #expect(seen.withLock { $0 }.isEmpty)  // T_2 depended on the failed task: it did not run
+        #expect(A.array.elements == [5, 5, 2, 2])
+    }
+
     @Test("running out of device memory inside a task fails that task, not the process")
     func outOfMemoryInABody() async throws {
         let ran = Mutex(false)

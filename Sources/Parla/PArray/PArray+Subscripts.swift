@@ -55,11 +55,24 @@ extension PArray {
         }
         let value = value.device == device ? value : value.to(device)
         let components = self.components
+        let task = RunningTask.sink
+        // A task whose device work has failed writes nothing more: the region keeps what it held.
+        if let task, task.hasRecordedDeviceFailure { return }
         self.storage.state.withLock { state in
             guard state.buffers[device] != nil else {
                 preconditionFailure(
                     "\(self.storage.label) has no copy on \(device); declare it in the task's output or inOut"
                 )
+            }
+            do throws(DeviceError) {
+                // The buffer becomes this array's own first, so that the write cannot replace it by a
+                // copy that fails half-way.
+                try state.buffers[device]!.makeStorageUnique()
+            } catch {
+                let what = "making \(self.storage.label)'s copy on \(device) its own before a write"
+                guard let task else { fatalError("\(what) failed: \(error)") }
+                task.recordDeviceFailure(error, operation: what)
+                return
             }
             state.buffers[device]!._assign(value, to: components)
         }

@@ -128,7 +128,10 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
             self.components.isEmpty,
             "update replaces a whole PArray; assign to a region instead (\(self.storage.label))"
         )
-        self.storage.replace(with: new.to(Device.current))
+        let moved = new.to(Device.current)
+        // A task whose device work has failed replaces nothing: the array keeps what it held.
+        if let task = RunningTask.sink, task.hasRecordedDeviceFailure { return }
+        self.storage.replace(with: moved)
     }
 
     /// The shape of this array or view (integer indices drop their axis, as in NumPy). Moves no data.

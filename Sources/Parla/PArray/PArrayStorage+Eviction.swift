@@ -28,7 +28,7 @@ extension PArrayStorage {
                     return .evicted
                 }
                 try Self.ensureBuffer(&state, on: fallback)
-                state.buffers[fallback]!._ensureUniqueStorage()
+                try state.buffers[fallback]!.makeStorageUnique()
                 // The fallback becomes the holder of what only `device` had: a move into it, for reading.
                 let move = PendingMove(destinations: [fallback], box: state.wholeBox, mode: .input, epoch: state.epoch)
                 state.moves.append(move)

@@ -30,19 +30,36 @@ extension PArrayStorage {
         // (many workers preparing one array would otherwise queue on its lock).
         if mode == .input && isObsolete == nil && self.wholeValidity.isValid(on: device) { return }
         let box = region()
+        var sharing = true
         while true {
-            switch try self.plan(box, on: device, mode: mode, links: links, run: run, isObsolete: isObsolete) {
+            let step = try self.plan(
+                box,
+                on: device,
+                mode: mode,
+                links: links,
+                run: run,
+                sharing: sharing,
+                isObsolete: isObsolete
+            )
+            switch step {
             case .done:
                 return
             case .wait(let move):
                 move.waitUntilFinished()
             case .copy(let move, let shape, let phases):
-                let applied = try self.carryOut(move, shape: shape, phases: phases, run: run) { state in
-                    for destination in move.destinations {
-                        _ = state.coherence.access(move.box, on: destination, mode: move.mode)
+                do throws(DeviceError) {
+                    let applied = try self.carryOut(move, shape: shape, phases: phases, run: run) { state in
+                        for destination in move.destinations {
+                            _ = state.coherence.access(move.box, on: destination, mode: move.mode)
+                        }
                     }
+                    if applied { return }
+                } catch {
+                    // A shared read that failed (on another GPU, say) is tried again alone: this task's
+                    // own move fails only for a reason of its own.
+                    guard move.destinations.count > 1 else { throw error }
+                    sharing = false
                 }
-                if applied { return }
             }
         }
     }
@@ -72,13 +89,15 @@ extension PArrayStorage {
     }
 
     /// Under the lock: applies the access when it needs no copy; otherwise allocates the buffers and
-    /// registers the move (or finds the move to wait for first).
+    /// registers the move (or finds the move to wait for first). With `sharing`, a read may be shared
+    /// with other GPUs' waiting readers.
     private func plan(
         _ box: Box,
         on device: Device,
         mode: AccessMode,
         links: DeviceLinks,
         run: RunScope?,
+        sharing: Bool,
         isObsolete: (() -> Bool)?
     ) throws(DeviceError) -> PreparationStep {
         try self.state.withLock { (state) throws(DeviceError) -> PreparationStep in
@@ -94,7 +113,7 @@ extension PArrayStorage {
             if mode.writes || !copies.isEmpty {
                 // Written below or by the task: the buffer must not be shared with an NDArray the program
                 // holds (a wrapped array, or an earlier `.array`).
-                state.buffers[device]!._ensureUniqueStorage()
+                try state.buffers[device]!.makeStorageUnique()
             }
             if copies.isEmpty {
                 state.coherence = planned
@@ -103,7 +122,7 @@ extension PArrayStorage {
             }
             var destinations = [device]
             var phases = [copies]
-            if mode == .input, let run, run.dependencyMode == .inferred,
+            if mode == .input, sharing, let run, run.dependencyMode == .inferred,
                 let shared = self.planSharedRead(
                     box,
                     on: device,
@@ -113,12 +132,16 @@ extension PArrayStorage {
                     state: state
                 )
             {
-                for other in shared.devices where other != device {
-                    try Self.ensureBuffer(&state, on: other)
-                    state.buffers[other]!._ensureUniqueStorage()
+                do throws(DeviceError) {
+                    for other in shared.devices where other != device {
+                        try Self.ensureBuffer(&state, on: other)
+                        try state.buffers[other]!.makeStorageUnique()
+                    }
+                    destinations = shared.devices
+                    phases = shared.phases
+                } catch {
+                    // Another GPU has no room: this read goes alone (that GPU's task reports it).
                 }
-                destinations = shared.devices
-                phases = shared.phases
             }
             let move = PendingMove(destinations: destinations, box: box, mode: mode, epoch: state.epoch)
             state.moves.append(move)
@@ -144,11 +167,12 @@ extension PArrayStorage {
             var events: [DeviceEvent] = []
             for transfer in phase {
                 do {
-                    events += try Self.copy(
+                    try Self.copy(
                         transfer.copy.box,
                         shape: shape,
                         from: transfer.source,
-                        to: transfer.destination
+                        to: transfer.destination,
+                        startingInto: &events
                     )
                 } catch {
                     failure = error
@@ -189,13 +213,15 @@ extension PArrayStorage {
     }
 
     /// Starts copying the elements of `box` between two whole-array buffers (contiguous, same shape,
-    /// given by their memory): one copy per contiguous run of the box.
+    /// given by their memory): one copy per contiguous run of the box, each run's event appended to
+    /// `events` as it starts (so that the runs started before a failing one are still waited for).
     static func copy(
         _ box: Box,
         shape: [Int],
         from source: (allocation: DeviceAllocation, elementOffset: Int),
-        to destination: (allocation: DeviceAllocation, elementOffset: Int)
-    ) throws(DeviceError) -> [DeviceEvent] {
+        to destination: (allocation: DeviceAllocation, elementOffset: Int),
+        startingInto events: inout [DeviceEvent]
+    ) throws(DeviceError) {
         let size = MemoryLayout<Element>.stride
         func run(at offset: Int, count: Int) throws(DeviceError) -> DeviceEvent {
             try DeviceCopies.copy(
@@ -207,13 +233,15 @@ extension PArrayStorage {
             )
         }
         let rank = shape.count
-        if rank == 0 { return [try run(at: 0, count: 1)] }
+        if rank == 0 {
+            events.append(try run(at: 0, count: 1))
+            return
+        }
         // The run: trailing axes the box covers whole, plus the next axis (partially).
         var runAxis = rank - 1
         while runAxis > 0 && box.lower[runAxis] == 0 && box.upper[runAxis] == shape[runAxis] { runAxis -= 1 }
         let strides = KernelLayout.contiguousStrides(for: shape)
         let runLength = (box.upper[runAxis] - box.lower[runAxis]) * strides[runAxis]
-        var events: [DeviceEvent] = []
         var index = box.lower
         while true {
             let offset = zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }
@@ -228,7 +256,6 @@ extension PArrayStorage {
             }
             if axis < 0 { break }
         }
-        return events
     }
 
 }

@@ -39,7 +39,7 @@ extension PArrayStorage {
         else { return nil }
         // The GPUs whose unfinished tasks read the region, where none of it is valid or moving in.
         var others = Set<Device>()
-        for reader in state.readers where reader.run == run && reader.box.contains(box) {
+        for reader in state.readers where reader.run == run && reader.box.rank == box.rank && reader.box.contains(box) {
             guard let other = reader.device, other.kind == .gpu, other != device, !others.contains(other),
                 !reader.task.isCompleted(generation: reader.generation),
                 !state.moves.contains(where: { $0.destinations.contains(other) }),

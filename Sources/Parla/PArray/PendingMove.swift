@@ -27,7 +27,9 @@ final class PendingMove: Sendable {
     /// Whether an access of `region` on `device` must wait for this move: it uses a buffer this move
     /// fills, or it writes where this move reads or fills.
     func blocks(_ region: Box, on device: Device, writing: Bool) -> Bool {
-        self.destinations.contains(device) || (writing && self.box.intersection(region) != nil)
+        // (A move of contents an `update` has replaced may have another rank: it overlaps nothing.)
+        self.destinations.contains(device)
+            || (writing && self.box.rank == region.rank && self.box.intersection(region) != nil)
     }
 
     /// Ends the move (after its outcome is in the array's state).

@@ -97,10 +97,34 @@ public struct NDArray<Element: NDElement>: Sendable {
     }
 
     /// Makes the storage this array's own (copying it when shared), before the runtime writes into it
-    /// directly (device copies bypass copy-on-write).
-    public mutating func _ensureUniqueStorage() {
-        self._makeUnique()
+    /// directly (device copies bypass copy-on-write). When the copy cannot be made (no memory, a failing
+    /// kernel), the array is unchanged and the device's error is thrown: the runtime's buffers never
+    /// hold a copy that did not complete.
+    package mutating func makeStorageUnique() throws(DeviceError) {
+        guard !isKnownUniquelyReferenced(&self._storage) || self._hasSharedElements else { return }
+        var copy = NDArray(
+            _storage: try NDStorage(uninitializedCapacity: _checkedCount(of: self.shape), on: self._backend),
+            shape: self.shape,
+            strides: _contiguousStrides(for: self.shape),
+            offset: 0
+        )
+        if let kernels = self._deviceKernels {
+            try kernels.elementwise(
+                .unary(.copy),
+                shape: self.shape,
+                output: copy._operand(),
+                inputs: [self._operand()],
+                scalar: nil
+            )
+        } else {
+            copy._assignElements(from: self)
+        }
+        self = copy
     }
+
+    /// Whether this array's storage stands in for memory its device could not provide (inside a task
+    /// that has failed; see `DeviceAllocation.placeholder(on:byteCount:)`).
+    package var holdsNoData: Bool { self._storage.allocation.isPlaceholder }
 
     /// Whether two positions of the array address the same element (a broadcast axis).
     @inlinable

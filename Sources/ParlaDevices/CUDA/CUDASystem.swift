@@ -118,14 +118,7 @@ enum CUDASystem {
 
     /// A registry of every real CUDA GPU, or ``DeviceError/cudaUnavailable(reason:)``.
     static func makeRegistry(selection: DeviceSelection) throws(DeviceError) -> DeviceRegistry {
-        let machine = try real.get()
-        return DeviceRegistry(
-            selection: selection,
-            host: machine.host,
-            gpus: machine.gpus,
-            usesCUDA: true,
-            links: machine.links
-        )
+        try real.get().registry(selection: selection)
     }
 
     /// A registry of a simulated machine.
@@ -133,13 +126,13 @@ enum CUDASystem {
         selection: DeviceSelection,
         configuration: SimulatedCUDA.Configuration
     ) throws(DeviceError) -> DeviceRegistry {
-        let machine = try simulatedMachine(configuration)
-        return DeviceRegistry(
-            selection: selection,
-            host: machine.host,
-            gpus: machine.gpus,
-            usesCUDA: true,
-            links: machine.links
-        )
+        try simulatedMachine(configuration).registry(selection: selection)
+    }
+}
+
+extension CUDAMachine {
+    /// A registry of this machine's GPUs and pinned host, for `selection`.
+    func registry(selection: DeviceSelection) -> DeviceRegistry {
+        DeviceRegistry(selection: selection, host: self.host, gpus: self.gpus, usesCUDA: true, links: self.links)
     }
 }

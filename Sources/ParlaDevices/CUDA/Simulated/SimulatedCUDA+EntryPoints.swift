@@ -280,25 +280,15 @@ extension SimulatedCUDA {
         _ source: UnsafeRawPointer?,
         _ bytes: Int,
         _ stream: CUstream?
-    )
-        -> CUresult
-    {
-        call { () throws(Refusal) in
-            guard let source else { throw Refusal(.invalidValue) }
-            let (queue, block, offset, pinned) = try world.withLock {
-                (world) throws(Refusal) -> (Stream, Block, Int, Bool) in
-                let queue = try world.streamOfCurrentContext(stream)
-                let (block, offset) = try world.memory(destination, bytes: bytes, on: queue.ordinal)
-                if world.devices[queue.ordinal].machine.shouldFail(.copyToDevice) { throw Refusal(.unknown) }
-                return (queue, block, offset, world.isPinned(source, bytes: bytes))
-            }
-            let from = UInt(bitPattern: source)
-            enqueue(
-                { memcpy(block.pointer + offset, UnsafeRawPointer(bitPattern: from)!, bytes) },
-                on: queue,
-                synchronously: !pinned
-            )
-        }
+    ) -> CUresult {
+        guard let source else { return CUDAResult.invalidValue.rawValue }
+        return copyWithHost(
+            device: destination,
+            host: UnsafeMutableRawPointer(mutating: source),
+            bytes,
+            stream,
+            .copyToDevice
+        )
     }
 
     static func copyDeviceToHost(
@@ -307,20 +297,43 @@ extension SimulatedCUDA {
         _ bytes: Int,
         _ stream: CUstream?
     ) -> CUresult {
+        guard let destination else { return CUDAResult.invalidValue.rawValue }
+        return copyWithHost(device: source, host: destination, bytes, stream, .copyToHost)
+    }
+
+    /// A copy between host memory and device memory of the current context, in the direction
+    /// `operation` names.
+    static func copyWithHost(
+        device address: CUdeviceptr,
+        host: UnsafeMutableRawPointer,
+        _ bytes: Int,
+        _ stream: CUstream?,
+        _ operation: SimulatedCUDAFaults.Operation
+    ) -> CUresult {
         call { () throws(Refusal) in
-            guard let destination else { throw Refusal(.invalidValue) }
             let (queue, block, offset, pinned) = try world.withLock {
-                (world) throws(Refusal) -> (Stream, Block, Int, Bool) in
+                (world) throws(Refusal) -> (Stream, Block, Int, Block?) in
                 let queue = try world.streamOfCurrentContext(stream)
-                let (block, offset) = try world.memory(source, bytes: bytes, on: queue.ordinal)
-                if world.devices[queue.ordinal].machine.shouldFail(.copyToHost) { throw Refusal(.unknown) }
-                return (queue, block, offset, world.isPinned(destination, bytes: bytes))
+                let (block, offset) = try world.memory(address, bytes: bytes, on: queue.ordinal)
+                if world.devices[queue.ordinal].machine.shouldFail(operation) { throw Refusal(.unknown) }
+                return (queue, block, offset, world.pinnedBlock(host, bytes: bytes))
             }
-            let to = UInt(bitPattern: destination)
+            let hostAddress = UInt(bitPattern: host)
+            let toDevice = operation == .copyToDevice
             enqueue(
-                { memcpy(UnsafeMutableRawPointer(bitPattern: to)!, block.pointer + offset, bytes) },
+                {
+                    // (A pinned host block stays alive until the copy has run, as the driver keeps it.)
+                    withExtendedLifetime(pinned) {
+                        let host = UnsafeMutableRawPointer(bitPattern: hostAddress)!
+                        if toDevice {
+                            memcpy(block.pointer + offset, host, bytes)
+                        } else {
+                            memcpy(host, block.pointer + offset, bytes)
+                        }
+                    }
+                },
                 on: queue,
-                synchronously: !pinned
+                synchronously: pinned == nil
             )
         }
     }

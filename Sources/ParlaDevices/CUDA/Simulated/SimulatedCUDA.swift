@@ -247,12 +247,13 @@ enum SimulatedCUDA {
             return found
         }
 
-        /// Whether `host ..< host + bytes` lies in pinned host memory.
-        func isPinned(_ host: UnsafeRawPointer, bytes: Int) -> Bool {
+        /// The pinned host block `host ..< host + bytes` lies in, if it does.
+        func pinnedBlock(_ host: UnsafeRawPointer, bytes: Int) -> Block? {
             let address = UInt(bitPattern: host)
-            return self.pinned.contains { base, block in
+            let found = self.pinned.first { base, block in
                 base <= address && address + UInt(bytes) <= base + UInt(block.size)
             }
+            return found?.value
         }
     }
 
