@@ -7,51 +7,74 @@ import Glibc
 #endif
 
 extension MovementBenchmark {
-    /// gpu(0) → gpu(1) by tasks (a task on gpu(1) reads an array only gpu(0) holds) beside one driver copy
+    /// gpu(0) → gpu(1) by tasks (a task on gpu(1) reads an array only gpu(0) holds) beside driver copies
     /// of the same bytes between the same GPUs (`cuMemcpyPeerAsync` on CUDA GPUs, `memcpy` between
-    /// virtual ones), in the same run.
+    /// virtual ones), in the same run: one move awaited from the run's body, and a chain of moves (each
+    /// read on gpu(1) followed by a write on gpu(0) that makes gpu(0) the only holder again, which moves
+    /// nothing), as a program's tasks follow one another.
     func measureGPUToGPU(_ registry: DeviceRegistry, data: NDArray<Float>) async throws {
         let bytes = data.count * 4
+        let moves = 8
         let first = registry.gpus[0]
         let second = registry.gpus[1]
         let from = try first.allocate(byteCount: bytes)
         let to = try second.allocate(byteCount: bytes)
         try DeviceCopies.copy(from: try data.hostBlock(registry), to: from, byteCount: bytes).wait()
-        var raw = Double.infinity
-        for _ in 0...repetitions {
+        func rawCopy() throws -> Double {
             if let cuda = second as? CUDAGPU {
-                raw = min(raw, seconds(try cuda.timeDriverCopy(from: from, to: to, byteCount: bytes)))
-            } else {
-                let clock = ContinuousClock()
-                let start = clock.now
-                memcpy(to.hostPointer!, from.hostPointer!, bytes)
-                raw = min(raw, seconds(start.duration(to: clock.now)))
+                return seconds(try cuda.timeDriverCopy(from: from, to: to, byteCount: bytes))
             }
+            let clock = ContinuousClock()
+            let start = clock.now
+            memcpy(to.hostPointer!, from.hostPointer!, bytes)
+            return seconds(start.duration(to: clock.now))
         }
-        let times = Mutex<[Double]>([])
+        var raw = Double.infinity
+        var rawChain = Double.infinity
+        for _ in 0...repetitions {
+            raw = min(raw, try rawCopy())
+            var chain = 0.0
+            for _ in 0..<moves { chain += try rawCopy() }
+            rawChain = min(rawChain, chain)
+        }
+        let single = Mutex<[Double]>([])
+        let chained = Mutex<[Double]>([])
         let repetitions = self.repetitions
         let right = Mutex(true)
         try await Parla.run(devices: registry.selection) {
             let A = PArray(data.astype(Float.self))
-            for repetition in 0...repetitions {
+            var expected = 0
+            for _ in 0...repetitions {
                 // gpu(0) holds the only valid copy; then gpu(1) reads it.
                 try await spawn(placement: gpu(0), inOut: [A]) {}.wait()
                 let clock = ContinuousClock()
-                let start = clock.now
+                var start = clock.now
                 try await spawn(placement: gpu(1), input: [A]) {}.wait()
-                times.withLock { $0.append(seconds(start.duration(to: clock.now))) }
+                single.withLock { $0.append(seconds(start.duration(to: clock.now))) }
+                try await spawn(placement: gpu(0), inOut: [A]) {}.wait()
+                let T = TaskSpace("chain")
+                start = clock.now
+                for index in 0..<moves {
+                    spawn(T[2 * index], placement: gpu(1), input: [A]) {}
+                    if index + 1 < moves { spawn(T[2 * index + 1], placement: gpu(0), inOut: [A]) {} }
+                }
+                try await T.wait()
+                chained.withLock { $0.append(seconds(start.duration(to: clock.now))) }
+                expected += (1 + moves) * bytes
                 let moved = DataMovementLog.currentRun.first {
                     $0.link.source == gpu(0) && $0.link.destination == gpu(1)
                 }
-                right.withLock { $0 = $0 && moved?.bytes == (repetition + 1) * bytes }
+                right.withLock { $0 = $0 && moved?.bytes == expected }
             }
         }
-        let byTasks = times.withLock { $0.dropFirst().min() ?? .infinity }
-        let rawRate = Double(bytes) / raw / 1e9
-        let taskRate = Double(bytes) / byTasks / 1e9
+        let byTask = single.withLock { $0.dropFirst().min() ?? .infinity }
+        let byChain = chained.withLock { $0.dropFirst().min() ?? .infinity }
         let reference = second is CUDAGPU ? "cuMemcpyPeerAsync" : "memcpy"
+        func rate(_ seconds: Double, _ count: Int = 1) -> String {
+            "\(format(Double(bytes * count) / seconds / 1e9)) GB/s"
+        }
         print(
-            "gpu(0) -> gpu(1), \(formatBytes(bytes)): raw \(reference) \(format(raw * 1e3)) ms = \(format(rawRate)) GB/s; by tasks: \(format(byTasks * 1e3)) ms = \(format(taskRate)) GB/s; ratio \(format(taskRate / rawRate)) (target >= 0.9)\(right.withLock { $0 } ? "" : " [moved from the wrong place]")"
+            "gpu(0) -> gpu(1), \(formatBytes(bytes)): raw \(reference) \(rate(raw)); \(moves) moves by a chain of tasks \(rate(byChain, moves)) beside \(moves) raw copies \(rate(rawChain, moves)): ratio \(format(rawChain / byChain)) (target >= 0.9); one move awaited from the run's body \(format(byTask * 1e3)) ms = \(rate(byTask)), ratio \(format(raw / byTask))\(right.withLock { $0 } ? "" : " [moved from the wrong place]")"
         )
         withExtendedLifetime((from, to)) {}
     }
