@@ -57,8 +57,9 @@ extension NDArray {
     ///   have room for the copy, and the copy must succeed (use ``copy(to:)`` to handle those failures);
     ///   inside a task, either failure fails the task, and the result holds no data.
     public func to(_ device: Device) -> NDArray {
+        if device == self.device { return self }
         let task = RunningTask.sink
-        if let task, task.hasRecordedDeviceFailure, device != self.device {
+        if let task, task.hasRecordedDeviceFailure {
             return NDArray(
                 _uninitializedShape: self.shape,
                 on: (try? DeviceRegistry.current.backend(for: device)) ?? self._backend
