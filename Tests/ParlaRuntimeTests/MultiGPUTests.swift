@@ -276,6 +276,35 @@ struct MultiGPUTests {
         #expect(A.array.elements == [5, 5, 2, 2])
     }
 
+    @Test(
+        "moving an array to a GPU without room fails the task and changes nothing: no copy counts as valid, none is lost",
+        arguments: [AccessMode.input, .inOut]
+    )
+    func outOfMemoryMove(mode: AccessMode) async throws {
+        let count = 200_000  // 1.6 MB: more than each virtual GPU's 1 MiB
+        let A = PArray(NDArray<Double>.arange(count))
+        do {
+            try await Parla.run(devices: .virtual(gpus: 2, memory: 1 << 20)) {
+                let T = TaskSpace("T")
+                switch mode {
+                case .input: spawn(T[0], placement: gpu(0), input: [A]) {}
+                default: spawn(T[0], placement: gpu(0), inOut: [A]) {}
+                }
+            }
+            Issue.record("the run should have failed")
+        } catch let ParlaError.deviceFailed(task, device, operation, error) {
+            #expect(task == "T_0" && device == gpu(0) && operation.hasSuffix("to gpu(0) (\(mode))"))
+            guard case .outOfMemory(gpu(0), count * 8, _) = error else {
+                Issue.record("not out of memory on gpu(0): \(error)")
+                return
+            }
+        }
+        #expect(A.state(on: gpu(0)) == .invalid)
+        #expect(A.state(on: cpu) == .modified)
+        let sum: Double = A.array.sum().item()
+        #expect(sum == Double(count) * Double(count - 1) / 2)
+    }
+
     @Test("running out of device memory inside a task fails that task, not the process")
     func outOfMemoryInABody() async throws {
         let ran = Mutex(false)
