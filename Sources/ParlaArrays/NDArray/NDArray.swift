@@ -122,10 +122,6 @@ public struct NDArray<Element: NDElement>: Sendable {
         self = copy
     }
 
-    /// Whether this array's storage stands in for memory its device could not provide (inside a task
-    /// that has failed; see `DeviceAllocation.placeholder(on:byteCount:)`).
-    package var holdsNoData: Bool { self._storage.allocation.isPlaceholder }
-
     /// Whether two positions of the array address the same element (a broadcast axis).
     @inlinable
     var _hasSharedElements: Bool {

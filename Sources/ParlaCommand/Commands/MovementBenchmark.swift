@@ -51,10 +51,9 @@ struct MovementBenchmark: AsyncParsableCommand {
 
         // Raw: the same bytes, host -> device -> host, with the device's copy function (cuMemcpyAsync on
         // pinned memory for CUDA) or memcpy between separate host blocks (virtual GPUs).
-        let hostBlock = try registry.host.allocate(byteCount: count * 4)
+        let hostBlock = try data.hostBlock(registry)
         let hostBack = try registry.host.allocate(byteCount: count * 4)
         let deviceBlock = try gpuBackend.allocate(byteCount: count * 4)
-        _ = data.withUnsafeBufferPointer { memcpy(hostBlock.hostPointer!, $0.baseAddress!, count * 4) }
         var raw = Double.infinity
         for _ in 0...repetitions {
             let clock = ContinuousClock()

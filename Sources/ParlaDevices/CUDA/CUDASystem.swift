@@ -5,7 +5,6 @@ import Synchronization
 /// Contexts, streams and compiled kernels belong to the process, so each machine is made once and
 /// shared by every registry that uses it (arrays made in one run keep working in the next).
 final class CUDAMachine: Sendable {
-    let driver: CUDADriver
     let gpus: [CUDAGPU]
     /// The host backend of registries using these GPUs: large host blocks are pinned.
     let host: HostBackend
@@ -29,7 +28,6 @@ final class CUDAMachine: Sendable {
         }
         for gpu in gpus { gpu.connectPeers(gpus) }
         let host = HostBackend(pinning: gpus.first.map { PinnedMemoryPool(gpu: $0) })
-        self.driver = driver
         self.gpus = gpus
         self.host = host
         self.simulation = simulation

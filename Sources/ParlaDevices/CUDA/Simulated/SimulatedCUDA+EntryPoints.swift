@@ -71,6 +71,11 @@ extension SimulatedCUDA {
         return Int(device)
     }
 
+    /// The ordinal of `device`, checked under the lock.
+    static func requireDevice(_ device: CUdevice) throws(Refusal) -> Int {
+        try world.withLock { (world) throws(Refusal) in try checkDevice(device, in: world) }
+    }
+
     static func deviceCount(_ count: UnsafeMutablePointer<Int32>?) -> CUresult {
         call { () throws(Refusal) in
             let devices = try world.withLock { (world) throws(Refusal) -> Int in
@@ -83,14 +88,14 @@ extension SimulatedCUDA {
 
     static func deviceGet(_ device: UnsafeMutablePointer<CUdevice>?, _ ordinal: Int32) -> CUresult {
         call { () throws(Refusal) in
-            _ = try world.withLock { (world) throws(Refusal) in try checkDevice(ordinal, in: world) }
+            _ = try requireDevice(ordinal)
             device?.pointee = ordinal
         }
     }
 
     static func deviceName(_ name: UnsafeMutablePointer<CChar>?, _ length: Int32, _ device: CUdevice) -> CUresult {
         call { () throws(Refusal) in
-            _ = try world.withLock { (world) throws(Refusal) in try checkDevice(device, in: world) }
+            _ = try requireDevice(device)
             guard let name, length > 0 else { throw Refusal(.invalidValue) }
             let text = Array(productName.utf8.prefix(Int(length) - 1))
             for (index, byte) in text.enumerated() { name[index] = CChar(bitPattern: byte) }
@@ -106,7 +111,7 @@ extension SimulatedCUDA {
         -> CUresult
     {
         call { () throws(Refusal) in
-            _ = try world.withLock { (world) throws(Refusal) in try checkDevice(device, in: world) }
+            _ = try requireDevice(device)
             switch attribute {
             case Int32(PARLA_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT): value?.pointee = 132
             case Int32(PARLA_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR): value?.pointee = 9

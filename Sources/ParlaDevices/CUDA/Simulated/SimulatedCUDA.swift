@@ -49,12 +49,10 @@ enum SimulatedCUDA {
 
     /// A simulated machine: the driver ordinals of its GPUs, and its fault plan.
     final class Machine: Sendable {
-        let configuration: Configuration
         let ordinals: [Int]
         private let faults: Mutex<SimulatedFaultState>
 
         init(configuration: Configuration, ordinals: [Int]) {
-            self.configuration = configuration
             self.ordinals = ordinals
             self.faults = Mutex(SimulatedFaultState(plan: configuration.faults))
         }
