@@ -333,14 +333,3 @@ struct MultiGPUTests {
         #expect(ran.withLock { $0 })
     }
 }
-
-/// A one-way gate for tests: tasks wait until the test opens it (no timing involved).
-final class Gate: Sendable {
-    private let opened = Atomic<Bool>(false)
-
-    func open() { self.opened.store(true, ordering: .releasing) }
-
-    func waitUntilOpen() {
-        while !self.opened.load(ordering: .acquiring) { sched_yield() }
-    }
-}

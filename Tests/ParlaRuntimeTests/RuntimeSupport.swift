@@ -2,6 +2,10 @@ import Synchronization
 
 @testable import Parla
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A thread-safe log of events, for checking orders.
 final class EventLog: Sendable {
     private let events = Mutex<[String]>([])
@@ -28,5 +32,22 @@ final class ConcurrencyGauge: Sendable {
     var peak: Int { self.state.withLock { $0.peak } }
 }
 
-/// Parla.run scopes are process-wide; tests that open one run one at a time.
+/// Four virtual GPUs.
 let virtualDevices = DeviceSelection.virtual(gpus: 4)
+
+/// A one-way gate for tests: tasks wait until the test opens it (no timing involved).
+final class Gate: Sendable {
+    private let opened = Atomic<Bool>(false)
+
+    func open() { self.opened.store(true, ordering: .releasing) }
+
+    /// Blocks the calling thread (a task body's) until the gate opens.
+    func waitUntilOpen() {
+        while !self.opened.load(ordering: .acquiring) { sched_yield() }
+    }
+
+    /// Suspends the calling Swift task until the gate opens.
+    func wait() async {
+        while !self.opened.load(ordering: .acquiring) { await Task.yield() }
+    }
+}

@@ -155,7 +155,7 @@ extension PArray: _PArrayAccessing {
             self.box,
             on: device,
             mode: mode,
-            links: run.registry.links,
+            registry: run.registry,
             run: run,
             isObsolete: isObsolete
         )

@@ -111,7 +111,7 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
                 self.box,
                 on: device,
                 mode: mode,
-                links: DeviceRegistry.current.links,
+                registry: DeviceRegistry.current,
                 run: RunScope.awaiterScope
             )
         } catch {

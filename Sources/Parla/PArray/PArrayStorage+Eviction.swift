@@ -27,7 +27,7 @@ extension PArrayStorage {
                     self.publishWholeValidity(state)
                     return .evicted
                 }
-                try Self.ensureBuffer(&state, on: fallback)
+                try Self.ensureBuffer(&state, on: fallback, of: DeviceRegistry.current)
                 try state.buffers[fallback]!.makeStorageUnique()
                 // The fallback becomes the holder of what only `device` had: a move into it, for reading.
                 let move = PendingMove(destinations: [fallback], box: state.wholeBox, mode: .input, epoch: state.epoch)

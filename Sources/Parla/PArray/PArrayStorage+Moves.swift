@@ -13,7 +13,8 @@ extension PArrayStorage {
     ///
     /// - Parameters:
     ///   - region: the region (computed only past the fast path: a view's region takes the lock).
-    ///   - links: how fast each link is (the protocol fetches each piece over the fastest).
+    ///   - registry: the devices of the run (or, outside runs, the current ones): where buffers are
+    ///     allocated, and how fast each link is (the protocol fetches each piece over the fastest).
     ///   - run: the run whose movement log counts the bytes (and whose waiting readers a shared read
     ///     serves, in `.inferred` mode).
     ///   - isObsolete: checked under the lock before anything is planned: when it says so, nothing
@@ -22,7 +23,7 @@ extension PArrayStorage {
         _ region: @autoclosure () -> Box,
         on device: Device,
         mode: AccessMode,
-        links: DeviceLinks,
+        registry: DeviceRegistry,
         run: RunScope?,
         isObsolete: (() -> Bool)? = nil
     ) throws(DeviceError) {
@@ -36,7 +37,7 @@ extension PArrayStorage {
                 box,
                 on: device,
                 mode: mode,
-                links: links,
+                registry: registry,
                 run: run,
                 sharing: sharing,
                 isObsolete: isObsolete
@@ -64,7 +65,7 @@ extension PArrayStorage {
         }
     }
 
-    /// What ``prepare(_:on:mode:links:run:isObsolete:)`` does next.
+    /// What ``prepare(_:on:mode:registry:run:isObsolete:)`` does next.
     private enum PreparationStep: @unchecked Sendable {
         // @unchecked Sendable: the transfers name this array's memories, handed from the lock's holder
         // to the thread that copies between them; the move registered with them keeps others out.
@@ -95,7 +96,7 @@ extension PArrayStorage {
         _ box: Box,
         on device: Device,
         mode: AccessMode,
-        links: DeviceLinks,
+        registry: DeviceRegistry,
         run: RunScope?,
         sharing: Bool,
         isObsolete: (() -> Bool)?
@@ -108,8 +109,8 @@ extension PArrayStorage {
                 return .wait(busy)
             }
             var planned = state.coherence
-            let copies = planned.access(box, on: device, mode: mode, links: links)
-            try Self.ensureBuffer(&state, on: device)
+            let copies = planned.access(box, on: device, mode: mode, links: registry.links)
+            try Self.ensureBuffer(&state, on: device, of: registry)
             if mode.writes || !copies.isEmpty {
                 // Written below or by the task: the buffer must not be shared with an NDArray the program
                 // holds (a wrapped array, or an earlier `.array`).
@@ -127,14 +128,14 @@ extension PArrayStorage {
                     box,
                     on: device,
                     copies: copies,
-                    links: links,
+                    links: registry.links,
                     run: run.serial,
                     state: state
                 )
             {
                 do throws(DeviceError) {
                     for other in shared.devices where other != device {
-                        try Self.ensureBuffer(&state, on: other)
+                        try Self.ensureBuffer(&state, on: other, of: registry)
                         try state.buffers[other]!.makeStorageUnique()
                     }
                     destinations = shared.devices

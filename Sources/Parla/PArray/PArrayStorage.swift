@@ -59,10 +59,11 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     /// The whole array as a box.
     var wholeBox: Box { self.state.withLock { $0.wholeBox } }
 
-    /// The device's buffer, allocated (uninitialized: the protocol knows nothing there is valid).
-    static func ensureBuffer(_ state: inout State, on device: Device) throws(DeviceError) {
+    /// The device's buffer, allocated on `registry`'s device (uninitialized: the protocol knows nothing
+    /// there is valid).
+    static func ensureBuffer(_ state: inout State, on device: Device, of registry: DeviceRegistry) throws(DeviceError) {
         if state.buffers[device] != nil { return }
-        let backend = try DeviceRegistry.current.backend(for: device)
+        let backend = try registry.backend(for: device)
         state.buffers[device] = try NDArray<Element>(uninitializedShape: state.shape, on: backend)
     }
 
@@ -94,8 +95,9 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
 
     /// The earlier accesses a new one conflicts with (overlapping, at least one writing), recording the
     /// new one. `box` `nil` means the whole array. With `keepFinished`, finished tasks stay recorded
-    /// (`.explicit` mode checks races with them too, however the timing went). Accesses of earlier runs
-    /// are dropped: those runs have finished.
+    /// (`.explicit` mode checks races with them too, however the timing went). Accesses of other runs
+    /// are dropped; an unfinished one (of a run still in progress) is returned as a conflict marked
+    /// ``AccessConflict/isOfAnotherRun``, which fails the new task: two runs may not share an array.
     func inferDependencies(
         of task: TaskRecord,
         generation: UInt32,
@@ -111,6 +113,9 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
             for access in state.writers where access.task !== task && access.box.intersection(box) != nil {
                 if access.run != run {
                     sawEarlierRun = true
+                    if !access.task.isCompleted(generation: access.generation) {
+                        conflicts.append(AccessConflict(access, ofAnotherRun: true))
+                    }
                     continue
                 }
                 conflicts.append(AccessConflict(task: access.task, generation: access.generation, mode: access.mode))
@@ -119,6 +124,9 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
                 for access in state.readers where access.task !== task && access.box.intersection(box) != nil {
                     if access.run != run {
                         sawEarlierRun = true
+                        if !access.task.isCompleted(generation: access.generation) {
+                            conflicts.append(AccessConflict(access, ofAnotherRun: true))
+                        }
                         continue
                     }
                     conflicts.append(
@@ -189,6 +197,19 @@ struct AccessConflict {
     var task: TaskRecord
     var generation: UInt32
     var mode: AccessMode
+    /// Whether the task belongs to another run still in progress (which nothing can order against).
+    var isOfAnotherRun = false
+
+    init(task: TaskRecord, generation: UInt32, mode: AccessMode) {
+        self.task = task
+        self.generation = generation
+        self.mode = mode
+    }
+
+    init(_ access: RecordedAccess, ofAnotherRun: Bool) {
+        self.init(task: access.task, generation: access.generation, mode: access.mode)
+        self.isOfAnotherRun = ofAnotherRun
+    }
 }
 
 /// Numbers PArrays for messages.

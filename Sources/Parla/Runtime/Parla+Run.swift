@@ -7,8 +7,10 @@ extension Parla {
     ///
     /// Parla (Python) equivalent: `with Parla(): ...`.
     ///
-    /// Several runs may follow one another in a process; runs started concurrently (from different Swift
-    /// tasks) take turns, and a run cannot be nested inside another. When tasks wait for
+    /// Runs are independent: several may follow one another or be in progress at once (started from
+    /// different threads or Swift tasks, or inside another run's body or tasks), each with its own
+    /// devices, tasks and failures; one PArray may not be used by the tasks of two runs at once. When
+    /// tasks wait for
     /// something that can never happen (a dependency never spawned, a cycle), the run throws
     /// ``ParlaError/unsatisfiableDependencies(missing:cycle:waiting:)`` listing them instead of hanging.
     ///
@@ -24,19 +26,15 @@ extension Parla {
         let selection = devices == .auto ? (try DeviceSelection.fromEnvironment() ?? .auto) : devices
         let registry = try DeviceRegistry.make(selection)
         let scope = RunScope(registry: registry, dependencyMode: dependencies, pool: WorkerPool.shared)
-        await RunScope.install(scope)
-        let previousRegistry = DeviceRegistry.install(registry)
-        defer {
-            DeviceRegistry.install(previousRegistry)
-            RunScope.uninstall(scope)
-        }
+        RunScope.started(scope)
+        defer { RunScope.ended(scope) }
 
         // The monitor ends the run once the body has returned and every task has finished; when nothing
         // can progress before that, it fails what waits for the impossible (the body's awaits included).
         let monitor = Task { await scope.monitor() }
         var bodyError: (any Error)? = nil
         do {
-            try await DeviceRegistry.$_taskCurrent.withValue(registry) {
+            try await DeviceRegistry.$taskCurrent.withValue(registry) {
                 try await RunScope.$awaiterScope.withValue(scope) { try await body() }
             }
         } catch {

@@ -16,6 +16,12 @@ public enum ParlaError: Error, Hashable, Sendable, CustomStringConvertible {
     /// In `.explicit` mode, two tasks access overlapping data (at least one writing) and no chain of
     /// dependencies orders them; the later-spawned one fails instead of racing.
     case race(first: String, second: String, access: String)
+    /// A task declared a PArray that a task of another run in progress (`otherTask`) also uses; nothing
+    /// can order tasks of different runs, so runs in progress at once cannot share an array.
+    case sharedAcrossRuns(task: String, array: String, otherTask: String)
+    /// A task id was awaited outside every run, and no run can spawn it any more (none is in progress,
+    /// or those in progress ended without spawning it). `reason` says which.
+    case neverSpawned(id: String, reason: String)
     /// A task (or the run) awaited tasks of a run that was aborted by another failure.
     case runAborted(String)
     /// A device call failed while a task ran: moving its data, a kernel or copy of its body, or its
@@ -44,12 +50,20 @@ public enum ParlaError: Error, Hashable, Sendable, CustomStringConvertible {
             if !cycle.isEmpty {
                 parts.append("dependency cycle: \((cycle + [cycle[0]]).joined(separator: " -> "))")
             }
-            let shown = waiting.prefix(20).joined(separator: ", ") + (waiting.count > 20 ? ", …" : "")
-            parts.append("waiting: \(shown)")
-            return "tasks can never run; " + parts.joined(separator: "; ")
+            if !waiting.isEmpty {
+                let shown = waiting.prefix(20).joined(separator: ", ") + (waiting.count > 20 ? ", …" : "")
+                parts.append("waiting: \(shown)")
+            }
+            return (waiting.isEmpty ? "an await can never end; " : "tasks can never run; ")
+                + parts.joined(separator: "; ")
         case .race(let first, let second, let access):
             return
                 "tasks \(first) and \(second) race: both access \(access) and no dependency orders them; add a dependency, or use Parla.run(dependencies: .inferred)"
+        case .sharedAcrossRuns(let task, let array, let otherTask):
+            return
+                "task \(task) uses PArray \(array), which task \(otherTask) of another run in progress also uses; runs in progress at once cannot share an array"
+        case .neverSpawned(let id, let reason):
+            return "task \(id) was never spawned: \(reason)"
         case .runAborted(let reason):
             return "the run was aborted: \(reason)"
         case .deviceFailed(let task, let device, let operation, let error):

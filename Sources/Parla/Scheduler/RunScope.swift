@@ -88,53 +88,6 @@ final class RunScope: @unchecked Sendable {
 
     // MARK: The current run
 
-    private static let currentScope = Atomic<UInt>(0)
-
-    /// The run in progress, or `nil` outside `Parla.run`.
-    static var current: RunScope? {
-        let raw = currentScope.load(ordering: .acquiring)
-        guard raw != 0 else { return nil }
-        // The scope is retained by `Parla.run` for as long as it is installed.
-        return Unmanaged<RunScope>.fromOpaque(UnsafeRawPointer(bitPattern: raw)!).takeUnretainedValue()
-    }
-
-    /// Runs one at a time: a second `Parla.run` (from another Swift task) waits for the first to end.
-    private static let runQueue = Mutex<(busy: Bool, waiters: [UnsafeContinuation<Void, Never>])>((false, []))
-
-    /// Installs `scope` as the run in progress, after any run in progress has ended.
-    static func install(_ scope: RunScope) async {
-        precondition(
-            RunScope.awaiterScope == nil && _WorkerThreadDevice.get() == nil,
-            "Parla.run cannot be nested inside another run's body or tasks"
-        )
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            let proceed = runQueue.withLock { queue -> Bool in
-                if !queue.busy {
-                    queue.busy = true
-                    return true
-                }
-                queue.waiters.append(continuation)
-                return false
-            }
-            if proceed { continuation.resume() }
-        }
-        let raw = UInt(bitPattern: Unmanaged.passUnretained(scope).toOpaque())
-        currentScope.store(raw, ordering: .releasing)
-    }
-
-    /// Removes `scope` as the run in progress and lets the next waiting run start.
-    static func uninstall(_ scope: RunScope) {
-        currentScope.store(0, ordering: .releasing)
-        let next = runQueue.withLock { queue -> UnsafeContinuation<Void, Never>? in
-            if queue.waiters.isEmpty {
-                queue.busy = false
-                return nil
-            }
-            return queue.waiters.removeFirst()
-        }
-        next?.resume()
-    }
-
     /// The run whose accounting an `await` on a Parla barrier belongs to (bound in the run's body and in
     /// asynchronous task bodies).
     @TaskLocal static var awaiterScope: RunScope? = nil
@@ -407,7 +360,7 @@ final class RunScope: @unchecked Sendable {
             Task {
                 var failure: (any Error)? = nil
                 do {
-                    try await DeviceRegistry.$_taskCurrent.withValue(self.registry) {
+                    try await DeviceRegistry.$taskCurrent.withValue(self.registry) {
                         try await RunScope.$awaiterScope.withValue(self) {
                             try await Device.$_asyncTaskDevice.withValue(device) {
                                 try await RunScope.$asyncCurrentTask.withValue(record) {
@@ -492,7 +445,15 @@ final class RunScope: @unchecked Sendable {
                 }
             }
         }
-        let cycle = Self.findCycle(among: stuck)
+        // A task whose asynchronous body is suspended on another task's completion cannot finish
+        // before it: an edge from the awaited task to the awaiting one, beside the successor edges.
+        var awaitedBy: [ObjectIdentifier: [TaskRecord]] = [:]
+        for record in stuck {
+            if let awaited = record.state.withLock({ $0.awaiting }) {
+                awaitedBy[ObjectIdentifier(awaited), default: []].append(record)
+            }
+        }
+        let cycle = Self.findCycle(among: stuck, awaitedBy: awaitedBy)
         var seen = Set<ObjectIdentifier>()
         let waiting = stuck.filter { seen.insert(ObjectIdentifier($0)).inserted }
         let error = ParlaError.unsatisfiableDependencies(
@@ -502,13 +463,27 @@ final class RunScope: @unchecked Sendable {
         )
         self.abort.withLock { if $0 == nil { $0 = error } }
         self.recordFailure(error)
-        // First make sure no release can schedule them (failing one releases the others), then fail them.
-        for record in waiting {
-            record.remaining.store(Int.min / 2, ordering: .sequentiallyConsistent)
+        // Tasks still waiting for dependencies never run: first make sure no release can schedule them
+        // (failing one releases the others), then fail them. Tasks that started (asynchronous bodies
+        // suspended on an await) are not failed here: their awaits throw, and their bodies finish.
+        let started = waiting.filter { $0.remaining.load(ordering: .sequentiallyConsistent) <= 0 }
+        let notStarted = waiting.filter { $0.remaining.load(ordering: .sequentiallyConsistent) > 0 }
+        for record in notStarted {
+            record.remaining.store(TaskRecord.neverReady, ordering: .sequentiallyConsistent)
         }
-        for record in waiting where !record.isCompleted {
+        for record in notStarted where !record.isCompleted {
             self.active.add(1, ordering: .sequentiallyConsistent)
             record.complete(failure: error)
+        }
+        for record in started {
+            let (waiters, scopes) = record.state.withLock { state in
+                defer {
+                    state.waiters = []
+                    state.waiterScopes = []
+                }
+                return (state.waiters, state.waiterScopes)
+            }
+            waitersToWake.append(contentsOf: zip(waiters, scopes))
         }
         for (waiter, scope) in waitersToWake {
             scope?.awaiterResumed()
@@ -516,8 +491,12 @@ final class RunScope: @unchecked Sendable {
         }
     }
 
-    /// A cycle of unfinished tasks following successor edges, if there is one.
-    private static func findCycle(among records: [TaskRecord]) -> [TaskRecord] {
+    /// A cycle of unfinished tasks following successor edges and await edges (`awaitedBy`: the tasks
+    /// suspended on each task's completion), if there is one, in the order its tasks must finish.
+    private static func findCycle(
+        among records: [TaskRecord],
+        awaitedBy: [ObjectIdentifier: [TaskRecord]]
+    ) -> [TaskRecord] {
         var color: [ObjectIdentifier: Int] = [:]  // 1: on the path, 2: done
         var path: [TaskRecord] = []
         func visit(_ record: TaskRecord) -> [TaskRecord]? {
@@ -533,7 +512,7 @@ final class RunScope: @unchecked Sendable {
                 if state.completed { return [] }
                 return (state.firstSuccessor.map { [$0] } ?? []) + state.moreSuccessors
             }
-            for successor in successors {
+            for successor in successors + (awaitedBy[key] ?? []) {
                 if let cycle = visit(successor) { return cycle }
             }
             path.removeLast()
@@ -541,10 +520,7 @@ final class RunScope: @unchecked Sendable {
             return nil
         }
         for record in records {
-            if let cycle = visit(record) {
-                // Successor edges point from a dependency to its dependent; report in dependency order.
-                return cycle
-            }
+            if let cycle = visit(record) { return cycle }
         }
         return []
     }

@@ -52,6 +52,10 @@ class TaskRecord: @unchecked Sendable {
     /// Dependencies not yet finished, plus one held by `spawn` until it has registered them all.
     let remaining = Atomic<Int>(1)
 
+    /// A `remaining` count that no number of releases brings to zero: stored in a task that fails
+    /// without running, so that dependencies finishing later cannot schedule it.
+    static let neverReady = Int.min / 2
+
     /// The device chosen for the task.
     @exclusivity(unchecked) var device: Device = .cpu
 
@@ -76,6 +80,9 @@ class TaskRecord: @unchecked Sendable {
         /// The first device call that failed in the body (see `DeviceFailureSink`): a reference, so
         /// that the state every task locks stays small.
         var deviceFailure: DeviceFailure? = nil
+        /// The task whose completion this task's asynchronous body is suspended on (for finding
+        /// cycles of awaits).
+        var awaiting: TaskRecord? = nil
     }
 
     /// A device call of a task's body that failed.
@@ -331,13 +338,18 @@ class TaskRecord: @unchecked Sendable {
     var completedSuccessfully: Bool { self.state.withLock { $0.completed && $0.failure == nil } }
 
     /// Waits until the task (of use `generation` of the record; `nil`: the current one) has finished;
-    /// throws its failure.
+    /// throws its failure. Inside a task, an await that closes a cycle of awaits (a task awaiting
+    /// itself, or two awaiting each other) throws
+    /// ``ParlaError/unsatisfiableDependencies(missing:cycle:waiting:)`` at once.
     func waitForCompletion(generation: UInt32? = nil) async throws {
         if let outcome = self.outcome(generation: generation) {
             if let failure = outcome { throw failure }
             return
         }
         let scope = RunScope.awaiterScope
+        let awaiter = RunScope.asyncCurrentTask
+        if let awaiter { try awaiter.beginAwaiting(self) }
+        defer { awaiter?.endAwaiting() }
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             let registered = self.state.withLock { state in
                 if let generation, generation != state.generation { return false }
@@ -352,8 +364,32 @@ class TaskRecord: @unchecked Sendable {
                 continuation.resume()
             }
         }
-        if let failure = self.outcome(generation: generation) ?? nil { throw failure }
+        guard let outcome = self.outcome(generation: generation) else {
+            // Only a run that found nothing able to progress wakes an awaiter of an unfinished task.
+            throw RunScope.abortError(of: scope) ?? ParlaError.runAborted("\(self.name) can never finish")
+        }
+        if let failure = outcome { throw failure }
     }
+
+    /// Records that this task's body awaits `target`, first following the chain of awaits from it: one
+    /// that leads back here is a cycle, which can never end.
+    private func beginAwaiting(_ target: TaskRecord) throws(ParlaError) {
+        self.state.withLock { $0.awaiting = target }
+        var chain: [TaskRecord] = [self]
+        var next: TaskRecord? = target
+        while let current = next, chain.count <= 100_000 {
+            if current === self {
+                self.endAwaiting()
+                // Each task of the cycle waits for the next; reported in the order they must finish.
+                let names = chain.reversed().map(\.name)
+                throw .unsatisfiableDependencies(missing: [], cycle: names, waiting: names)
+            }
+            chain.append(current)
+            next = current.state.withLock { $0.completed ? nil : $0.awaiting }
+        }
+    }
+
+    private func endAwaiting() { self.state.withLock { $0.awaiting = nil } }
 
     /// `nil` while running; when finished, its failure or `nil` (a later use of the record means the
     /// task of `generation` finished successfully).
@@ -374,6 +410,8 @@ extension TaskRecord: DeviceFailureSink {
     }
 
     var hasRecordedDeviceFailure: Bool { self.hasDeviceFailure.load(ordering: .acquiring) }
+
+    var deviceRegistry: DeviceRegistry { self.withScope { $0.registry } }
 
     /// The task's failure for the device call of its body that failed first, if one did.
     func deviceFailureOfBody() -> ParlaError? {

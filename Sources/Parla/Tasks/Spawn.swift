@@ -96,8 +96,11 @@ private func _spawn<R: Sendable>(
     asynchronous: (@Sendable () async throws -> R)?
 ) -> ParlaTask<R> {
     guard let scope = RunScope.current else {
+        let several = RunScope.runsInProgress > 1
         preconditionFailure(
             "spawn\(id.map { "(\($0))" } ?? "") at \(file):\(line) is outside Parla.run; tasks exist only inside a run"
+                + (several
+                    ? " (several runs are in progress: spawn from the body or the tasks of the one it belongs to)" : "")
         )
     }
     precondition(
@@ -188,7 +191,7 @@ private func _spawn<R: Sendable>(
             return taken
         }
         guard claimed.0 else {
-            record.remaining.store(Int.min / 2, ordering: .relaxed)
+            record.remaining.store(TaskRecord.neverReady, ordering: .relaxed)
             scope.taskBecameReadyWithoutRunning()
             record.complete(failure: ParlaError.duplicateTaskID(slot.name))
             return ParlaTask(record: record)
@@ -204,7 +207,7 @@ private func _spawn<R: Sendable>(
         }
     }
     if let placementError {
-        record.remaining.store(Int.min / 2, ordering: .relaxed)
+        record.remaining.store(TaskRecord.neverReady, ordering: .relaxed)
         scope.taskBecameReadyWithoutRunning()
         record.complete(failure: placementError)
         return ParlaTask(record: record)
@@ -251,6 +254,7 @@ private func _spawn<R: Sendable>(
     // task after earlier tasks whose accesses conflict with its own.
     // The producers of each `input` that has any, by position in `record.accesses` (empty: no allocation).
     var producersOfInput: [Int: [(TaskRecord, generation: UInt32)]] = [:]
+    var sharingFailure: ParlaError? = nil
     if hasAccesses {
         // (A reused record keeps the capacity of its list.)
         record.accesses.reserveCapacity(accesses.input.count + accesses.output.count + accesses.inOut.count)
@@ -263,13 +267,23 @@ private func _spawn<R: Sendable>(
         // (By position: entries are not copied, which would retain their arrays.)
         for position in record.accesses.indices {
             let mode = record.accesses[position].mode
-            let conflicting = record.accesses[position].access.inferDependencies(
+            var conflicting = record.accesses[position].access.inferDependencies(
                 of: record,
                 generation: generation,
                 run: scope.serial,
                 mode: mode,
                 keepFinished: scope.dependencyMode == .explicit
             )
+            if let other = conflicting.first(where: \.isOfAnotherRun) {
+                sharingFailure =
+                    sharingFailure
+                    ?? .sharedAcrossRuns(
+                        task: record.name,
+                        array: record.accesses[position].access.label,
+                        otherTask: other.task.name
+                    )
+                conflicting.removeAll(where: \.isOfAnotherRun)
+            }
             if scope.dependencyMode == .inferred {
                 for conflict in conflicting {
                     record.remaining.add(1, ordering: .relaxed)
@@ -297,6 +311,12 @@ private func _spawn<R: Sendable>(
                 }
             }
         }
+    }
+    if let sharingFailure {
+        record.remaining.store(TaskRecord.neverReady, ordering: .relaxed)
+        scope.taskBecameReadyWithoutRunning()
+        record.complete(failure: sharingFailure)
+        return ParlaTask(record: record, generation: generation)
     }
     // Prefetch: when the task waits for more than the producers of the data it reads, its input copies
     // start as soon as those producers have finished (for a task placed on one device).

@@ -35,16 +35,26 @@ final class TaskSlot: @unchecked Sendable {
     /// The task spawned under this id, if any.
     var record: TaskRecord? { self.state.withLock { $0.record } }
 
-    /// Waits until a task is spawned under this id, then returns it.
+    /// Waits until a task is spawned under this id, then returns it. Outside every run, the wait fails
+    /// once no run in progress is left to spawn the id.
     func spawnedRecord() async throws -> TaskRecord {
         if let record = self.record { return record }
         let scope = RunScope.awaiterScope
+        var noRunInProgress = false
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            let registered = self.state.withLock { state in
-                if state.record != nil { return false }
-                state.spawnWaiters.append(continuation)
-                state.waiterScopes.append(scope)
-                return true
+            func register() -> Bool {
+                self.state.withLock { state in
+                    if state.record != nil { return false }
+                    state.spawnWaiters.append(continuation)
+                    state.waiterScopes.append(scope)
+                    return true
+                }
+            }
+            var registered = false
+            if scope != nil {
+                registered = register()
+            } else {
+                noRunInProgress = !RunScope.registerOutsideWait(on: self) { registered = register() }
             }
             if registered {
                 if let space = self.space { scope?.noteSpace(space) }
@@ -54,10 +64,33 @@ final class TaskSlot: @unchecked Sendable {
             }
         }
         guard let record = self.record else {
+            if scope == nil {
+                throw ParlaError.neverSpawned(
+                    id: self.name,
+                    reason: noRunInProgress
+                        ? "it is awaited outside Parla.run, and no run is in progress to spawn it"
+                        : "it is awaited outside Parla.run, and the runs in progress ended without spawning it"
+                )
+            }
             // Only an aborted run resumes a waiter without a task.
             throw RunScope.abortError(of: scope) ?? ParlaError.runAborted("\(self.name) was never spawned")
         }
         return record
+    }
+
+    /// Wakes the awaiters outside every run (the last run has ended; nobody can spawn the id now).
+    func wakeOutsideWaiters() {
+        let woken = self.state.withLock { state -> [UnsafeContinuation<Void, Never>] in
+            var woken: [UnsafeContinuation<Void, Never>] = []
+            var kept: [(UnsafeContinuation<Void, Never>, RunScope?)] = []
+            for (waiter, scope) in zip(state.spawnWaiters, state.waiterScopes) {
+                if scope == nil { woken.append(waiter) } else { kept.append((waiter, scope)) }
+            }
+            state.spawnWaiters = kept.map(\.0)
+            state.waiterScopes = kept.map(\.1)
+            return woken
+        }
+        for waiter in woken { waiter.resume() }
     }
 }
 

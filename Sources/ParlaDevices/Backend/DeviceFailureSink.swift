@@ -11,6 +11,8 @@ package protocol DeviceFailureSink: AnyObject, Sendable {
     func recordDeviceFailure(_ error: DeviceError, operation: String)
     /// Whether a failure has been recorded.
     var hasRecordedDeviceFailure: Bool { get }
+    /// The devices of the task's run.
+    var deviceRegistry: DeviceRegistry { get }
 }
 
 /// The task running on the calling thread (set by the runtime around a synchronous body) or Swift task

@@ -2,8 +2,9 @@ import Synchronization
 
 /// The devices of a run: the CPU and its GPUs (virtual or CUDA), each with its backend.
 ///
-/// One registry is current at a time: the one `Parla.run` made, or, outside any run, the default one
-/// (``DeviceSelection/auto``, or `PARLA_DEVICES`), made on first use.
+/// The current registry (``current``) is the one of the run the caller belongs to (its body or one of
+/// its tasks), or, outside any run, the default one (``DeviceSelection/auto``, or `PARLA_DEVICES`), made
+/// on first use.
 public final class DeviceRegistry: Sendable {
     /// What was asked for.
     public let selection: DeviceSelection
@@ -106,38 +107,63 @@ public final class DeviceRegistry: Sendable {
 
     // MARK: The current registry
 
-    private static let _current = Mutex<DeviceRegistry?>(nil)
+    /// The default registry (made on first use, or set by ``install(_:)``) and the registries of the
+    /// runs in progress, in the order they started.
+    private static let installed = Mutex<(fallback: DeviceRegistry?, runs: [DeviceRegistry])>((nil, []))
 
-    /// A registry bound to the current Swift task (and its child tasks) by ``withCurrent(_:_:)``.
+    /// A registry bound to the current Swift task (and its child tasks) by ``withCurrent(_:_:)``, and by
+    /// the runtime in a run's body and asynchronous task bodies.
     @TaskLocal
-    public static var _taskCurrent: DeviceRegistry? = nil
+    package static var taskCurrent: DeviceRegistry? = nil
 
     /// Runs `body` with `registry` as ``current`` for the calling Swift task only (other tasks and
     /// threads keep theirs).
     public static func withCurrent<R>(_ registry: DeviceRegistry, _ body: () throws -> R) rethrows -> R {
-        try $_taskCurrent.withValue(registry) { try body() }
+        try $taskCurrent.withValue(registry) { try body() }
     }
 
-    /// The registry in use: one bound to the calling Swift task (``withCurrent(_:_:)``), else the one
-    /// installed by ``install(_:)`` (by `Parla.run`), else the default one, made from `PARLA_DEVICES`
-    /// or ``DeviceSelection/auto`` on first use.
+    /// The registry in use: one bound to the calling Swift task (``withCurrent(_:_:)``, or a run's body);
+    /// else, in a task's body, its run's; else the registry of the run in progress (of the first one
+    /// started, when several are); else the default one: the one ``install(_:)`` set, or one made
+    /// from `PARLA_DEVICES` or ``DeviceSelection/auto`` on first use.
     public static var current: DeviceRegistry {
-        if let bound = _taskCurrent { return bound }
-        return _current.withLock { current in
-            if let current { return current }
-            let made = makeDefault()
-            current = made
-            return made
+        if let bound = taskCurrent { return bound }
+        let (sole, several) = installed.withLock { state -> (DeviceRegistry?, Bool) in
+            switch state.runs.count {
+            case 0:
+                if let fallback = state.fallback { return (fallback, false) }
+                let made = makeDefault()
+                state.fallback = made
+                return (made, false)
+            case 1: return (state.runs[0], false)
+            default: return (state.runs[0], true)
+            }
+        }
+        // With several runs in progress, a synchronous task body finds its run through its task.
+        if several, let task = RunningTask.sink { return task.deviceRegistry }
+        return sole!
+    }
+
+    /// Makes `registry` the default one (used outside runs) and returns the one it replaces.
+    @discardableResult
+    public static func install(_ registry: DeviceRegistry?) -> DeviceRegistry? {
+        installed.withLock { state in
+            let previous = state.fallback
+            state.fallback = registry
+            return previous
         }
     }
 
-    /// Makes `registry` the current one and returns the one it replaces.
-    @discardableResult
-    public static func install(_ registry: DeviceRegistry?) -> DeviceRegistry? {
-        _current.withLock { current in
-            let previous = current
-            current = registry
-            return previous
+    /// Records that a run using `registry` has started (``current`` outside tasks gives the registry of
+    /// the run in progress).
+    package static func runStarted(with registry: DeviceRegistry) {
+        installed.withLock { $0.runs.append(registry) }
+    }
+
+    /// Records that a run using `registry` has ended.
+    package static func runEnded(with registry: DeviceRegistry) {
+        installed.withLock { state in
+            if let position = state.runs.firstIndex(where: { $0 === registry }) { state.runs.remove(at: position) }
         }
     }
 
