@@ -133,6 +133,11 @@ protocol _PArrayAccessing: PArrayAccess {
     func prepare(on device: Device, mode: AccessMode, run: RunScope, isObsolete: (() -> Bool)?) throws(DeviceError)
     /// A name for messages.
     var label: String { get }
+    /// Records that `task` writes the region from now until ``endWrite(by:)`` (see
+    /// `PArrayStorage.beginWrite`).
+    func beginWrite(by task: TaskRecord)
+    /// Records that `task`, which wrote the region, has finished.
+    func endWrite(by task: TaskRecord)
     /// The earlier tasks of run `run` whose accesses conflict with this one (and how they accessed),
     /// recording this one (by task `task`, use `generation` of its record); with `keepFinished`,
     /// finished tasks stay recorded (to check races in `.explicit` mode).
@@ -162,6 +167,12 @@ extension PArray: _PArrayAccessing {
     }
 
     var label: String { self.storage.label }
+
+    func beginWrite(by task: TaskRecord) {
+        self.storage.beginWrite(self.components.isEmpty ? nil : self.box, by: task)
+    }
+
+    func endWrite(by task: TaskRecord) { self.storage.endWrite(by: task) }
 
     func inferDependencies(
         of task: TaskRecord,

@@ -94,17 +94,33 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
 
     /// The region of the device's buffer.
     func view(on device: Device) -> NDArray<Element> {
-        guard let buffer = self.storage.state.withLock({ $0.buffers[device] }) else {
-            preconditionFailure(
-                "\(self.storage.label) has no copy on \(device); declare it in the task's input, output or inOut"
-            )
+        if let buffer = self.storage.state.withLock({ $0.buffers[device] }) {
+            return self.components.isEmpty ? buffer : buffer._view(self.components)
         }
-        return self.components.isEmpty ? buffer : buffer._view(self.components)
+        guard let task = RunScope.currentTask else {
+            preconditionFailure("\(self.storage.label) has no copy on \(device)")
+        }
+        // The task declared the region (checked before), and its copy was made valid when the task
+        // started; it has been evicted since. A read brings it back.
+        let run = task.withScope { $0 }
+        do throws(DeviceError) {
+            try self.storage.prepare(self.box, on: device, mode: .input, registry: run.registry, run: run)
+        } catch {
+            let what =
+                "bringing back \(self.storage.label) region \(self.box), evicted from \(device) while the task ran"
+            task.recordDeviceFailure(error, operation: what)
+            // The task fails when its body returns; until then it reads zeros.
+            let whole = NDArray<Element>.zeros(self.storage.shape)
+            return self.components.isEmpty ? whole : whole._view(self.components)
+        }
+        return self.view(on: device)
     }
 
     /// Makes this region valid on `device` for an access of `mode`, stopping with the device's message
     /// when it cannot.
     func moveForAccess(on device: Device, mode: AccessMode) {
+        // A task writing the region now would leave this access (and the copies it makes) stale.
+        self.storage.waitForRunningWriters(overlapping: self.components.isEmpty ? nil : self.box)
         do {
             // Outside tasks: counted for the run whose body this is, if any.
             try self.storage.prepare(

@@ -10,10 +10,11 @@ extension PArrayStorage {
         case copy(PendingMove, [Int], [Transfer])
     }
 
-    /// Drops `device`'s copy (see ``PArray/evict(from:keepOneCopy:)``). Waits for moves in progress
-    /// first; the copies that keep data only `device` holds run outside the lock, and nothing changes
+    /// Drops `device`'s copy (see ``PArray/evict(from:keepOneCopy:)``). Waits for running writers and
+    /// moves in progress first; the copies that keep data only `device` holds run outside the lock, and nothing changes
     /// unless they all succeed.
     func evict(_ device: Device, keepOneCopy: Bool, fallback: Device) throws(DeviceError) -> Bool {
+        self.waitForRunningWriters(overlapping: nil)
         while true {
             let step = try self.state.withLock { (state) throws(DeviceError) -> EvictionStep in
                 if let busy = state.moves.first { return .wait(busy) }

@@ -25,6 +25,8 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         var moves: [PendingMove] = []
         /// Raised when `update` replaces the contents: moves of older contents are not applied.
         var epoch = 0
+        /// Tasks running now that write the array, with their regions (see `beginWrite`).
+        var runningWriters: [(task: ObjectIdentifier, region: Box)] = []
 
         init(shape: [Int], coherence: CoherenceProtocol, buffers: [Device: NDArray<Element>]) {
             self.shape = shape

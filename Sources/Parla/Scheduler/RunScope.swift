@@ -341,6 +341,7 @@ final class RunScope: @unchecked Sendable {
                     continue
                 }
                 let entry = record.accesses[index]
+                if entry.mode.writes { entry.access.beginWrite(by: record) }
                 do {
                     try entry.access.prepare(on: device, mode: entry.mode, run: self, isObsolete: nil)
                 } catch {
@@ -415,6 +416,9 @@ final class RunScope: @unchecked Sendable {
 
     private func finish(_ record: TaskRecord, slot: Int, failure: (any Error)?) {
         self.running[self.pool.currentShard][slot].value.subtract(1, ordering: .relaxed)
+        for index in record.accesses.indices where record.accesses[index].mode.writes {
+            record.accesses[index].access.endWrite(by: record)
+        }
         self.releaseResources(of: record)
         // (On a worker, `execute` returns to the worker's loop right after; elsewhere this is ignored.)
         record.complete(failure: failure, onWorkerLoop: true)
