@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import Testing
 
@@ -8,7 +9,7 @@ struct ConsistencyTests {
     /// Reads `A` outside tasks while a task on gpu(0) writes it: `reader` runs once the task is inside
     /// its body, and its value is returned.
     private func readWhileWriting(
-        _ reader: @escaping @Sendable (PArray<Double>) async -> NDArray<Double>
+        _ reader: @escaping @Sendable (PArray<Double>) -> NDArray<Double>
     ) async throws -> (read: NDArray<Double>, after: NDArray<Double>) {
         let A = PArray(NDArray<Double>.zeros([4]))
         let writing = Gate()
@@ -33,15 +34,20 @@ struct ConsistencyTests {
         return (read.withLock { $0 }!, A.array)
     }
 
-    /// Runs `reader` on `A` in a detached Swift task (outside every task and run body).
+    /// Runs `reader` on `A` on a thread of its own (outside every task and run body; a thread of Swift's
+    /// cooperative pool would be held while the reader waits, and the pool may have only two).
     private static func detachedRead(
         of A: PArray<Double>,
-        by reader: @escaping @Sendable (PArray<Double>) async -> NDArray<Double>,
+        by reader: @escaping @Sendable (PArray<Double>) -> NDArray<Double>,
         started: Gate
     ) -> Task<NDArray<Double>, Never> {
         Task.detached {
-            started.open()
-            return await reader(A)
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    started.open()
+                    continuation.resume(returning: reader(A))
+                }
+            }
         }
     }
 
@@ -79,5 +85,67 @@ struct ConsistencyTests {
             evicted.open()
         }
         #expect(sum.withLock { $0 } == 4950)
+    }
+}
+
+@Suite("small GPUs: copies give way to the tasks that need the room", .serialized, .timeLimit(.minutes(1)))
+struct DeviceMemoryTests {
+    /// 600 kB of doubles: one fits on a 1 MiB virtual GPU, two do not.
+    static let count = 75_000
+    static let expectedSum = Double(count) * Double(count - 1) / 2
+
+    static func sum(_ A: PArray<Double>) -> Double { A.array.sum().item() }
+
+    @Test("a waiting task's prefetch does not make a ready task fail: it gives way, and both tasks run")
+    func prefetchGivesWay() async throws {
+        let B = PArray(NDArray<Double>.arange(Self.count))
+        let C = PArray(NDArray<Double>.arange(Self.count))
+        let release = Gate()
+        let sums = Mutex<[String: Double]>([:])
+        try await Parla.run(devices: .virtual(gpus: 1, memory: 1 << 20)) {
+            let T = TaskSpace("T")
+            spawn(T[0]) { release.waitUntilOpen() }
+            // T_1 waits for T_0, so its input is prefetched to gpu(0) now.
+            spawn(T[1], dependencies: [T[0]], placement: gpu(0), input: [B]) {
+                sums.withLock { $0["T_1"] = Self.sum(B) }
+            }
+            while B.state(on: gpu(0)) == .invalid { await Task.yield() }
+            // T_2 is ready at once and needs the room the prefetch took.
+            try await spawn(T[2], placement: gpu(0), input: [C]) {
+                sums.withLock { $0["T_2"] = Self.sum(C) }
+            }.wait()
+            release.open()
+        }
+        #expect(sums.withLock { $0 } == ["T_1": Self.expectedSum, "T_2": Self.expectedSum])
+    }
+
+    @Test("a task's memory reservation counts the copies on its device: they give way before it runs")
+    func reservationMakesRoom() async throws {
+        let A = PArray(NDArray<Double>.arange(Self.count))
+        let allocated = Mutex(false)
+        try await Parla.run(devices: .virtual(gpus: 1, memory: 1 << 20)) {
+            try await spawn(placement: gpu(0), input: [A]) { _ = Self.sum(A) }.wait()
+            #expect(A.state(on: gpu(0)) != .invalid)
+            spawn(placement: gpu(0), memory: 600_000) {
+                let scratch = NDArray<Double>.ones([Self.count]).to(Device.current)
+                allocated.withLock { $0 = scratch.sum().item() == Double(Self.count) }
+            }
+        }
+        #expect(allocated.withLock { $0 })
+        #expect(Self.sum(A) == Self.expectedSum)
+    }
+
+    @Test("an allocation in a task body that finds its device full of other arrays' copies makes room")
+    func bodyAllocationMakesRoom() async throws {
+        let A = PArray(NDArray<Double>.arange(Self.count))
+        try await Parla.run(devices: .virtual(gpus: 1, memory: 1 << 20)) {
+            // A's only valid copy ends up on gpu(0): eviction must move it to the host first.
+            try await spawn(placement: gpu(0), inOut: [A]) { A[0] = 1 }.wait()
+            try await spawn(placement: gpu(0)) {
+                let scratch = NDArray<Double>.ones([Self.count]).to(Device.current)
+                #expect(scratch.sum().item() == Double(Self.count))
+            }.wait()
+        }
+        #expect(Self.sum(A) == Self.expectedSum + 1)
     }
 }

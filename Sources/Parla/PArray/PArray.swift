@@ -178,7 +178,12 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     public func evict(from device: Device, keepOneCopy: Bool = true) -> Bool {
         let fallback: Device = device == .cpu ? .gpu(0) : .cpu
         do {
-            return try self.storage.evict(device, keepOneCopy: keepOneCopy, fallback: fallback)
+            return try self.storage.evict(
+                device,
+                keepOneCopy: keepOneCopy,
+                fallback: fallback,
+                registry: DeviceRegistry.current
+            )
         } catch {
             fatalError("cannot evict \(self.storage.label) from \(device): \(error)")
         }

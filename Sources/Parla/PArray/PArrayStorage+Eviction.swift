@@ -13,7 +13,12 @@ extension PArrayStorage {
     /// Drops `device`'s copy (see ``PArray/evict(from:keepOneCopy:)``). Waits for running writers and
     /// moves in progress first; the copies that keep data only `device` holds run outside the lock, and nothing changes
     /// unless they all succeed.
-    func evict(_ device: Device, keepOneCopy: Bool, fallback: Device) throws(DeviceError) -> Bool {
+    func evict(
+        _ device: Device,
+        keepOneCopy: Bool,
+        fallback: Device,
+        registry: DeviceRegistry
+    ) throws(DeviceError) -> Bool {
         self.waitForRunningWriters(overlapping: nil)
         while true {
             let step = try self.state.withLock { (state) throws(DeviceError) -> EvictionStep in
@@ -28,7 +33,7 @@ extension PArrayStorage {
                     self.publishWholeValidity(state)
                     return .evicted
                 }
-                try Self.ensureBuffer(&state, on: fallback, of: DeviceRegistry.current)
+                try Self.ensureBuffer(&state, on: fallback, of: registry)
                 try state.buffers[fallback]!.makeStorageUnique()
                 // The fallback becomes the holder of what only `device` had: a move into it, for reading.
                 let move = PendingMove(destinations: [fallback], box: state.wholeBox, mode: .input, epoch: state.epoch)

@@ -110,7 +110,9 @@ extension PArrayStorage {
             }
             var planned = state.coherence
             let copies = planned.access(box, on: device, mode: mode, links: registry.links)
+            let allocates = state.buffers[device] == nil
             try Self.ensureBuffer(&state, on: device, of: registry)
+            if allocates { run?.noteResident(self, on: device) }
             if mode.writes || !copies.isEmpty {
                 // Written below or by the task: the buffer must not be shared with an NDArray the program
                 // holds (a wrapped array, or an earlier `.array`).
@@ -135,7 +137,10 @@ extension PArrayStorage {
             {
                 do throws(DeviceError) {
                     for other in shared.devices where other != device {
-                        try Self.ensureBuffer(&state, on: other, of: registry)
+                        if state.buffers[other] == nil {
+                            try Self.ensureBuffer(&state, on: other, of: registry)
+                            run.noteResident(self, on: other)
+                        }
                         try state.buffers[other]!.makeStorageUnique()
                     }
                     destinations = shared.devices

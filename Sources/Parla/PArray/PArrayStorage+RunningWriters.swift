@@ -21,13 +21,15 @@ extension PArrayStorage {
         self.state.withLock { state in state.runningWriters.removeAll { $0.task == identity } }
     }
 
-    /// Blocks until no running task writes a part of `region` (`nil`: the whole array).
+    /// Blocks until no running task writes a part of `region` (`nil`: the whole array), except the
+    /// calling task itself (which evicts, say, an array it writes).
     func waitForRunningWriters(overlapping region: Box?) {
+        let caller = RunScope.currentTask.map(ObjectIdentifier.init)
         var pause: UInt32 = 20
         while self.state.withLock({ state in
             let region = region ?? state.wholeBox
             return state.runningWriters.contains {
-                $0.region.rank == region.rank && $0.region.intersection(region) != nil
+                $0.task != caller && $0.region.rank == region.rank && $0.region.intersection(region) != nil
             }
         }) {
             // Writers are task bodies, which take a while: back off up to 2 ms between looks.

@@ -41,6 +41,9 @@ final class RunScope: @unchecked Sendable {
     private let parked = Mutex<[TaskRecord]>([])
     /// Tasks running per device, counted per thread (shard): `running[shard][device]`.
     private let running: [[PaddedCounter]]
+    /// Per device (by position): the arrays that allocated copies there for this run (see
+    /// `makeRoom(on:sparing:)`).
+    let residentArrays: Mutex<[[ObjectIdentifier: WeakResidentArray]]>
 
     /// An atomic count in its own object, padded to a cache line of its own so that counters of
     /// different threads never share one.
@@ -70,6 +73,7 @@ final class RunScope: @unchecked Sendable {
         self.completesAsynchronously = backends.map { $0.map { !$0.isHostAddressable } ?? false }
         self.capacities = backends.map { $0?.memoryCapacity }
         self.usage = Mutex(Array(repeating: DeviceUsage(), count: registry.devices.count))
+        self.residentArrays = Mutex(Array(repeating: [:], count: registry.devices.count))
         let shards = pool.shardCount
         self.live = (0..<shards).map { _ in PaddedCounter() }
         self.running = (0..<shards).map { _ in (0..<registry.devices.count).map { _ in PaddedCounter() } }
@@ -314,6 +318,7 @@ final class RunScope: @unchecked Sendable {
         }
         guard let device = self.place(record) else { return false }
         record.device = device
+        if record.memory > 0 { self.makeRoom(for: record, on: device) }
         let slot = self.position(of: device)
         self.running[self.pool.currentShard][slot].value.add(1, ordering: .relaxed)
         // `.explicit` mode: conflicting accesses must be ordered by dependencies, one way or the other
@@ -343,7 +348,7 @@ final class RunScope: @unchecked Sendable {
                 let entry = record.accesses[index]
                 if entry.mode.writes { entry.access.beginWrite(by: record) }
                 do {
-                    try entry.access.prepare(on: device, mode: entry.mode, run: self, isObsolete: nil)
+                    try self.prepare(entry, of: record, on: device)
                 } catch {
                     let failure = ParlaError.deviceFailed(
                         task: record.name,
@@ -395,6 +400,19 @@ final class RunScope: @unchecked Sendable {
         if record.hasDeviceFailure.load(ordering: .relaxed) { failure = record.deviceFailureOfBody() }
         self.finish(record, slot: slot, failure: failure)
         return true
+    }
+
+    /// Moves one declared access of `record` to `device`; when the device is out of memory, the copies
+    /// other arrays left there give way, and the move is tried once more.
+    private func prepare(_ entry: DeclaredAccess, of record: TaskRecord, on device: Device) throws(DeviceError) {
+        do {
+            try entry.access.prepare(on: device, mode: entry.mode, run: self, isObsolete: nil)
+        } catch {
+            guard case .outOfMemory(let full, _, _) = error,
+                self.makeRoom(on: full, sparing: Set(record.accesses.map(\.access.storageIdentity)))
+            else { throw error }
+            try entry.access.prepare(on: device, mode: entry.mode, run: self, isObsolete: nil)
+        }
     }
 
     /// On a CUDA GPU, a task is finished when the kernels it queued are.

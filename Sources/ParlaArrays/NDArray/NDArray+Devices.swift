@@ -89,7 +89,7 @@ extension NDArray {
         let target = try DeviceRegistry.current.backend(for: device)
         let source = self.contiguous()
         let result = NDArray(
-            _storage: try NDStorage(uninitializedCapacity: source.count, on: target),
+            _storage: try NDStorage(makingRoomFor: source.count, on: target),
             shape: source.shape,
             strides: _contiguousStrides(for: source.shape),
             offset: 0

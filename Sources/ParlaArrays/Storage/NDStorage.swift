@@ -47,6 +47,21 @@ final class NDStorage<Element: NDElement>: @unchecked Sendable {
         }
     }
 
+    /// Allocates `capacity` uninitialized elements on `backend`'s device; inside a task, when the device
+    /// is out of memory, the copies of arrays the task does not use give way, and the allocation is
+    /// tried once more. (Not for callers that hold an array's lock: making room takes other arrays'.)
+    @usableFromInline
+    convenience init(makingRoomFor capacity: Int, on backend: any DeviceBackend) throws(DeviceError) {
+        do {
+            try self.init(uninitializedCapacity: capacity, on: backend)
+        } catch {
+            guard case .outOfMemory = error, let task = RunningTask.sink, task.makeRoom(on: backend.device) else {
+                throw error
+            }
+            try self.init(uninitializedCapacity: capacity, on: backend)
+        }
+    }
+
     /// Allocates `capacity` uninitialized elements in host memory; stops if the host is out of memory.
     @usableFromInline
     convenience init(uninitializedCapacity capacity: Int) {
@@ -59,7 +74,7 @@ final class NDStorage<Element: NDElement>: @unchecked Sendable {
     @usableFromInline
     convenience init(uninitializedCapacity capacity: Int, device: Device, backend: any DeviceBackend) {
         do {
-            try self.init(uninitializedCapacity: capacity, on: backend)
+            try self.init(makingRoomFor: capacity, on: backend)
         } catch {
             let what = "allocating \(capacity) elements of \(Element.self) on \(device)"
             guard let task = RunningTask.sink else { fatalError("\(what) failed: \(error)") }

@@ -13,6 +13,9 @@ package protocol DeviceFailureSink: AnyObject, Sendable {
     var hasRecordedDeviceFailure: Bool { get }
     /// The devices of the task's run.
     var deviceRegistry: DeviceRegistry { get }
+    /// Evicts copies of arrays the task does not use from `device`, after an allocation there failed
+    /// for lack of memory; returns whether any was dropped (then the allocation is worth trying again).
+    func makeRoom(on device: Device) -> Bool
 }
 
 /// The task running on the calling thread (set by the runtime around a synchronous body) or Swift task

@@ -124,11 +124,13 @@ public final class VirtualGPU: DeviceBackend {
         group.enter()
         self.pending.enter()
         let link = self.link
-        // The allocations travel with the closure, keeping both blocks alive until the copy is done.
-        let endpoints = (source, destination)
+        // The allocations travel with the closure, keeping both blocks alive until the copy is done, and
+        // are let go before it is reported done: were the block to hold them until it is destroyed, memory
+        // freed by the copy's waiters would be counted in use a while longer.
+        let endpoints = CopyEndpoints(source, destination)
         let (fromAddress, toAddress) = (UInt(bitPattern: from + sourceOffset), UInt(bitPattern: to + destinationOffset))
         self.copyQueue.async {
-            withExtendedLifetime(endpoints) {
+            do {
                 let clock = ContinuousClock()
                 let start = clock.now
                 memmove(
@@ -143,6 +145,7 @@ public final class VirtualGPU: DeviceBackend {
                     if target > spentSeconds { usleep(UInt32((target - spentSeconds) * 1e6)) }
                 }
             }
+            endpoints.release()
             group.leave()
             self.pending.leave()
         }
@@ -152,4 +155,15 @@ public final class VirtualGPU: DeviceBackend {
     public func synchronize() throws(DeviceError) {
         self.pending.wait()
     }
+}
+
+/// The two allocations of a copy in progress, held until the copy is done.
+private final class CopyEndpoints: @unchecked Sendable {
+    // @unchecked Sendable: made by the thread that starts the copy and then used only by the copy's
+    // block, on the copy queue.
+    private var allocations: (DeviceAllocation, DeviceAllocation)?
+
+    init(_ source: DeviceAllocation, _ destination: DeviceAllocation) { self.allocations = (source, destination) }
+
+    func release() { self.allocations = nil }
 }
