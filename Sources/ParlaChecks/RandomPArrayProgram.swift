@@ -27,14 +27,33 @@ public struct RandomPArrayProgram: Sendable {
         public var gpus: Int
         /// The tasks it spawned.
         public var tasks: Int
+        /// The tasks that failed (each with a ``ParlaError``; only injected faults make tasks fail).
+        public var failedTasks: Int = 0
+        /// The device calls that a fault plan made fail.
+        public var faultsInjected: Int = 0
         /// Every disagreement with the sequential program, described (empty: it agreed).
         public var mismatches: [String]
     }
 
+    /// One task of the program: where it reads or writes, what it writes, and what it saw.
+    private struct Step: Sendable {
+        var mode: AccessMode
+        var offsets: [Int]
+        var written: [Int]
+        var label: String
+        var task: ParlaTask<Void>
+    }
+
     /// Generates the program and runs it on the devices `selection(gpus)` makes, with a number of GPUs
-    /// drawn from `gpuCounts`.
+    /// drawn from `gpuCounts`, then checks it against the sequential program.
+    ///
+    /// With `faultsExpected` (devices with a ``DeviceFaults`` plan), tasks may fail; each must fail with
+    /// a ``ParlaError``, and the model keeps only the writes of the tasks that completed: every task that
+    /// completed must have read exactly the model's values, and the array must end as the model does.
+    /// Without, any failure is a mismatch.
     public func run(
         gpuCounts: ClosedRange<Int>,
+        faultsExpected: Bool = false,
         on selection: @Sendable (Int) -> DeviceSelection
     ) async throws -> Outcome {
         var random = ProgramRandom(seed: self.seed)
@@ -44,79 +63,118 @@ public struct RandomPArrayProgram: Sendable {
         let devices = (0..<gpus).map { gpu($0) } + [cpu]
         let count = shape.reduce(1, *)
         let strides = KernelLayout.contiguousStrides(for: shape)
-        var model = (0..<count).map { $0 }
-        var nextValue = 1000
-        let mismatches = Mutex<[String]>([])
+        let seen = Mutex<[Int: [Int]]>([:])
         let seed = self.seed
         let dependencies = self.dependencies
-        var taskCount = 0
+        var steps: [Step] = []
+        var nextValue = 1000
+        let registry = Mutex<DeviceRegistry?>(nil)
 
         let A = PArray(NDArray<Int>(Array(0..<count), shape: shape))
-        try await Parla.run(devices: selection(gpus), dependencies: dependencies) {
-            // For explicit dependencies: every earlier task whose access conflicts with a new one.
-            var earlier: [(task: ParlaTask<Void>, box: Box, mode: AccessMode)] = []
-            for step in 0..<random.int(3...25) {
-                let box = random.box(in: shape)
-                let device = devices[random.int(0...(devices.count - 1))]
-                let mode: AccessMode = [.input, .output, .inOut][random.int(0...2)]
-                let integerAxes = (0..<rank).map { box.upper[$0] - box.lower[$0] == 1 && random.chance(0.5) }
-                let components = Self.components(box, integerAxes: integerAxes)
-                let region = A.region(components)
-                // The sequential program's values for this region, and what this task writes.
-                var offsets: [Int] = []
-                func walk(_ axis: Int, _ offset: Int) {
-                    if axis == rank {
-                        offsets.append(offset)
-                        return
+        do {
+            try await Parla.run(devices: selection(gpus), dependencies: dependencies) {
+                registry.withLock { $0 = DeviceRegistry.current }
+                for step in 0..<random.int(3...25) {
+                    let box = random.box(in: shape)
+                    let device = devices[random.int(0...(devices.count - 1))]
+                    let mode: AccessMode = [.input, .output, .inOut][random.int(0...2)]
+                    let integerAxes = (0..<rank).map { box.upper[$0] - box.lower[$0] == 1 && random.chance(0.5) }
+                    let components = Self.components(box, integerAxes: integerAxes)
+                    let region = A.region(components)
+                    var offsets: [Int] = []
+                    func walk(_ axis: Int, _ offset: Int) {
+                        if axis == rank {
+                            offsets.append(offset)
+                            return
+                        }
+                        for i in box.lower[axis]..<box.upper[axis] { walk(axis + 1, offset + i * strides[axis]) }
                     }
-                    for i in box.lower[axis]..<box.upper[axis] { walk(axis + 1, offset + i * strides[axis]) }
-                }
-                walk(0, 0)
-                let expected = offsets.map { model[$0] }
-                let written = offsets.indices.map { nextValue + $0 }
-                if mode.writes {
-                    for (i, offset) in offsets.enumerated() { model[offset] = written[i] }
-                    nextValue += offsets.count
-                }
-                let viewShape = (0..<rank).filter { !integerAxes[$0] }.map { box.upper[$0] - box.lower[$0] }
-                let label = "seed \(seed) step \(step): \(mode) \(box) on \(device)"
-                let body: @Sendable () -> Void = {
-                    if mode.reads {
-                        let seen = region.array.to(cpu).elements
-                        if seen != expected {
-                            mismatches.withLock { $0.append("\(label) read \(seen), expected \(expected)") }
+                    walk(0, 0)
+                    let written = mode.writes ? offsets.indices.map { nextValue + $0 } : []
+                    nextValue += written.count
+                    let viewShape = (0..<rank).filter { !integerAxes[$0] }.map { box.upper[$0] - box.lower[$0] }
+                    let body: @Sendable () -> Void = {
+                        if mode.reads {
+                            let values = region.array.to(cpu).elements
+                            seen.withLock { $0[step] = values }
+                        }
+                        if mode.writes {
+                            A[indices: components] = NDArray(written, shape: viewShape).to(device)
                         }
                     }
-                    if mode.writes {
-                        A[indices: components] = NDArray(written, shape: viewShape).to(device)
+                    // Explicit dependencies: every earlier task whose access conflicts with this one.
+                    let needed: [any TaskDependency] =
+                        dependencies == .explicit
+                        ? steps.indices.filter { earlier in
+                            (steps[earlier].mode.writes || mode.writes)
+                                && !Set(steps[earlier].offsets).isDisjoint(with: offsets)
+                        }.map { steps[$0].task }
+                        : []
+                    let task: ParlaTask<Void>
+                    switch mode {
+                    case .input: task = spawn(dependencies: needed, placement: device, input: [region], body)
+                    case .output: task = spawn(dependencies: needed, placement: device, output: [region], body)
+                    case .inOut: task = spawn(dependencies: needed, placement: device, inOut: [region], body)
                     }
+                    let label = "seed \(seed) step \(step): \(mode) \(box) on \(device)"
+                    steps.append(Step(mode: mode, offsets: offsets, written: written, label: label, task: task))
                 }
-                let needed: [any TaskDependency] =
-                    dependencies == .explicit
-                    ? earlier.filter { ($0.mode.writes || mode.writes) && $0.box.intersection(box) != nil }.map {
-                        $0.task
-                    }
-                    : []
-                let task: ParlaTask<Void>
-                switch mode {
-                case .input: task = spawn(dependencies: needed, placement: device, input: [region], body)
-                case .output: task = spawn(dependencies: needed, placement: device, output: [region], body)
-                case .inOut: task = spawn(dependencies: needed, placement: device, inOut: [region], body)
+            }
+        } catch {
+            if !faultsExpected { throw error }
+        }
+
+        // The sequential program, keeping the writes of the tasks that completed.
+        var mismatches: [String] = []
+        var model = Array(0..<count)
+        var failedTasks = 0
+        let seenValues = seen.withLock { $0 }
+        for (index, step) in steps.enumerated() {
+            do {
+                try await step.task.wait()
+            } catch let error as ParlaError {
+                failedTasks += 1
+                if !faultsExpected { mismatches.append("\(step.label) failed: \(error)") }
+                continue
+            } catch {
+                mismatches.append("\(step.label) failed with an error that is not a ParlaError: \(error)")
+                continue
+            }
+            if step.mode.reads {
+                let expected = step.offsets.map { model[$0] }
+                if seenValues[index] != expected {
+                    mismatches.append("\(step.label) read \(seenValues[index] ?? []), expected \(expected)")
                 }
-                earlier.append((task, box, mode))
-                taskCount += 1
+            }
+            for (i, offset) in step.offsets.enumerated() where step.mode.writes { model[offset] = step.written[i] }
+        }
+
+        // After the run, the whole array as a task on the CPU reads it is the model's. (A read that an
+        // injected fault fails changes nothing: it is tried again.)
+        let final = Mutex<[Int]?>(nil)
+        for _ in 0..<(faultsExpected ? 50 : 1) where final.withLock({ $0 }) == nil {
+            do {
+                try await Parla.run(devices: selection(gpus)) {
+                    spawn(placement: cpu, input: [A]) { final.withLock { $0 = A.array.elements } }
+                }
+            } catch {
+                if !faultsExpected { throw error }
             }
         }
-        // After the run, the whole array as a task on the CPU reads it is the sequential program's.
-        let final = Mutex<[Int]>([])
-        try await Parla.run(devices: selection(gpus)) {
-            spawn(placement: cpu, input: [A]) { final.withLock { $0 = A.array.elements } }
+        if let finalValues = final.withLock({ $0 }) {
+            if finalValues != model {
+                mismatches.append("seed \(seed): final \(finalValues), expected \(model)")
+            }
+        } else {
+            mismatches.append("seed \(seed): the final read failed 50 times")
         }
-        let finalValues = final.withLock { $0 }
-        if finalValues != model {
-            mismatches.withLock { $0.append("seed \(seed): final \(finalValues), expected \(model)") }
-        }
-        return Outcome(gpus: gpus, tasks: taskCount, mismatches: mismatches.withLock { $0 })
+        return Outcome(
+            gpus: gpus,
+            tasks: steps.count,
+            failedTasks: failedTasks,
+            faultsInjected: registry.withLock { $0 }?.faultsInjected ?? 0,
+            mismatches: mismatches
+        )
     }
 
     /// Components selecting `box` (ranges, or an integer for some extent-1 axes).

@@ -9,7 +9,7 @@ import Testing
 @Suite("the simulated CUDA driver")
 struct SimulatedCUDATests {
     /// A machine of `gpus` simulated GPUs with contexts, streams and peer access set up by the backend.
-    func machine(_ gpus: Int = 2, memory: Int? = nil, faults: SimulatedCUDAFaults? = nil) throws -> CUDAMachine {
+    func machine(_ gpus: Int = 2, memory: Int? = nil, faults: DeviceFaults? = nil) throws -> CUDAMachine {
         try CUDASystem.simulatedMachine(SimulatedCUDA.Configuration(gpus: gpus, memory: memory, faults: faults))
     }
 
@@ -190,7 +190,7 @@ struct SimulatedCUDATests {
     @Test("random faults: the same seed fails the same calls")
     func randomFaultsReplay() {
         func failures(seed: UInt64) -> [Bool] {
-            var state = SimulatedFaultState(plan: .random(probability: 0.3, seed: seed, operations: [.launch]))
+            var state = DeviceFaultState(plan: .random(probability: 0.3, seed: seed, operations: [.launch]))
             return (0..<64).map { _ in state.shouldFail(.launch) }
         }
         #expect(failures(seed: 5) == failures(seed: 5))

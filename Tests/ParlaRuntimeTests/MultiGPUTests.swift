@@ -155,7 +155,7 @@ struct MultiGPUTests {
         // The first GPU-to-GPU copy fails: it is the prefetch's (the reader also waits for a gate).
         // (Each fault test has a machine of its own, told apart by its memory size: the plan counts
         // the machine's calls.)
-        let faults = SimulatedCUDAFaults.failing(.copyBetweenDevices, occurrence: 1)
+        let faults = DeviceFaults.failing(.copyBetweenDevices, occurrence: 1)
         let devices = DeviceSelection.cudaSimulated(gpus: 2, memory: 1 << 30 + 1, faults: faults)
         let machine = try CUDASystem.simulatedMachine(.init(gpus: 2, memory: 1 << 30 + 1, faults: faults))
         let seen = Mutex<[Double]>([])

@@ -41,3 +41,33 @@ struct SimulatedCUDAProgramTests {
         }
     }
 }
+
+@Suite("PArray: random programs with injected device faults")
+struct FaultInjectionTests {
+    @Test(
+        "with allocations, copies and launches failing at random, every task completes right or fails with a ParlaError, nothing hangs, and the array ends as the completed writes left it",
+        arguments: [
+            (DeviceSelection.virtual(gpus: 3), 0.03, 200),
+            (.cudaSimulated(gpus: 3), 0.02, 100),
+        ]
+    )
+    func faultyPrograms(devices: DeviceSelection, rate: Double, programs: Int) async throws {
+        var injected = 0
+        var failedTasks = 0
+        for program in 0..<programs {
+            let seed = UInt64(11_000_000 + program)
+            let faulty = try #require(devices.withRandomFaults(seed: seed, rate: rate))
+            let watchdog = Watchdog(seconds: 120) { "fault-injection program \(seed) on \(faulty) hangs" }
+            let outcome = try await RandomPArrayProgram(seed: seed, dependencies: seed % 2 == 0 ? .inferred : .explicit)
+                .run(gpuCounts: 1...3, faultsExpected: true, on: { _ in faulty })
+            watchdog.stop()
+            injected += outcome.faultsInjected
+            failedTasks += outcome.failedTasks
+            #expect(outcome.mismatches.isEmpty, "\(outcome.mismatches)")
+            if !outcome.mismatches.isEmpty { return }
+        }
+        // The faults happened, and made tasks fail.
+        #expect(injected > programs / 10)
+        #expect(failedTasks >= injected / 2)
+    }
+}

@@ -181,6 +181,23 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
         return copies
     }
 
+    /// Puts back the holders `earlier` had for `region`, except `overwritten` where another device
+    /// also held a piece (a task that fails leaves the region as it was before it started; the copy its
+    /// writes changed in place is valid only where nothing else holds the earlier data).
+    public mutating func restore(_ region: Box, from earlier: CoherenceProtocol, overwritten: Device?) {
+        var result: [Piece] = []
+        for piece in self.pieces {
+            for rest in piece.box.subtracting(region) { result.append(Piece(box: rest, holders: piece.holders)) }
+        }
+        for piece in earlier.pieces {
+            guard let part = piece.box.intersection(region) else { continue }
+            var holders = piece.holders
+            if let overwritten, holders.count > 1 { holders.remove(overwritten) }
+            result.append(Piece(box: part, holders: holders))
+        }
+        self.pieces = Self.merging(result)
+    }
+
     /// Forgets every copy: `device` now holds the only valid copy of the whole array (after `update`).
     public mutating func reset(to device: Device) {
         self.pieces = [Piece(box: self.whole, holders: [device])]

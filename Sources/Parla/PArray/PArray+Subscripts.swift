@@ -74,6 +74,7 @@ extension PArray {
                 task.recordDeviceFailure(error, operation: what)
                 return
             }
+            if let record = RunScope.currentTask { self.storage.noteWrite(by: record, on: device, in: &state) }
             state.buffers[device]!._assign(value, to: components)
         }
     }
@@ -136,8 +137,9 @@ protocol _PArrayAccessing: PArrayAccess {
     /// Records that `task` writes the region from now until ``endWrite(by:)`` (see
     /// `PArrayStorage.beginWrite`).
     func beginWrite(by task: TaskRecord)
-    /// Records that `task`, which wrote the region, has finished.
-    func endWrite(by task: TaskRecord)
+    /// Records that `task`, which wrote the region, has finished (when it `failed`, the region is put
+    /// back as it was before the task started).
+    func endWrite(by task: TaskRecord, failed: Bool)
     /// The earlier tasks of run `run` whose accesses conflict with this one (and how they accessed),
     /// recording this one (by task `task`, use `generation` of its record); with `keepFinished`,
     /// finished tasks stay recorded (to check races in `.explicit` mode).
@@ -172,7 +174,7 @@ extension PArray: _PArrayAccessing {
         self.storage.beginWrite(self.components.isEmpty ? nil : self.box, by: task)
     }
 
-    func endWrite(by task: TaskRecord) { self.storage.endWrite(by: task) }
+    func endWrite(by task: TaskRecord, failed: Bool) { self.storage.endWrite(by: task, failed: failed) }
 
     func inferDependencies(
         of task: TaskRecord,

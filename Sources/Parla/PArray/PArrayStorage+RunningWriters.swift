@@ -8,17 +8,43 @@ import Glibc
 /// detached Swift task) or an eviction in the meantime would copy or drop data that is still being
 /// written. Those wait until the writers of the region they touch have finished.
 extension PArrayStorage {
-    /// Records that `task` writes `region` (`nil`: the whole array) from now until ``endWrite(by:)``.
+    /// Records that `task` writes `region` (`nil`: the whole array) from now until
+    /// ``endWrite(by:failed:)``, remembering which devices held it before (to put back if it fails).
     func beginWrite(_ region: Box?, by task: TaskRecord) {
         self.state.withLock { state in
-            state.runningWriters.append((ObjectIdentifier(task), region ?? state.wholeBox))
+            state.runningWriters.append(
+                RunningWriter(
+                    task: ObjectIdentifier(task),
+                    region: region ?? state.wholeBox,
+                    before: state.coherence,
+                    epoch: state.epoch
+                )
+            )
         }
     }
 
-    /// Records that `task` has finished (its writes are complete, or it failed).
-    func endWrite(by task: TaskRecord) {
+    /// Records that `task`'s body wrote its copy on `device` in place (see ``endWrite(by:failed:)``).
+    func noteWrite(by task: TaskRecord, on device: Device, in state: inout State) {
         let identity = ObjectIdentifier(task)
-        self.state.withLock { state in state.runningWriters.removeAll { $0.task == identity } }
+        for index in state.runningWriters.indices where state.runningWriters[index].task == identity {
+            state.runningWriters[index].wroteInPlace = device
+        }
+    }
+
+    /// Records that `task` has finished. When it `failed`, the regions it wrote are as they were before
+    /// it started: the devices that held them then hold them again (unless `update` replaced the
+    /// contents since), so that the array keeps its last completed write.
+    func endWrite(by task: TaskRecord, failed: Bool) {
+        let identity = ObjectIdentifier(task)
+        self.state.withLock { state in
+            if failed {
+                for writer in state.runningWriters where writer.task == identity && writer.epoch == state.epoch {
+                    state.coherence.restore(writer.region, from: writer.before, overwritten: writer.wroteInPlace)
+                }
+                self.publishWholeValidity(state)
+            }
+            state.runningWriters.removeAll { $0.task == identity }
+        }
     }
 
     /// Blocks until no running task writes a part of `region` (`nil`: the whole array), except the
@@ -37,4 +63,16 @@ extension PArrayStorage {
             pause = Swift.min(2 * pause, 2000)
         }
     }
+}
+
+/// A task writing an array now (see `PArrayStorage.beginWrite`).
+struct RunningWriter {
+    var task: ObjectIdentifier
+    var region: Box
+    /// The protocol's state before the task's data moved in (its pieces are shared, not copied).
+    var before: CoherenceProtocol
+    /// The array's contents generation then (`update` raises it).
+    var epoch: Int
+    /// The device whose copy the task's body wrote in place, if it wrote.
+    var wroteInPlace: Device? = nil
 }

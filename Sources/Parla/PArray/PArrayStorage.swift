@@ -26,7 +26,7 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         /// Raised when `update` replaces the contents: moves of older contents are not applied.
         var epoch = 0
         /// Tasks running now that write the array, with their regions (see `beginWrite`).
-        var runningWriters: [(task: ObjectIdentifier, region: Box)] = []
+        var runningWriters: [RunningWriter] = []
 
         init(shape: [Int], coherence: CoherenceProtocol, buffers: [Device: NDArray<Element>]) {
             self.shape = shape

@@ -435,7 +435,7 @@ final class RunScope: @unchecked Sendable {
     private func finish(_ record: TaskRecord, slot: Int, failure: (any Error)?) {
         self.running[self.pool.currentShard][slot].value.subtract(1, ordering: .relaxed)
         for index in record.accesses.indices where record.accesses[index].mode.writes {
-            record.accesses[index].access.endWrite(by: record)
+            record.accesses[index].access.endWrite(by: record, failed: failure != nil)
         }
         self.releaseResources(of: record)
         // (On a worker, `execute` returns to the worker's loop right after; elsewhere this is ignored.)

@@ -14,6 +14,12 @@ struct CheckProgramsCommand: AsyncParsableCommand {
             seeds) or explicit ones (odd seeds). Reading tasks check what they see; the array is compared \
             whole at the end. Exits with a non-zero status on any difference, printing the seed that \
             replays it.
+
+            With --faults RATE (virtual or cuda-simulated devices), each device call (allocation, copy, \
+            kernel launch) fails with that chance, drawn from the program's seed. Every task must then \
+            complete with the right values or fail with a named error, no run may hang (a watchdog ends \
+            the check after --timeout seconds), and the array must end as the sequential program does \
+            with only the writes of the tasks that completed.
             """
     )
 
@@ -22,6 +28,12 @@ struct CheckProgramsCommand: AsyncParsableCommand {
 
     @Option(help: "The first program's seed (the others follow).")
     var seed: UInt64 = 1
+
+    @Option(help: "The chance that each device call fails (an injected fault), for virtual or cuda-simulated devices.")
+    var faults: Double?
+
+    @Option(help: "Seconds a program may run before it counts as hung.")
+    var timeout: Double = 120
 
     @OptionGroup var options: DeviceOptions
 
@@ -32,21 +44,39 @@ struct CheckProgramsCommand: AsyncParsableCommand {
         let selection = registry.selection
         let names = registry.gpus.map(\.name)
         print("random PArray programs on \(gpus) GPU(s) (\(names.joined(separator: ", "))) and the CPU")
+        if let faults, !(0...1).contains(faults) {
+            throw ValidationError("--faults is a probability between 0 and 1, not \(faults)")
+        }
+        if faults != nil && selection.withRandomFaults(seed: 0, rate: 0) == nil {
+            throw ValidationError("--faults needs virtual or cuda-simulated devices (--devices virtual:N)")
+        }
+        if let faults { print("injecting faults: each allocation, copy and kernel launch fails with chance \(faults)") }
         let clock = ContinuousClock()
         let start = clock.now
         var tasks = 0
+        var failedTasks = 0
+        var injected = 0
         var failed: [String] = []
         for index in 0..<programs {
             let seed = self.seed + UInt64(index)
             let mode: DependencyMode = seed % 2 == 0 ? .inferred : .explicit
+            let devices = faults.flatMap { selection.withRandomFaults(seed: seed, rate: $0) } ?? selection
+            let watchdog = Watchdog(seconds: self.timeout) {
+                "program \(seed) (\(mode) dependencies, \(devices)) did not finish within \(self.timeout) s: it hangs"
+            }
             let outcome = try await RandomPArrayProgram(seed: seed, dependencies: mode).run(
                 gpuCounts: gpus...gpus,
-                on: { _ in selection }
+                faultsExpected: faults != nil,
+                on: { _ in devices }
             )
+            watchdog.stop()
             tasks += outcome.tasks
+            failedTasks += outcome.failedTasks
+            injected += outcome.faultsInjected
             failed += outcome.mismatches
             if (index + 1) % 100 == 0 || index + 1 == programs {
-                print("  \(index + 1) programs, \(tasks) tasks, \(failed.count) difference(s)")
+                let faultsDone = faults == nil ? "" : ", \(injected) faults injected, \(failedTasks) tasks failed"
+                print("  \(index + 1) programs, \(tasks) tasks\(faultsDone), \(failed.count) difference(s)")
             }
         }
         let elapsed = seconds(start.duration(to: clock.now))
@@ -55,6 +85,12 @@ struct CheckProgramsCommand: AsyncParsableCommand {
             print("\(failed.count) difference(s) from the sequential programs")
             throw ExitCode.failure
         }
-        print("all \(programs) programs (\(tasks) tasks) agree with the sequential model (\(format(elapsed)) s)")
+        if faults != nil {
+            print(
+                "all \(programs) programs (\(tasks) tasks; \(injected) injected faults failed \(failedTasks) of them, each with a named error) agree with the sequential model of the completed writes (\(format(elapsed)) s)"
+            )
+        } else {
+            print("all \(programs) programs (\(tasks) tasks) agree with the sequential model (\(format(elapsed)) s)")
+        }
     }
 }

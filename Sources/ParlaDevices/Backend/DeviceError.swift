@@ -8,6 +8,8 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
     case cudaUnavailable(reason: String)
     /// A CUDA driver or NVRTC call failed.
     case cudaCall(device: Device?, call: String, code: Int, message: String)
+    /// A call that a ``DeviceFaults`` plan made fail on a virtual GPU; `operation` says which.
+    case injectedFault(device: Device, operation: String)
     /// A device selection that cannot be understood (for example a bad `PARLA_DEVICES`).
     case invalidSelection(String)
 
@@ -24,6 +26,8 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
             let on = device.map { " on \($0)" } ?? ""
             let name = call.hasPrefix("nvrtc") ? "NVRTC error \(code)" : CUDAResult(rawValue: Int32(code)).description
             return "\(call) failed\(on) with \(name): \(message)"
+        case .injectedFault(let device, let operation):
+            return "\(operation) failed on \(device) (an injected fault)"
         case .invalidSelection(let text):
             return "invalid device selection: \(text)"
         }

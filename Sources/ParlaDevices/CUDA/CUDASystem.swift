@@ -131,6 +131,15 @@ enum CUDASystem {
 extension CUDAMachine {
     /// A registry of this machine's GPUs and pinned host, for `selection`.
     func registry(selection: DeviceSelection) -> DeviceRegistry {
-        DeviceRegistry(selection: selection, host: self.host, gpus: self.gpus, usesCUDA: true, links: self.links)
+        var countFaults: (@Sendable () -> Int)? = nil
+        if let machine = self.simulation { countFaults = { machine.injectedFaults } }
+        return DeviceRegistry(
+            selection: selection,
+            host: self.host,
+            gpus: self.gpus,
+            usesCUDA: true,
+            links: self.links,
+            countSimulatedFaults: countFaults
+        )
     }
 }

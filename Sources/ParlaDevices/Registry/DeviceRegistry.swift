@@ -24,6 +24,9 @@ public final class DeviceRegistry: Sendable {
     /// How fast data moves between the devices (what the coherence protocol chooses sources by).
     public let links: DeviceLinks
 
+    /// The faults a simulated CUDA machine's plan has injected so far (`nil`: none can be).
+    private let countSimulatedFaults: (@Sendable () -> Int)?
+
     /// Every device: the GPUs in index order, then the CPU.
     public var devices: [Device] { self.gpus.map(\.device) + [.cpu] }
 
@@ -34,8 +37,10 @@ public final class DeviceRegistry: Sendable {
         gpus: [any DeviceBackend],
         usesCUDA: Bool,
         fallbackReason: String? = nil,
-        links: DeviceLinks? = nil
+        links: DeviceLinks? = nil,
+        countSimulatedFaults: (@Sendable () -> Int)? = nil
     ) {
+        self.countSimulatedFaults = countSimulatedFaults
         self.selection = selection
         self.host = host
         self.gpus = gpus
@@ -62,6 +67,18 @@ public final class DeviceRegistry: Sendable {
                 selection: selection,
                 host: HostBackend(),
                 gpus: (0..<count).map { VirtualGPU(index: $0, capacity: memory) },
+                usesCUDA: false
+            )
+        case .virtualWithFaults(let count, let memory, let faults):
+            precondition(count >= 0, "the number of virtual GPUs cannot be negative (\(count))")
+            return DeviceRegistry(
+                selection: selection,
+                host: HostBackend(),
+                gpus: (0..<count).map { index in
+                    var plan = faults
+                    plan.seed = faults.seed &+ UInt64(index) &* 0x9E37_79B9
+                    return VirtualGPU(index: index, capacity: memory, faults: plan)
+                },
                 usesCUDA: false
             )
         case .cuda:
@@ -98,6 +115,12 @@ public final class DeviceRegistry: Sendable {
             guard device.index < self.gpus.count else { throw .noSuchDevice(device, available: self.devices) }
             return self.gpus[device.index]
         }
+    }
+
+    /// How many calls a ``DeviceFaults`` plan has made fail on these devices so far.
+    public var faultsInjected: Int {
+        let virtual = self.gpus.reduce(0) { $0 + (($1 as? VirtualGPU)?.faultsInjected ?? 0) }
+        return virtual + (self.countSimulatedFaults?() ?? 0)
     }
 
     /// Waits for all queued work on every device.

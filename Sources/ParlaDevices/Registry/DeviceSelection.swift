@@ -19,7 +19,11 @@ public enum DeviceSelection: Hashable, Sendable, CustomStringConvertible {
     /// driver's ownership rules; each with `memory` bytes (16 GiB when `nil`). `faults` makes chosen
     /// driver calls fail. This is how the CUDA backend is tested on machines without a GPU; arrays'
     /// values on these GPUs are computed by the host.
-    case cudaSimulated(gpus: Int, memory: Int? = nil, faults: SimulatedCUDAFaults? = nil)
+    case cudaSimulated(gpus: Int, memory: Int? = nil, faults: DeviceFaults? = nil)
+    /// `gpus` virtual GPUs (see ``virtual(gpus:memory:)``) whose allocations and copies fail as
+    /// `faults` says (each GPU draws its random faults from a generator of its own, seeded from
+    /// `faults.seed` and its index). For fault-injection tests.
+    case virtualWithFaults(gpus: Int, memory: Int? = nil, faults: DeviceFaults)
 
     /// The number of virtual GPUs `.auto` falls back to.
     public static let defaultVirtualGPUCount = 4
@@ -77,6 +81,8 @@ public enum DeviceSelection: Hashable, Sendable, CustomStringConvertible {
         case .cuda: return "cuda"
         case .virtual(let gpus, let memory):
             return memory.map { "virtual:\(gpus):\($0)" } ?? "virtual:\(gpus)"
+        case .virtualWithFaults(let gpus, let memory, let faults):
+            return (memory.map { "virtual:\(gpus):\($0)" } ?? "virtual:\(gpus)") + " (faults: \(faults))"
         case .cudaSimulated(let gpus, let memory, let faults):
             return (memory.map { "cuda-simulated:\(gpus):\($0)" } ?? "cuda-simulated:\(gpus)")
                 + (faults.map { " (faults: \($0))" } ?? "")

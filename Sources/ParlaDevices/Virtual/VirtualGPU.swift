@@ -40,12 +40,18 @@ public final class VirtualGPU: DeviceBackend {
     public let link: LinkModel?
 
     private let inUse = Atomic<Int>(0)
+    /// The calls a fault plan makes fail (none without a plan).
+    private let faults: Mutex<DeviceFaultState>
+    private let hasFaults: Bool
     private let cache = Mutex<[Int: [UInt]]>([:])  // freed blocks by size (addresses)
     private let copyQueue: DispatchQueue
     private let pending = DispatchGroup()
 
-    /// A virtual GPU with index `index`, an optional capacity in bytes, and an optional link model.
-    public init(index: Int, capacity: Int? = nil, link: LinkModel? = nil) {
+    /// A virtual GPU with index `index`, an optional capacity in bytes, an optional link model, and an
+    /// optional plan of allocations and copies to make fail (``DeviceFaults``).
+    public init(index: Int, capacity: Int? = nil, link: LinkModel? = nil, faults: DeviceFaults? = nil) {
+        self.faults = Mutex(DeviceFaultState(plan: faults))
+        self.hasFaults = faults != nil
         precondition(capacity.map { $0 >= 0 } ?? true, "a virtual GPU's capacity cannot be negative")
         self.device = .gpu(index)
         self.memoryCapacity = capacity
@@ -55,8 +61,23 @@ public final class VirtualGPU: DeviceBackend {
 
     public var memoryInUse: Int { self.inUse.load(ordering: .relaxed) }
 
+    /// How many calls the fault plan has made fail so far.
+    public var faultsInjected: Int { self.hasFaults ? self.faults.withLock { $0.injected } : 0 }
+
+    /// Whether the fault plan makes this call of `operation` fail.
+    private func shouldFail(_ operation: DeviceFaults.Operation) -> Bool {
+        self.hasFaults && self.faults.withLock { $0.shouldFail(operation) }
+    }
+
     public func allocate(byteCount: Int) throws(DeviceError) -> DeviceAllocation {
         precondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on \(self.device)")
+        if self.shouldFail(.allocation) {
+            throw .outOfMemory(
+                device: self.device,
+                requested: byteCount,
+                free: Swift.max((self.memoryCapacity ?? Int.max) - self.memoryInUse, 0)
+            )
+        }
         if let capacity = self.memoryCapacity {
             // Reserve first, then check, so that concurrent allocations never overshoot together.
             let after = self.inUse.add(byteCount, ordering: .relaxed).newValue
@@ -119,6 +140,15 @@ public final class VirtualGPU: DeviceBackend {
     ) throws(DeviceError) -> DeviceEvent {
         guard let from = source.hostPointer, let to = destination.hostPointer else {
             preconditionFailure("a virtual GPU cannot copy from \(source.device) to \(destination.device)")
+        }
+        let kind: DeviceFaults.Operation =
+            source.device.kind == .cpu
+            ? .copyToDevice : destination.device.kind == .cpu ? .copyToHost : .copyBetweenDevices
+        if self.shouldFail(kind) {
+            throw .injectedFault(
+                device: self.device,
+                operation: "copy of \(byteCount) bytes from \(source.device) to \(destination.device)"
+            )
         }
         let group = DispatchGroup()
         group.enter()

@@ -313,7 +313,7 @@ extension SimulatedCUDA {
         host: UnsafeMutableRawPointer,
         _ bytes: Int,
         _ stream: CUstream?,
-        _ operation: SimulatedCUDAFaults.Operation
+        _ operation: DeviceFaults.Operation
     ) -> CUresult {
         call { () throws(Refusal) in
             let (queue, block, offset, pinned) = try world.withLock {

@@ -30,7 +30,7 @@ import Glibc
 /// address. Work queued on a stream runs later, in order, on a thread of the stream's own;
 /// `cuStreamWaitEvent` orders streams of any contexts; so a missing wait shows up as wrong data, as
 /// on a GPU. Kernels (``SimulatedCUDA/Compiler`` images) run the host implementation of their
-/// operation. A machine's ``SimulatedCUDAFaults`` make chosen calls fail.
+/// operation. A machine's ``DeviceFaults`` make chosen calls fail.
 enum SimulatedCUDA {
     /// What a simulated machine has.
     struct Configuration: Hashable, Sendable {
@@ -39,7 +39,7 @@ enum SimulatedCUDA {
         /// Each GPU's memory in bytes (`nil`: ``defaultMemory``).
         var memory: Int?
         /// The calls made to fail.
-        var faults: SimulatedCUDAFaults?
+        var faults: DeviceFaults?
     }
 
     /// A simulated GPU's memory when none is given.
@@ -50,15 +50,15 @@ enum SimulatedCUDA {
     /// A simulated machine: the driver ordinals of its GPUs, and its fault plan.
     final class Machine: Sendable {
         let ordinals: [Int]
-        private let faults: Mutex<SimulatedFaultState>
+        private let faults: Mutex<DeviceFaultState>
 
         init(configuration: Configuration, ordinals: [Int]) {
             self.ordinals = ordinals
-            self.faults = Mutex(SimulatedFaultState(plan: configuration.faults))
+            self.faults = Mutex(DeviceFaultState(plan: configuration.faults))
         }
 
         /// Whether this call of `operation` is made to fail.
-        func shouldFail(_ operation: SimulatedCUDAFaults.Operation) -> Bool {
+        func shouldFail(_ operation: DeviceFaults.Operation) -> Bool {
             self.faults.withLock { $0.shouldFail(operation) }
         }
 

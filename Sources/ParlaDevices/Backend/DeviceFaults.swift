@@ -1,21 +1,25 @@
-/// Failures the simulated CUDA driver injects into a simulated machine's calls, to test that a failing
-/// driver call fails the task that made it (with a ``DeviceError`` naming the call, the device and the
-/// error) and never the process or an array's data.
+/// Failures injected into a device's calls, to test that a failing allocation, copy or kernel launch
+/// fails the task that made it (with a ``DeviceError`` naming the call and the device) and never the
+/// process or an array's data.
 ///
-/// Part of a ``DeviceSelection/cudaSimulated(gpus:memory:faults:)`` selection: each plan gets a
-/// simulated machine of its own, so faults never reach another selection's calls.
-public struct SimulatedCUDAFaults: Hashable, Sendable, CustomStringConvertible {
+/// Given to simulated devices: ``DeviceSelection/cudaSimulated(gpus:memory:faults:)`` (every kind of
+/// call; each plan gets a simulated machine of its own, so faults never reach another selection's
+/// calls) and ``DeviceSelection/virtualWithFaults(gpus:memory:faults:)`` (allocations and copies:
+/// virtual GPUs run their kernels on the host, with no launch to fail).
+public struct DeviceFaults: Hashable, Sendable, CustomStringConvertible {
     /// A kind of driver call that can be made to fail.
     public enum Operation: String, Hashable, Sendable, CaseIterable {
-        /// `cuMemAlloc`: fails with `CUDA_ERROR_OUT_OF_MEMORY`.
+        /// An allocation (`cuMemAlloc`): fails with `CUDA_ERROR_OUT_OF_MEMORY`, or, on a virtual GPU,
+        /// ``DeviceError/outOfMemory(device:requested:free:)``.
         case allocation
-        /// `cuMemcpyHtoDAsync`: fails with `CUDA_ERROR_UNKNOWN`.
+        /// A copy from the host (`cuMemcpyHtoDAsync`): fails with `CUDA_ERROR_UNKNOWN`, or, on a virtual
+        /// GPU, ``DeviceError/injectedFault(device:operation:)``.
         case copyToDevice
-        /// `cuMemcpyDtoHAsync`: fails with `CUDA_ERROR_UNKNOWN`.
+        /// A copy to the host (`cuMemcpyDtoHAsync`): fails like ``copyToDevice``.
         case copyToHost
-        /// `cuMemcpyPeerAsync` and `cuMemcpyDtoDAsync`: fail with `CUDA_ERROR_UNKNOWN`.
+        /// A copy between GPUs (`cuMemcpyPeerAsync`, `cuMemcpyDtoDAsync`): fails like ``copyToDevice``.
         case copyBetweenDevices
-        /// `cuLaunchKernel`: fails with `CUDA_ERROR_LAUNCH_FAILED`.
+        /// A kernel launch (`cuLaunchKernel`, simulated CUDA only): fails with `CUDA_ERROR_LAUNCH_FAILED`.
         case launch
 
         /// Every kind of copy.
@@ -33,17 +37,17 @@ public struct SimulatedCUDAFaults: Hashable, Sendable, CustomStringConvertible {
     public var seed: UInt64
 
     /// Fails the `occurrence`-th call (1 is the first) of `operation` on the machine, and no other.
-    public static func failing(_ operation: Operation, occurrence: Int) -> SimulatedCUDAFaults {
+    public static func failing(_ operation: Operation, occurrence: Int) -> DeviceFaults {
         .failing(operation, occurrences: [occurrence])
     }
 
     /// Fails the calls of `operation` at these positions (1 is the first), and no other.
-    public static func failing(_ operation: Operation, occurrences: Set<Int>) -> SimulatedCUDAFaults {
+    public static func failing(_ operation: Operation, occurrences: Set<Int>) -> DeviceFaults {
         precondition(
             occurrences.allSatisfy { $0 >= 1 },
             "the first call of a kind is occurrence 1, not \(occurrences.min()!)"
         )
-        return SimulatedCUDAFaults(operations: [operation], occurrences: occurrences, probability: 0, seed: 0)
+        return DeviceFaults(operations: [operation], occurrences: occurrences, probability: 0, seed: 0)
     }
 
     /// Fails each call of `operations` with chance `probability`, chosen by a generator seeded with `seed`.
@@ -51,9 +55,9 @@ public struct SimulatedCUDAFaults: Hashable, Sendable, CustomStringConvertible {
         probability: Double,
         seed: UInt64,
         operations: Set<Operation> = Set(Operation.allCases)
-    ) -> SimulatedCUDAFaults {
+    ) -> DeviceFaults {
         precondition((0...1).contains(probability), "a fault probability is between 0 and 1, not \(probability)")
-        return SimulatedCUDAFaults(operations: operations, occurrences: nil, probability: probability, seed: seed)
+        return DeviceFaults(operations: operations, occurrences: nil, probability: probability, seed: seed)
     }
 
     /// `copy #3` or `copy, launch with probability 0.01 (seed 7)`.
@@ -66,21 +70,21 @@ public struct SimulatedCUDAFaults: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The fault plan of one simulated machine as calls come: counts per kind and the random generator.
-struct SimulatedFaultState {
-    let plan: SimulatedCUDAFaults?
-    private var counts: [SimulatedCUDAFaults.Operation: Int] = [:]
+/// The fault plan of one simulated machine (or virtual GPU) as calls come: counts per kind and the random generator.
+struct DeviceFaultState {
+    let plan: DeviceFaults?
+    private var counts: [DeviceFaults.Operation: Int] = [:]
     private var generator: UInt64
     /// How many calls were made to fail.
     private(set) var injected = 0
 
-    init(plan: SimulatedCUDAFaults?) {
+    init(plan: DeviceFaults?) {
         self.plan = plan
         self.generator = plan?.seed ?? 0
     }
 
     /// Whether this call of `operation` fails; every call counts.
-    mutating func shouldFail(_ operation: SimulatedCUDAFaults.Operation) -> Bool {
+    mutating func shouldFail(_ operation: DeviceFaults.Operation) -> Bool {
         guard let plan, plan.operations.contains(operation) else { return false }
         let occurrence = self.counts[operation, default: 0] + 1
         self.counts[operation] = occurrence
