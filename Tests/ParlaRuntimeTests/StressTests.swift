@@ -70,3 +70,89 @@ struct StressTests {
         #expect(violations == 0)
     }
 }
+
+@Suite("stress: runs at once, cancellation, named tasks", .timeLimit(.minutes(3)))
+struct RunStressTests {
+    /// One run of 10,000 tasks: chains of named tasks, independent unnamed ones, some asynchronous,
+    /// writing slices of an array; returns whether the run's task space and array were freed after it.
+    @Sendable private static func tenThousandTasks(thread: Int, counted: Counts) async throws -> Bool {
+        weak var space: TaskSpace? = nil
+        weak var array: PArray<Double>? = nil
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            let A = PArray(NDArray<Double>.zeros([100]))
+            let T = TaskSpace("T\(thread)")
+            (space, array) = (T, A)
+            for i in 0..<10_000 {
+                switch i % 4 {
+                case 0:
+                    spawn(T[i], dependencies: i >= 4 ? [T[i - 4]] : []) { counted.add("\(thread)") }
+                case 1:
+                    spawn { counted.add("\(thread)") }
+                case 2:
+                    spawn(placement: gpu(i % 3 == 0 ? 0 : 1), inOut: [A[i % 100]]) {
+                        A[i % 100] = NDArray(Double(i))
+                        counted.add("\(thread)")
+                    }
+                default:
+                    spawn { () async in counted.add("\(thread)") }
+                }
+            }
+        }
+        return space == nil && array == nil
+    }
+
+    @Test("8 threads each running Parla.run with 10,000 tasks at once: every task runs, nothing hangs, nothing is kept")
+    func eightRunsAtOnce() async throws {
+        let counted = Counts()
+        let freed = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for thread in 0..<8 {
+                group.addTask { try await Self.tenThousandTasks(thread: thread, counted: counted) }
+            }
+            var freed = 0
+            for try await wasFreed in group where wasFreed { freed += 1 }
+            return freed
+        }
+        #expect((0..<8).map { counted["\($0)"] } == Array(repeating: 10_000, count: 8))
+        #expect(freed == 8)
+    }
+
+    @Test(
+        "cancelling the Swift task that awaits a run: the spawned tasks still finish, then the run throws CancellationError"
+    )
+    func cancellation() async throws {
+        let release = Gate()
+        let started = Gate()
+        let ran = Atomic<Int>(0)
+        let caller = Task {
+            try await Parla.run(devices: .virtual(gpus: 1)) {
+                for _ in 0..<1000 { spawn { ran.add(1, ordering: .relaxed) } }
+                spawn {
+                    started.open()
+                    release.waitUntilOpen()
+                    ran.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        await started.wait()
+        caller.cancel()
+        release.open()
+        await #expect(throws: CancellationError.self) { try await caller.value }
+        #expect(ran.load(ordering: .relaxed) == 1001)
+    }
+
+    @Test("100,000 named tasks: each id keeps its task's outcome, not its record")
+    func namedTasksLetGoOfRecords() async throws {
+        let T = TaskSpace("N")
+        await #expect(throws: Boom(code: 1)) {
+            try await Parla.run(devices: .virtual(gpus: 1)) {
+                for i in 0..<100_000 { spawn(T[i]) { if i == 99_999 { throw Boom(code: 1) } } }
+            }
+        }
+        for i in [0, 500, 99_998, 99_999] {
+            #expect(T[i].slot.record == nil)
+            #expect(T[i].isSpawned)
+        }
+        try await T[5].wait()
+        await #expect(throws: Boom(code: 1)) { try await T[99_999].wait() }
+    }
+}

@@ -14,6 +14,10 @@ extension Parla {
     /// something that can never happen (a dependency never spawned, a cycle), the run throws
     /// ``ParlaError/unsatisfiableDependencies(missing:cycle:waiting:)`` listing them instead of hanging.
     ///
+    /// Cancelling the Swift task that awaits `run` abandons nothing: the body's awaits are not
+    /// interrupted (the body may check `Task.isCancelled` and stop spawning), the tasks spawned finish,
+    /// and then `run` throws `CancellationError` (unless the body or a task failed first).
+    ///
     /// - Parameters:
     ///   - devices: which devices to use (overridden by `PARLA_DEVICES` only when left at `.auto`).
     ///   - dependencies: whether data accesses add dependencies (``DependencyMode/inferred``).
@@ -43,6 +47,8 @@ extension Parla {
         scope.bodyFinished()
         await monitor.value
         if let error = bodyError ?? scope.failure { throw error }
+        // A cancelled caller: every task has finished (none is abandoned with arrays half-moved).
+        try Task.checkCancellation()
     }
 
     /// The devices of the run in progress (outside a run, of the default selection): the GPUs in

@@ -40,6 +40,7 @@ extension RunScope {
 
     /// Records that `scope` has ended; waits on ids that no run in progress can spawn any more fail.
     static func ended(_ scope: RunScope) {
+        scope.releaseTaskState()
         DeviceRegistry.runEnded(with: scope.registry)
         let unspawnable = inProgress.withLock { state -> [TaskSlot] in
             state.runs.removeAll { $0 === scope }

@@ -209,6 +209,16 @@ final class RunScope: @unchecked Sendable {
     /// The first failure of a task (or the report of tasks that could never run).
     var failure: (any Error)? { self.firstFailure.withLock { $0 } }
 
+    /// Lets go of what the run kept for its tasks (its task spaces, its arrays' residency), once it has
+    /// ended: finished task records kept for reuse still refer to their last run, and must not keep a
+    /// million ids alive with it.
+    func releaseTaskState() {
+        self.spaces.withLock { $0 = [:] }
+        self.residentArrays.withLock { residents in
+            for slot in residents.indices { residents[slot] = [:] }
+        }
+    }
+
     /// Remembers a task space used by this run, for the report of tasks that can never run.
     func noteSpace(_ space: TaskSpace) {
         let key = ObjectIdentifier(space)

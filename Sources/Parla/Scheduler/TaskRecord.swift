@@ -197,6 +197,9 @@ class TaskRecord: @unchecked Sendable {
     /// Runs a synchronous body; overridden.
     func runSynchronousBody() throws {}
 
+    /// Drops the body of a finished task (it may hold on to the program's objects); overridden.
+    func clearBody() {}
+
     /// Runs an asynchronous body; overridden.
     func runAsynchronousBody() async throws {}
 
@@ -223,8 +226,11 @@ class TaskRecord: @unchecked Sendable {
     }
 
     /// Records that a dependency failed: this task will not run.
-    func noteFailedDependency(_ dependency: TaskRecord) {
-        let error = ParlaError.dependencyFailed(task: self.name, dependency: dependency.name)
+    func noteFailedDependency(_ dependency: TaskRecord) { self.noteFailedDependency(named: dependency.name) }
+
+    /// Records that the dependency named `dependency` failed: this task will not run.
+    func noteFailedDependency(named dependency: String) {
+        let error = ParlaError.dependencyFailed(task: self.name, dependency: dependency)
         self.state.withLock { state in
             if state.dependencyFailure == nil { state.dependencyFailure = error }
         }
@@ -260,6 +266,9 @@ class TaskRecord: @unchecked Sendable {
         // them would make a cycle).
         if !self.accesses.isEmpty { self.accesses.removeAll(keepingCapacity: true) }
         if !self.raceCandidates.isEmpty { self.raceCandidates = [] }
+        // The body is not needed any more either, and it may capture the arrays whose recent accesses
+        // refer to this record: kept, it would make a cycle that keeps the arrays alive.
+        self.clearBody()
         let (first, more, waiters, scopes) = self.state.withLock { state in
             state.completed = true
             state.failure = failure
@@ -271,6 +280,10 @@ class TaskRecord: @unchecked Sendable {
                 state.waiterScopes = []
             }
             return taken
+        }
+        // In `.inferred` runs the id keeps only the outcome (`.explicit` runs check races through records).
+        if let slot = self.slot, self.withScope({ $0.dependencyMode == .inferred }) {
+            slot.taskFinished(failure: failure)
         }
         self.withScope { scope in
             self.finishCompletion(
@@ -474,10 +487,9 @@ final class TypedTaskRecord<R>: TaskRecord, @unchecked Sendable {
         self.synchronousBody = body
     }
 
-    /// Drops the body of a finished reusable record (it may hold on to the user's objects; `Void`
-    /// records store no result).
-    func clearBody() {
+    override func clearBody() {
         self.synchronousBody = nil
+        self.asynchronousBody = nil
     }
 
     override func runAsynchronousBody() async throws {

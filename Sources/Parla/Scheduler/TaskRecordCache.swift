@@ -54,7 +54,7 @@ final class TaskRecordCache: @unchecked Sendable {
     /// Keeps a finished record that nothing else references.
     @inline(__always)
     func put(_ record: Record) {
-        record.clearBody()
+        // (Completion has dropped the body.)
         self.records.append(record)
         if self.records.count >= 2 * Self.batchSize {
             let batch = Array(self.records.suffix(Self.batchSize))

@@ -182,7 +182,7 @@ private func _spawn<R: Sendable>(
         if let space = slot.space { scope.noteSpace(space) }
         let claimed = slot.state.withLock {
             state -> (Bool, [TaskRecord], [UnsafeContinuation<Void, Never>], [RunScope?]) in
-            if state.record != nil { return (false, [], [], []) }
+            if state.record != nil || state.finished != nil { return (false, [], [], []) }
             state.record = record
             let taken = (true, state.dependents, state.spawnWaiters, state.waiterScopes)
             state.dependents = []
@@ -232,12 +232,17 @@ private func _spawn<R: Sendable>(
             case .slot(let slot):
                 if let space = slot.space { scope.noteSpace(space) }
                 record.remaining.add(1, ordering: .relaxed)
-                let spawned = slot.state.withLock { state -> TaskRecord? in
-                    if let existing = state.record { return existing }
+                let (spawned, finished) = slot.state.withLock { state -> (TaskRecord?, FinishedTask?) in
+                    if let existing = state.record { return (existing, nil) }
+                    if let finished = state.finished { return (nil, finished) }
                     state.dependents.append(record)
-                    return nil
+                    return (nil, nil)
                 }
-                if let spawned {
+                if let finished {
+                    // The task finished and its record was let go: nothing to wait for.
+                    record.remaining.subtract(1, ordering: .relaxed)
+                    if finished.failure != nil { record.noteFailedDependency(named: slot.name) }
+                } else if let spawned {
                     if scope.dependencyMode == .explicit { record.notePredecessor(spawned, generation: nil) }
                     if spawned.addSuccessor(record) {
                         if hasAccesses { pending.insert(ObjectIdentifier(spawned)) }

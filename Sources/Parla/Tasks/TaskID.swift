@@ -13,8 +13,12 @@ final class TaskSlot: @unchecked Sendable {
     let state = Mutex(State())
 
     struct State: ~Copyable {
-        /// The task spawned under this id.
+        /// The task spawned under this id, until it finishes (in `.inferred` runs: `.explicit` ones keep
+        /// it, to check races through it).
         var record: TaskRecord? = nil
+        /// How that task ended, once its record is let go (a million named tasks keep a million ids, not
+        /// a million records).
+        var finished: FinishedTask? = nil
         /// Tasks spawned before this id that depend on it; each counts this slot in its dependencies.
         var dependents: [TaskRecord] = []
         /// Barriers waiting for this id to be spawned.
@@ -32,19 +36,45 @@ final class TaskSlot: @unchecked Sendable {
     /// `T_i_j`.
     var name: String { "\(self.spaceName)_\(self.index)" }
 
-    /// The task spawned under this id, if any.
+    /// The task spawned under this id, if any, while its record is kept.
     var record: TaskRecord? { self.state.withLock { $0.record } }
+
+    /// Whether a task has been spawned under this id.
+    var isSpawned: Bool { self.state.withLock { $0.record != nil || $0.finished != nil } }
+
+    /// The task spawned under this id (while its record is kept) or how it ended.
+    enum Spawned {
+        case running(TaskRecord)
+        case finished(FinishedTask)
+    }
+
+    /// Lets go of the record of the task spawned under this id, which has finished with `failure`.
+    func taskFinished(failure: (any Error)?) {
+        let outcome = failure.map { FinishedTask(failure: $0) } ?? FinishedTask.succeeded
+        self.state.withLock { state in
+            state.finished = outcome
+            state.record = nil
+        }
+    }
+
+    /// What `spawnedRecord` found under the id: the record, or how the task ended.
+    private var spawned: Spawned? {
+        self.state.withLock { state in
+            if let record = state.record { return .running(record) }
+            return state.finished.map { .finished($0) }
+        }
+    }
 
     /// Waits until a task is spawned under this id, then returns it. Outside every run, the wait fails
     /// once no run in progress is left to spawn the id.
-    func spawnedRecord() async throws -> TaskRecord {
-        if let record = self.record { return record }
+    func spawnedRecord() async throws -> Spawned {
+        if let spawned = self.spawned { return spawned }
         let scope = RunScope.awaiterScope
         var noRunInProgress = false
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             func register() -> Bool {
                 self.state.withLock { state in
-                    if state.record != nil { return false }
+                    if state.record != nil || state.finished != nil { return false }
                     state.spawnWaiters.append(continuation)
                     state.waiterScopes.append(scope)
                     return true
@@ -63,7 +93,7 @@ final class TaskSlot: @unchecked Sendable {
                 continuation.resume()
             }
         }
-        guard let record = self.record else {
+        guard let spawned = self.spawned else {
             if scope == nil {
                 throw ParlaError.neverSpawned(
                     id: self.name,
@@ -75,7 +105,7 @@ final class TaskSlot: @unchecked Sendable {
             // Only an aborted run resumes a waiter without a task.
             throw RunScope.abortError(of: scope) ?? ParlaError.runAborted("\(self.name) was never spawned")
         }
-        return record
+        return spawned
     }
 
     /// Wakes the awaiters outside every run (the last run has ended; nobody can spawn the id now).
@@ -92,6 +122,17 @@ final class TaskSlot: @unchecked Sendable {
         }
         for waiter in woken { waiter.resume() }
     }
+}
+
+/// How a task spawned under an id ended (kept by the id once the task's record is let go).
+final class FinishedTask: Sendable {
+    /// The task's failure, or `nil` when it succeeded.
+    let failure: (any Error)?
+
+    init(failure: (any Error)?) { self.failure = failure }
+
+    /// The outcome of every task that succeeded (shared: finishing allocates nothing).
+    static let succeeded = FinishedTask(failure: nil)
 }
 
 /// The id of a task in a ``TaskSpace``: `T[1]` is named `"T_1"`, `T[1, 2]` `"T_1_2"`.
@@ -117,14 +158,16 @@ public struct TaskID: Hashable, Sendable, CustomStringConvertible, TaskDependenc
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self.slot)) }
 
     /// Whether a task has been spawned under this id.
-    public var isSpawned: Bool { self.slot.record != nil }
+    public var isSpawned: Bool { self.slot.isSpawned }
 
     /// Waits until the task spawned under this id (possibly later) has finished; throws its failure.
     ///
     /// Usable inside and outside tasks; inside a task it suspends the body without holding a worker.
     public func wait() async throws {
-        let record = try await self.slot.spawnedRecord()
-        try await record.waitForCompletion()
+        switch try await self.slot.spawnedRecord() {
+        case .running(let record): try await record.waitForCompletion()
+        case .finished(let outcome): if let failure = outcome.failure { throw failure }
+        }
     }
 
     public func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void) {

@@ -29,6 +29,15 @@ struct OverheadBenchmark: AsyncParsableCommand {
     @Option(help: "Tasks in the peak-memory measurement.")
     var memoryTasks = 1_000_000
 
+    @Flag(help: "Give the tasks of the peak-memory measurement ids (T[i]) instead of leaving them unnamed.")
+    var namedMemoryTasks = false
+
+    @Flag(
+        help:
+            "Let the tasks of the peak-memory measurement run as they are spawned, instead of holding them all alive behind a gate."
+    )
+    var flowingMemoryTasks = false
+
     @Option(help: "The StarPU benchmark's source (compiled with gcc and pkg-config starpu-1.3 when present).")
     var starpuSource = "../shared/peers/starpu_overhead.c"
 
@@ -52,7 +61,13 @@ struct OverheadBenchmark: AsyncParsableCommand {
         // tasks wait on one gate task spawned last, so that they are alive at the same time.
         let before = residentBytes()
         let memoryTasks = self.memoryTasks
-        try await runTasksAliveAtOnce(memoryTasks, devices: .virtual(gpus: 0), on: cpu)
+        try await runTasksAliveAtOnce(
+            memoryTasks,
+            devices: .virtual(gpus: 0),
+            on: cpu,
+            named: self.namedMemoryTasks,
+            gated: !self.flowingMemoryTasks
+        )
         let peak = max(0, peakResidentBytes() - before)
         // Warm-up: `tasks` tasks alive at once, so that the runtime's caches hold as many task records as
         // a workload can need (what is counted is the steady state, not the first growth of the caches).
@@ -87,7 +102,7 @@ struct OverheadBenchmark: AsyncParsableCommand {
             )
         }
         print(
-            "peak memory with \(memoryTasks) tasks alive at once: \(formatBytes(peak)) above the resident size before (\(format(Double(peak) / Double(memoryTasks))) bytes per task)"
+            "peak memory with \(memoryTasks) \(self.namedMemoryTasks ? "named " : "")tasks \(self.flowingMemoryTasks ? "run as spawned" : "alive at once"): \(formatBytes(peak)) above the resident size before (\(format(Double(peak) / Double(memoryTasks))) bytes per task)"
         )
         if !AllocationCounter.isAvailable {
             print(
@@ -272,18 +287,26 @@ func shellOutput(_ command: String) -> String {
     return output
 }
 
-/// Runs `count` tasks on `device` (declaring `input`) that all wait for a gate task spawned last, so
-/// that they are alive at the same time: for peak memory, and to fill the runtime's record caches to a
-/// workload's peak before allocations are counted.
+/// Runs `count` tasks on `device` (declaring `input`; with ids `T[i]` when `named`) that all wait for a
+/// gate task spawned last (unless not `gated`), so that they are alive at the same time: for peak
+/// memory, and to fill the runtime's record caches to a workload's peak before allocations are counted.
 func runTasksAliveAtOnce(
     _ count: Int,
     devices: DeviceSelection,
     on device: Device,
-    input: [any PArrayAccess] = []
+    input: [any PArrayAccess] = [],
+    named: Bool = false,
+    gated: Bool = true
 ) async throws {
     try await Parla.run(devices: devices) {
         let gate = TaskSpace("gate")
-        for _ in 0..<count { spawn(dependencies: [gate[0]], placement: device, input: input) {} }
+        let dependencies: [any TaskDependency] = gated ? [gate[0]] : []
+        if named {
+            let T = TaskSpace("T")
+            for i in 0..<count { spawn(T[i], dependencies: dependencies, placement: device, input: input) {} }
+        } else {
+            for _ in 0..<count { spawn(dependencies: dependencies, placement: device, input: input) {} }
+        }
         spawn(gate[0], placement: cpu) {}
     }
 }
