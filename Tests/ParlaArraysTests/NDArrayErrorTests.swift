@@ -1,5 +1,9 @@
 // Exit tests for bad input: each case runs in a child process that must stop with a failure, and the
 // message it prints on standard error must name what went wrong.
+//
+// CI also runs this suite in a release build (`swift test -c release --filter ...`): Swift's own
+// `precondition` prints no message in `-O`, so these tests fail there unless every check goes through
+// the package's `parlaPrecondition`.
 
 import Parla
 import Testing
@@ -26,11 +30,28 @@ private func expectStandardError(
 
 @Suite struct NDArrayErrorTests {
     @Test func aFailingPreconditionIsObservedByAnExitTest() async {
-        // The machinery itself: a plain precondition failure is seen, with its message.
+        // The machinery itself: a failing check is seen, with its message, in debug and release builds
+        // (Swift's `precondition` would lose the message in release).
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-            precondition(Int("1")! == 2, "exit tests work on this toolchain")
+            parlaPrecondition(Int("1")! == 2, "exit tests work on this toolchain")
         }
         expectStandardError(result, contains: "exit tests work on this toolchain")
+    }
+
+    @Test func indexOutOfRangeOfAVector() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let x: Double = NDArray<Double>.zeros([3])[5]
+            _ = x
+        }
+        expectStandardError(result, contains: "index 5 is out of range for axis 0 with extent 3")
+    }
+
+    @Test func tooManyIndicesForAVector() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let x: Double = NDArray<Double>([1, 2, 3])[0, 99]
+            _ = x
+        }
+        expectStandardError(result, contains: "too many indices: 2 given for an array of 1 dimension (shape [3])")
     }
 
     @Test func broadcastingMismatchNamesBothShapes() async {

@@ -27,7 +27,7 @@ extension PArray {
 
     /// The region `indices` select, for indices built at run time (`A.region([0, 1..<3])` is `A[0, 1..<3]`).
     public func region(_ indices: [any NDIndex]) -> PArray {
-        precondition(
+        parlaPrecondition(
             self.components.isEmpty,
             "a region of a region is not supported; index the whole PArray (\(self.storage.label))"
         )
@@ -60,7 +60,7 @@ extension PArray {
         if let task, task.hasRecordedDeviceFailure { return }
         self.storage.state.withLock { state in
             guard state.buffers[device] != nil else {
-                preconditionFailure(
+                parlaPreconditionFailure(
                     "\(self.storage.label) has no copy on \(device); declare it in the task's output or inOut"
                 )
             }

@@ -45,7 +45,7 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
         var upper = shape
         for (axis, component) in self.components.enumerated() where axis < shape.count {
             let (start, step, count, _) = component.positions(inAxisOf: shape[axis], axis: axis)
-            precondition(
+            parlaPrecondition(
                 step == 1 || count <= 1,
                 "PArray regions are boxes: a step of \(step) on axis \(axis) is not supported (\(self.storage.label))"
             )
@@ -80,12 +80,12 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
             entry.access.storageIdentity == identity && entry.access.region.contains(box)
         }
         let access = writing ? "writes" : "reads"
-        precondition(
+        parlaPrecondition(
             task.accesses.contains(where: covers),
             "task \(task.name) \(access) \(self.storage.label) region \(box), which it did not declare in input, output or inOut"
         )
         if writing {
-            precondition(
+            parlaPrecondition(
                 task.accesses.contains { covers($0) && $0.mode.writes },
                 "task \(task.name) writes \(self.storage.label) region \(box), which it declared only as input"
             )
@@ -95,7 +95,7 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     /// The region of the device's buffer.
     func view(on device: Device) -> NDArray<Element> {
         guard let buffer = self.storage.state.withLock({ $0.buffers[device] }) else {
-            preconditionFailure(
+            parlaPreconditionFailure(
                 "\(self.storage.label) has no copy on \(device); declare it in the task's input, output or inOut"
             )
         }
@@ -124,7 +124,7 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     ///
     /// - Precondition: called on the whole array, not a view.
     public func update(_ new: NDArray<Element>) {
-        precondition(
+        parlaPrecondition(
             self.components.isEmpty,
             "update replaces a whole PArray; assign to a region instead (\(self.storage.label))"
         )

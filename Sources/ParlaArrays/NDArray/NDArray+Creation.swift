@@ -11,14 +11,14 @@ extension NDArray {
         let base = self._storage.base
         var written = 0
         for element in flat {
-            precondition(
+            parlaPrecondition(
                 written < count,
                 "cannot make an array of shape \(shape) (\(count) elements) from more than \(count) elements"
             )
             base[written] = element
             written += 1
         }
-        precondition(
+        parlaPrecondition(
             written == count,
             "cannot make an array of shape \(shape) (\(count) elements) from \(written) elements"
         )
@@ -40,7 +40,7 @@ extension NDArray {
     public init(_ rows: [[Element]]) {
         let columns = rows.first?.count ?? 0
         for (i, row) in rows.enumerated() {
-            precondition(
+            parlaPrecondition(
                 row.count == columns,
                 "ragged nested array: row \(i) has \(row.count) elements but row 0 has \(columns)"
             )
@@ -55,7 +55,7 @@ extension NDArray {
         let inner = planes.map { NDArray($0) }
         let planeShape = inner.first?.shape ?? [0, 0]
         for (i, plane) in inner.enumerated() {
-            precondition(
+            parlaPrecondition(
                 plane.shape == planeShape,
                 "ragged nested array: element \(i) has shape \(plane.shape) but element 0 has shape \(planeShape)"
             )
@@ -78,7 +78,7 @@ extension NDArray {
 
     /// `[0, 1, ..., n-1]`. NumPy: `np.arange(n)`.
     public static func arange(_ count: Int) -> NDArray {
-        precondition(count >= 0, "arange needs a count of 0 or more, got \(count)")
+        parlaPrecondition(count >= 0, "arange needs a count of 0 or more, got \(count)")
         return NDArray((0..<count).lazy.map { Element(_ndInt64: Int64($0)) }, shape: [count])
     }
 
@@ -86,7 +86,7 @@ extension NDArray {
     ///
     /// - Precondition: `step != 0`.
     public static func arange(_ start: Element, _ end: Element, step: Element = 1) -> NDArray {
-        precondition(step != .zero, "arange needs a non-zero step")
+        parlaPrecondition(step != .zero, "arange needs a non-zero step")
         let span = (end._doubleValue - start._doubleValue) / step._doubleValue
         let count = Swift.max(Int(span.rounded(.up)), 0)
         return NDArray(

@@ -122,7 +122,7 @@ extension NDArray {
     /// runtime's moves between whole-array buffers (which hold the memory, not the storage: holding the
     /// storage would make the buffer's owner copy it on its next write).
     package var memory: (allocation: DeviceAllocation, elementOffset: Int) {
-        precondition(self.isContiguous, "the memory of a non-contiguous array has no single run of elements")
+        parlaPrecondition(self.isContiguous, "the memory of a non-contiguous array has no single run of elements")
         return (self._storage.allocation, self._offset)
     }
 

@@ -9,7 +9,7 @@ extension NDArray {
     @usableFromInline
     func _normalizedAxis(_ axis: Int) -> Int {
         let resolved = axis < 0 ? axis + self.ndim : axis
-        precondition(
+        parlaPrecondition(
             resolved >= 0 && resolved < self.ndim,
             "axis \(axis) is out of bounds for an array of \(self.ndim) dimension\(self.ndim == 1 ? "" : "s") (shape \(self.shape))"
         )
@@ -119,7 +119,7 @@ extension NDArray {
         } else {
             empty = self.count == 0
         }
-        precondition(
+        parlaPrecondition(
             !empty,
             "\(operation) of an empty array (shape \(self.shape)) has no value: zero-size reduction with no identity"
         )

@@ -77,7 +77,7 @@ public struct NDArray<Element: NDElement>: Sendable {
     ///
     /// - Precondition: `count == 1`.
     public func item() -> Element {
-        precondition(
+        parlaPrecondition(
             self.count == 1,
             "item() needs an array of exactly one element, but this array has shape \(self.shape) (\(self.count) elements)"
         )
@@ -143,7 +143,7 @@ public struct NDArray<Element: NDElement>: Sendable {
     /// Calls `body` with a pointer to the first element of this array's view (at its offset), for reading.
     @inlinable
     func _withBasePointer<R>(_ body: (UnsafeMutablePointer<Element>) throws -> R) rethrows -> R {
-        precondition(self._storage.isHostAddressable, "the host cannot address the memory of \(self.device)")
+        parlaPrecondition(self._storage.isHostAddressable, "the host cannot address the memory of \(self.device)")
         return try withExtendedLifetime(self._storage) {
             try body(self._storage.base + self._offset)
         }
@@ -168,7 +168,7 @@ public struct NDArray<Element: NDElement>: Sendable {
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Element>) throws -> R
     ) rethrows -> R {
-        precondition(
+        parlaPrecondition(
             self._storage.isHostAddressable,
             "the host cannot write the memory of \(self.device) directly; move the array with .to(cpu) first"
         )
@@ -196,7 +196,7 @@ func _contiguousStrides(for shape: [Int]) -> [Int] {
 func _checkedCount(of shape: [Int]) -> Int {
     var count = 1
     for (axis, extent) in shape.enumerated() {
-        precondition(extent >= 0, "shape \(shape) has a negative extent \(extent) on axis \(axis)")
+        parlaPrecondition(extent >= 0, "shape \(shape) has a negative extent \(extent) on axis \(axis)")
         count *= extent
     }
     return count

@@ -46,7 +46,7 @@ public final class VirtualGPU: DeviceBackend {
 
     /// A virtual GPU with index `index`, an optional capacity in bytes, and an optional link model.
     public init(index: Int, capacity: Int? = nil, link: LinkModel? = nil) {
-        precondition(capacity.map { $0 >= 0 } ?? true, "a virtual GPU's capacity cannot be negative")
+        parlaPrecondition(capacity.map { $0 >= 0 } ?? true, "a virtual GPU's capacity cannot be negative")
         self.device = .gpu(index)
         self.memoryCapacity = capacity
         self.link = link
@@ -56,7 +56,7 @@ public final class VirtualGPU: DeviceBackend {
     public var memoryInUse: Int { self.inUse.load(ordering: .relaxed) }
 
     public func allocate(byteCount: Int) throws(DeviceError) -> DeviceAllocation {
-        precondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on \(self.device)")
+        parlaPrecondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on \(self.device)")
         if let capacity = self.memoryCapacity {
             // Reserve first, then check, so that concurrent allocations never overshoot together.
             let after = self.inUse.add(byteCount, ordering: .relaxed).newValue
@@ -118,7 +118,7 @@ public final class VirtualGPU: DeviceBackend {
         byteCount: Int
     ) throws(DeviceError) -> DeviceEvent {
         guard let from = source.hostPointer, let to = destination.hostPointer else {
-            preconditionFailure("a virtual GPU cannot copy from \(source.device) to \(destination.device)")
+            parlaPreconditionFailure("a virtual GPU cannot copy from \(source.device) to \(destination.device)")
         }
         let group = DispatchGroup()
         group.enter()

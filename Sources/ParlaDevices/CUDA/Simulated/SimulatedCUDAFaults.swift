@@ -39,7 +39,7 @@ public struct SimulatedCUDAFaults: Hashable, Sendable, CustomStringConvertible {
 
     /// Fails the calls of `operation` at these positions (1 is the first), and no other.
     public static func failing(_ operation: Operation, occurrences: Set<Int>) -> SimulatedCUDAFaults {
-        precondition(
+        parlaPrecondition(
             occurrences.allSatisfy { $0 >= 1 },
             "the first call of a kind is occurrence 1, not \(occurrences.min()!)"
         )
@@ -52,7 +52,7 @@ public struct SimulatedCUDAFaults: Hashable, Sendable, CustomStringConvertible {
         seed: UInt64,
         operations: Set<Operation> = Set(Operation.allCases)
     ) -> SimulatedCUDAFaults {
-        precondition((0...1).contains(probability), "a fault probability is between 0 and 1, not \(probability)")
+        parlaPrecondition((0...1).contains(probability), "a fault probability is between 0 and 1, not \(probability)")
         return SimulatedCUDAFaults(operations: operations, occurrences: nil, probability: probability, seed: seed)
     }
 
