@@ -54,6 +54,77 @@ private func expectStandardError(
         expectStandardError(result, contains: "too many indices: 2 given for an array of 1 dimension (shape [3])")
     }
 
+    @Test func shapeWhoseElementsOverflowInt() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Double>.zeros([Int.max / 2, 4])
+        }
+        expectStandardError(
+            result,
+            contains:
+                "shape [4611686018427387903, 4] is too large: its extents multiply to more than Int.max (9223372036854775807) elements"
+        )
+    }
+
+    @Test func shapeWhoseBytesOverflowInt() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Double>.ones([1 << 30, 1 << 30])
+        }
+        expectStandardError(
+            result,
+            contains:
+                "shape [1073741824, 1073741824] is too large: 1152921504606846976 elements of Double (8 bytes each) take more than Int.max (9223372036854775807) bytes"
+        )
+    }
+
+    @Test func broadcastToANegativeExtent() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Double>.zeros([1]).broadcast(to: [2, -3])
+        }
+        expectStandardError(result, contains: "shape [2, -3] has a negative extent -3 on axis 1")
+    }
+
+    @Test func arangeWithNaNBounds() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Double>.arange(.nan, 10)
+        }
+        expectStandardError(
+            result,
+            contains: "arange(nan, 10.0, step: 1.0) needs a finite start, end and step (not NaN or infinite)"
+        )
+    }
+
+    @Test func arangeWithANaNStep() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Float>.arange(0, 10, step: .nan)
+        }
+        expectStandardError(
+            result,
+            contains: "arange(0.0, 10.0, step: nan) needs a finite start, end and step (not NaN or infinite)"
+        )
+    }
+
+    @Test func arangeWithMoreElementsThanAnIntCounts() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Double>.arange(0, 1e300)
+        }
+        expectStandardError(
+            result,
+            contains:
+                "arange(0.0, 1e+300, step: 1.0) would have 1e+300 elements, more than Int.max (9223372036854775807)"
+        )
+    }
+
+    @Test func arangeWithMoreBytesThanAnIntCounts() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Int>.arange(Int.min, Int.max, step: 4)
+        }
+        expectStandardError(
+            result,
+            contains:
+                "shape [4611686018427387904] is too large: 4611686018427387904 elements of Int (8 bytes each) take more than Int.max (9223372036854775807) bytes"
+        )
+    }
+
     @Test func broadcastingMismatchNamesBothShapes() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = NDArray<Double>.zeros([2, 3]) + NDArray<Double>.zeros([4])

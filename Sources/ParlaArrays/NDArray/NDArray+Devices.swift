@@ -4,7 +4,7 @@ extension NDArray {
     /// A new contiguous array of `shape` on `backend`'s device, elements not yet initialized.
     @usableFromInline
     init(_uninitializedShape shape: [Int], on backend: any DeviceBackend) {
-        let count = _checkedCount(of: shape)
+        let count = _checkedCount(of: shape, Element.self)
         self.init(
             _storage: NDStorage(uninitializedCapacity: count, device: backend.device, backend: backend),
             shape: shape,
@@ -109,7 +109,7 @@ extension NDArray {
     /// A new contiguous array of `shape` on `backend`'s device whose elements are not initialized, or
     /// the device's allocation error. For the runtime's whole-array buffers.
     public static func _allocate(shape: [Int], on backend: any DeviceBackend) throws(DeviceError) -> NDArray {
-        let count = _checkedCount(of: shape)
+        let count = _checkedCount(of: shape, Element.self)
         return NDArray(
             _storage: try NDStorage(uninitializedCapacity: count, on: backend),
             shape: shape,

@@ -36,14 +36,16 @@ extension NDArray {
         let inferred = shape.indices.filter { shape[$0] == -1 }
         parlaPrecondition(inferred.count <= 1, "can only infer one extent in reshape to \(newShape)")
         if let axis = inferred.first {
-            let known = shape.enumerated().filter { $0.offset != axis }.map(\.element).reduce(1, *)
+            var others = shape
+            others.remove(at: axis)
+            let known = _checkedCount(of: others, Element.self)
             parlaPrecondition(
                 known > 0 && self.count % known == 0,
                 "cannot reshape an array of \(self.count) elements (shape \(self.shape)) into shape \(newShape)"
             )
             shape[axis] = self.count / known
         }
-        let newCount = _checkedCount(of: shape)
+        let newCount = _checkedCount(of: shape, Element.self)
         parlaPrecondition(
             newCount == self.count,
             "cannot reshape an array of \(self.count) elements (shape \(self.shape)) into shape \(shape) of \(newCount) elements"
@@ -85,7 +87,8 @@ extension NDArray {
     ///
     /// - Precondition: the shapes are compatible under NumPy's broadcasting rules.
     public func broadcast(to shape: [Int]) -> NDArray {
-        NDArray(
+        _ = _checkedCount(of: shape, Element.self)
+        return NDArray(
             _storage: self._storage,
             shape: shape,
             strides: _broadcastStrides(shape: self.shape, strides: self.strides, to: shape),

@@ -41,7 +41,7 @@ public struct NDArray<Element: NDElement>: Sendable {
     /// A new array of the given shape whose elements are not yet initialized; the caller writes them all.
     @inlinable
     init(_uninitializedShape shape: [Int]) {
-        let count = _checkedCount(of: shape)
+        let count = _checkedCount(of: shape, Element.self)
         self.init(
             _storage: NDStorage(uninitializedCapacity: count),
             shape: shape,
@@ -103,7 +103,10 @@ public struct NDArray<Element: NDElement>: Sendable {
     package mutating func makeStorageUnique() throws(DeviceError) {
         guard !isKnownUniquelyReferenced(&self._storage) || self._hasSharedElements else { return }
         var copy = NDArray(
-            _storage: try NDStorage(uninitializedCapacity: _checkedCount(of: self.shape), on: self._backend),
+            _storage: try NDStorage(
+                uninitializedCapacity: _checkedCount(of: self.shape, Element.self),
+                on: self._backend
+            ),
             shape: self.shape,
             strides: _contiguousStrides(for: self.shape),
             offset: 0
@@ -191,13 +194,28 @@ func _contiguousStrides(for shape: [Int]) -> [Int] {
     KernelLayout.contiguousStrides(for: shape)
 }
 
-/// The element count of `shape`, checking that no extent is negative.
+/// The element count of an array of `shape` whose elements are `Element`s, stopping with a message
+/// naming the shape when an extent is negative, or when the elements or their bytes are too many to
+/// count in an `Int` (as NumPy, which checks the product of the non-zero extents: such a shape cannot
+/// be allocated, and its strides and offsets would overflow).
 @inlinable
-func _checkedCount(of shape: [Int]) -> Int {
-    var count = 1
+func _checkedCount<Element>(of shape: [Int], _: Element.Type) -> Int {
     for (axis, extent) in shape.enumerated() {
         parlaPrecondition(extent >= 0, "shape \(shape) has a negative extent \(extent) on axis \(axis)")
-        count *= extent
     }
-    return count
+    var nonZero = 1
+    for extent in shape where extent != 0 {
+        let (product, overflow) = nonZero.multipliedReportingOverflow(by: extent)
+        parlaPrecondition(
+            !overflow,
+            "shape \(shape) is too large: its extents multiply to more than Int.max (\(Int.max)) elements"
+        )
+        nonZero = product
+    }
+    let size = MemoryLayout<Element>.stride
+    parlaPrecondition(
+        !nonZero.multipliedReportingOverflow(by: size).overflow,
+        "shape \(shape) is too large: \(nonZero) elements of \(Element.self) (\(size) bytes each) take more than Int.max (\(Int.max)) bytes"
+    )
+    return shape.contains(0) ? 0 : nonZero
 }
