@@ -80,8 +80,9 @@ extension PArray {
 
     // MARK: Forwarded queries (on the current device's copy)
 
-    /// `array.sum(axis:)`.
-    public func sum(axis: Int? = nil) -> NDArray<Element> { self.array.sum(axis: axis) }
+    /// `array.sum(axis:)`: sums of `Int32`s and `UInt8`s are `Int`s, as in NumPy (see
+    /// `NDElement.SumElement`).
+    public func sum(axis: Int? = nil) -> NDArray<Element.SumElement> { self.array.sum(axis: axis) }
     /// `array.min(axis:)`.
     public func min(axis: Int? = nil) -> NDArray<Element> { self.array.min(axis: axis) }
     /// `array.max(axis:)`.
@@ -99,6 +100,11 @@ extension PArray {
 extension PArray where Element: NDFloatingElement {
     /// `array.mean(axis:)`.
     public func mean(axis: Int? = nil) -> NDArray<Element> { self.array.mean(axis: axis) }
+}
+
+extension PArray where Element: NDIntegerElement {
+    /// `array.mean(axis:)`: the mean of integers, as `Double`s (as in NumPy).
+    public func mean(axis: Int? = nil) -> NDArray<Double> { self.array.mean(axis: axis) }
 }
 
 /// A `PArray` or a region of one, as listed in a task's `input`, `output` or `inOut`.
