@@ -163,7 +163,7 @@ func _components(_ first: any NDIndex, _ second: any NDIndex, rest: [any NDIndex
 
 /// A subscript component as Swift source would write it, for error messages.
 @usableFromInline
-func _describe(_ component: NDIndexComponent) -> String {
+package func _describe(_ component: NDIndexComponent) -> String {
     switch component {
     case .position(let index):
         return String(index)
