@@ -1,5 +1,9 @@
 // Exit tests for bad input: each case runs in a child process that must stop with a failure, and the
 // message it prints on standard error must name what went wrong.
+//
+// CI also runs this suite in a release build (`swift test -c release --filter ...`): Swift's own
+// `precondition` prints no message in `-O`, so these tests fail there unless every check goes through
+// the package's `parlaPrecondition`.
 
 import Parla
 import Testing
@@ -26,11 +30,99 @@ private func expectStandardError(
 
 @Suite struct NDArrayErrorTests {
     @Test func aFailingPreconditionIsObservedByAnExitTest() async {
-        // The machinery itself: a plain precondition failure is seen, with its message.
+        // The machinery itself: a failing check is seen, with its message, in debug and release builds
+        // (Swift's `precondition` would lose the message in release).
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-            precondition(Int("1")! == 2, "exit tests work on this toolchain")
+            parlaPrecondition(Int("1")! == 2, "exit tests work on this toolchain")
         }
         expectStandardError(result, contains: "exit tests work on this toolchain")
+    }
+
+    @Test func indexOutOfRangeOfAVector() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let x: Double = NDArray<Double>.zeros([3])[5]
+            _ = x
+        }
+        expectStandardError(result, contains: "index 5 is out of range for axis 0 with extent 3")
+    }
+
+    @Test func tooManyIndicesForAVector() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let x: Double = NDArray<Double>([1, 2, 3])[0, 99]
+            _ = x
+        }
+        expectStandardError(result, contains: "too many indices: 2 given for an array of 1 dimension (shape [3])")
+    }
+
+    @Test func shapeWhoseElementsOverflowInt() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Double>.zeros([Int.max / 2, 4])
+        }
+        expectStandardError(
+            result,
+            contains:
+                "shape [4611686018427387903, 4] is too large: its extents multiply to more than Int.max (9223372036854775807) elements"
+        )
+    }
+
+    @Test func shapeWhoseBytesOverflowInt() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Double>.ones([1 << 30, 1 << 30])
+        }
+        expectStandardError(
+            result,
+            contains:
+                "shape [1073741824, 1073741824] is too large: 1152921504606846976 elements of Double (8 bytes each) take more than Int.max (9223372036854775807) bytes"
+        )
+    }
+
+    @Test func broadcastToANegativeExtent() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Double>.zeros([1]).broadcast(to: [2, -3])
+        }
+        expectStandardError(result, contains: "shape [2, -3] has a negative extent -3 on axis 1")
+    }
+
+    @Test func arangeWithNaNBounds() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Double>.arange(.nan, 10)
+        }
+        expectStandardError(
+            result,
+            contains: "arange(nan, 10.0, step: 1.0) needs a finite start, end and step (not NaN or infinite)"
+        )
+    }
+
+    @Test func arangeWithANaNStep() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Float>.arange(0, 10, step: .nan)
+        }
+        expectStandardError(
+            result,
+            contains: "arange(0.0, 10.0, step: nan) needs a finite start, end and step (not NaN or infinite)"
+        )
+    }
+
+    @Test func arangeWithMoreElementsThanAnIntCounts() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Double>.arange(0, 1e300)
+        }
+        expectStandardError(
+            result,
+            contains:
+                "arange(0.0, 1e+300, step: 1.0) would have 1e+300 elements, more than Int.max (9223372036854775807)"
+        )
+    }
+
+    @Test func arangeWithMoreBytesThanAnIntCounts() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = NDArray<Int>.arange(Int.min, Int.max, step: 4)
+        }
+        expectStandardError(
+            result,
+            contains:
+                "shape [4611686018427387904] is too large: 4611686018427387904 elements of Int (8 bytes each) take more than Int.max (9223372036854775807) bytes"
+        )
     }
 
     @Test func broadcastingMismatchNamesBothShapes() async {

@@ -959,6 +959,38 @@ private func referenceMin<T: NDElement>(_ line: [T]) -> T {
         }
     }
 
+    @Test func sumsOfNarrowIntegersAreExactInts() async {
+        // NumPy sums int32 and uint8 in 64 bits; the lines here overflow UInt8 and Int32 often.
+        await propertyCheck(
+            count: 500,
+            input: caseGenerator { rng in
+                ReductionCase<UInt8>.random(rng: &rng) { UInt8(truncatingIfNeeded: $0.int(0...255)) }
+            }
+        ) { c in
+            let a = c.operand.make()
+            let (shape, lines) = c.lines
+            let sums = lines.map { $0.reduce(0) { $0 + Int($1) } }
+            expectArray(a.sum(axis: c.axis), shape: shape, elements: sums, "sum of UInt8s")
+            let means = elementsOf(a.mean(axis: c.axis))
+            let expected = zip(sums, lines).map { Double($0) / Double($1.count) }
+            #expect(means.count == expected.count && zip(means, expected).allSatisfy { closeEnough($0, $1) })
+        }
+        await propertyCheck(
+            count: 500,
+            input: caseGenerator { rng in
+                ReductionCase<Int32>.random(rng: &rng) { rng in
+                    let small = Int32(rng.int(-1000...1000))
+                    return rng.pick([Int32.max, Int32.min, Int32.max - 1, -1, 0, 1, small])
+                }
+            }
+        ) { c in
+            let a = c.operand.make()
+            let (shape, lines) = c.lines
+            let sums = lines.map { $0.reduce(0) { $0 + Int($1) } }
+            expectArray(a.sum(axis: c.axis), shape: shape, elements: sums, "sum of Int32s")
+        }
+    }
+
     @Test func floatingReductionsWithNaNsAndTiesMatchReference() async {
         await propertyCheck(
             count: 1500,

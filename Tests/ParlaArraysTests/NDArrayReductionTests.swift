@@ -28,9 +28,12 @@ struct NDArrayReductionTests {
             let values = Self.values(layout)
             let x = layout.make(values.map { $0.map { fx($0, as: E.self) } })
             let v = flat(values)
-            for (name, result) in [("sum", x.sum()), ("min", x.min()), ("max", x.max())] {
-                #expect(result.shape == [], "\(name)")
-                #expect(result.ndim == 0, "\(name)")
+            for (name, shape, ndim) in [
+                ("sum", x.sum().shape, x.sum().ndim), ("min", x.min().shape, x.min().ndim),
+                ("max", x.max().shape, x.max().ndim),
+            ] {
+                #expect(shape == [], "\(name)")
+                #expect(ndim == 0, "\(name)")
             }
             #expect(x.sum().item() == fx(v.reduce(0, +)))
             #expect(x.min().item() == fx(v.min()!))
@@ -40,6 +43,21 @@ struct NDArrayReductionTests {
             #expect(x.argmin().item() == Self.naiveArg(v, <))
         }
         check(kind.type)
+    }
+
+    @Test("sums of UInt8 and Int32 are Ints, as in NumPy: [200, 200] sums to 400, not 144")
+    func narrowIntegerSumsWiden() {
+        let bytes = NDArray<UInt8>([200, 200])
+        let total: NDArray<Int> = bytes.sum()
+        #expect(total.item() == 400)
+        #expect(NDArray<UInt8>.full([3, 1000], value: 255).sum(axis: 1).elements == [255_000, 255_000, 255_000])
+        #expect(NDArray<UInt8>.full([1000, 2], value: 255).transposed.sum(axis: 1).elements == [255_000, 255_000])
+        let words = NDArray<Int32>([Int32.max, Int32.max, 2])
+        #expect(words.sum().item() == 2 * Int(Int32.max) + 2)
+        #expect(NDArray<Int32>([[Int32.min, Int32.min], [1, 2]]).sum(axis: 1).elements == [2 * Int(Int32.min), 3])
+        // The mean of small integers does not wrap either.
+        #expect(bytes.mean().item() == 200)
+        #expect(NDArray<UInt8>.full([4, 3], value: 250).mean(axis: 0).elements == [250, 250, 250])
     }
 
     @Test("mean", arguments: ViewLayout.allCases)
@@ -92,13 +110,13 @@ struct NDArrayReductionTests {
         #expect(x.argmin(axis: axis).elements == lines.map { Self.naiveArg($0, <) })
 
         let xi = layout.make(values.map { $0.map { Int32($0) } })
-        #expect(xi.sum(axis: axis).elements == lines.map { Int32($0.reduce(0, +)) })
+        #expect(xi.sum(axis: axis).elements == lines.map { Int($0.reduce(0, +)) })
         #expect(xi.max(axis: axis).elements == lines.map { Int32($0.max()!) })
         #expect(xi.min(axis: axis).elements == lines.map { Int32($0.min()!) })
         #expect(xi.argmax(axis: axis).elements == lines.map { Self.naiveArg($0, >) })
         #expect(xi.argmin(axis: axis).elements == lines.map { Self.naiveArg($0, <) })
         let xu = layout.make(values.map { $0.map { UInt8($0) } })
-        #expect(xu.sum(axis: axis).elements == lines.map { UInt8($0.reduce(0, +)) })
+        #expect(xu.sum(axis: axis).elements == lines.map { Int($0.reduce(0, +)) })
         #expect(xu.argmax(axis: axis).elements == lines.map { Self.naiveArg($0, >) })
     }
 

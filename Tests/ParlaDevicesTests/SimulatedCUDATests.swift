@@ -157,6 +157,22 @@ struct SimulatedCUDATests {
         }
     }
 
+    @Test("sums of UInt8 and Int32 on a GPU are Ints, as on the host (NumPy widens them)")
+    func narrowIntegerSumsOnAGPU() throws {
+        let registry = try DeviceRegistry.make(.cudaSimulated(gpus: 1))
+        DeviceRegistry.withCurrent(registry) {
+            // Large enough for the two-pass reduction.
+            let bytes = NDArray<UInt8>.full([3, 40_000], value: 200).to(gpu(0))
+            let total: NDArray<Int> = bytes.sum()
+            #expect(total.device == gpu(0))
+            #expect(total.to(cpu).item() == 24_000_000)
+            #expect(bytes.sum(axis: 1).to(cpu).elements == [8_000_000, 8_000_000, 8_000_000])
+            #expect(bytes.transposed.sum(axis: 0).to(cpu).elements == [8_000_000, 8_000_000, 8_000_000])
+            let words = NDArray<Int32>([Int32.max, Int32.max, 2]).to(gpu(0))
+            #expect(words.sum().to(cpu).item() == 2 * Int(Int32.max) + 2)
+        }
+    }
+
     @Test("a kernel that reads past its allocation is an illegal address")
     func kernelBounds() throws {
         let machine = try self.machine()

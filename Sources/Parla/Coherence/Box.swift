@@ -1,3 +1,5 @@
+import ParlaDevices
+
 /// An N-dimensional box of array positions: along each axis the half-open range `lower..<upper`.
 ///
 /// The regions of a `PArray` that tasks declare (`A[0]`, `A[1..<3, 2...]`) are boxes of its root array.
@@ -11,8 +13,11 @@ public struct Box: Hashable, Sendable, CustomStringConvertible {
     ///
     /// - Precondition: both have one entry per axis and `lower <= upper` on every axis.
     public init(lower: [Int], upper: [Int]) {
-        precondition(lower.count == upper.count, "a box needs as many lower as upper bounds (\(lower) and \(upper))")
-        precondition(
+        parlaPrecondition(
+            lower.count == upper.count,
+            "a box needs as many lower as upper bounds (\(lower) and \(upper))"
+        )
+        parlaPrecondition(
             zip(lower, upper).allSatisfy { $0 <= $1 },
             "a box needs lower <= upper on every axis (\(lower) and \(upper))"
         )

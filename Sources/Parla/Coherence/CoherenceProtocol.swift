@@ -97,7 +97,7 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
         mode: AccessMode,
         links: DeviceLinks = .uniform
     ) -> [Copy] {
-        precondition(self.whole.contains(region), "region \(region) is outside the array's shape \(self.shape)")
+        parlaPrecondition(self.whole.contains(region), "region \(region) is outside the array's shape \(self.shape)")
         if region.isEmpty { return [] }
         // Nothing changes when the device already holds the region (for a read), or holds it alone
         // (for a write): the common case of a task whose data is already in place.

@@ -27,7 +27,7 @@ extension PArray {
 
     /// The region `indices` select, for indices built at run time (`A.region([0, 1..<3])` is `A[0, 1..<3]`).
     public func region(_ indices: [any NDIndex]) -> PArray {
-        precondition(
+        parlaPrecondition(
             self.components.isEmpty,
             "a region of a region is not supported; index the whole PArray (\(self.storage.label))"
         )
@@ -60,7 +60,7 @@ extension PArray {
         if let task, task.hasRecordedDeviceFailure { return }
         self.storage.state.withLock { state in
             guard state.buffers[device] != nil else {
-                preconditionFailure(
+                parlaPreconditionFailure(
                     "\(self.storage.label) has no copy on \(device); declare it in the task's output or inOut"
                 )
             }
@@ -81,8 +81,9 @@ extension PArray {
 
     // MARK: Forwarded queries (on the current device's copy)
 
-    /// `array.sum(axis:)`.
-    public func sum(axis: Int? = nil) -> NDArray<Element> { self.array.sum(axis: axis) }
+    /// `array.sum(axis:)`: sums of `Int32`s and `UInt8`s are `Int`s, as in NumPy (see
+    /// `NDElement.SumElement`).
+    public func sum(axis: Int? = nil) -> NDArray<Element.SumElement> { self.array.sum(axis: axis) }
     /// `array.min(axis:)`.
     public func min(axis: Int? = nil) -> NDArray<Element> { self.array.min(axis: axis) }
     /// `array.max(axis:)`.
@@ -100,6 +101,11 @@ extension PArray {
 extension PArray where Element: NDFloatingElement {
     /// `array.mean(axis:)`.
     public func mean(axis: Int? = nil) -> NDArray<Element> { self.array.mean(axis: axis) }
+}
+
+extension PArray where Element: NDIntegerElement {
+    /// `array.mean(axis:)`: the mean of integers, as `Double`s (as in NumPy).
+    public func mean(axis: Int? = nil) -> NDArray<Double> { self.array.mean(axis: axis) }
 }
 
 /// A `PArray` or a region of one, as listed in a task's `input`, `output` or `inOut`.

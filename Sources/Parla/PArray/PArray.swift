@@ -41,11 +41,12 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     var box: Box {
         if self.components.isEmpty { return self.storage.wholeBox }
         let shape = self.storage.shape
+        self.checkIndexCount(shape: shape)
         var lower = Array(repeating: 0, count: shape.count)
         var upper = shape
-        for (axis, component) in self.components.enumerated() where axis < shape.count {
+        for (axis, component) in self.components.enumerated() {
             let (start, step, count, _) = component.positions(inAxisOf: shape[axis], axis: axis)
-            precondition(
+            parlaPrecondition(
                 step == 1 || count <= 1,
                 "PArray regions are boxes: a step of \(step) on axis \(axis) is not supported (\(self.storage.label))"
             )
@@ -71,23 +72,23 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     }
 
     /// Inside a task, stops unless the task declared this region (for writing: in `output` or `inOut`),
-    /// naming the task, the array and the access.
-    func checkDeclared(writing: Bool) {
+    /// naming the task, the array and the access (`operation`, by default "reads" or "writes").
+    func checkDeclared(writing: Bool, operation: String? = nil) {
         guard let task = RunScope.currentTask else { return }
         let box = self.box
         let identity = ObjectIdentifier(self.storage)
         let covers = { (entry: DeclaredAccess) in
             entry.access.storageIdentity == identity && entry.access.region.contains(box)
         }
-        let access = writing ? "writes" : "reads"
-        precondition(
+        let access = operation ?? (writing ? "writes" : "reads")
+        parlaPrecondition(
             task.accesses.contains(where: covers),
             "task \(task.name) \(access) \(self.storage.label) region \(box), which it did not declare in input, output or inOut"
         )
         if writing {
-            precondition(
+            parlaPrecondition(
                 task.accesses.contains { covers($0) && $0.mode.writes },
-                "task \(task.name) writes \(self.storage.label) region \(box), which it declared only as input"
+                "task \(task.name) \(access) \(self.storage.label) region \(box), which it declared only as input"
             )
         }
     }
@@ -98,7 +99,7 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
             return self.components.isEmpty ? buffer : buffer._view(self.components)
         }
         guard let task = RunScope.currentTask else {
-            preconditionFailure("\(self.storage.label) has no copy on \(device)")
+            parlaPreconditionFailure("\(self.storage.label) has no copy on \(device)")
         }
         // The task declared the region (checked before), and its copy was made valid when the task
         // started; it has been evicted since. A read brings it back.
@@ -138,21 +139,33 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     /// Replaces the contents (the shape may change) with `new`, on the current device; every other
     /// copy becomes invalid. Parla (Python) equivalent: `A.update(new)`.
     ///
-    /// - Precondition: called on the whole array, not a view.
+    /// - Precondition: called on the whole array, not a view. Inside a task, the task declared the whole
+    ///   array in `output` or `inOut` (outside tasks, `update` is always allowed).
     public func update(_ new: NDArray<Element>) {
-        precondition(
+        parlaPrecondition(
             self.components.isEmpty,
             "update replaces a whole PArray; assign to a region instead (\(self.storage.label))"
         )
+        self.checkDeclared(writing: true, operation: "replaces (update)")
         let moved = new.to(Device.current)
         // A task whose device work has failed replaces nothing: the array keeps what it held.
         if let task = RunningTask.sink, task.hasRecordedDeviceFailure { return }
         self.storage.replace(with: moved)
     }
 
+    /// Stops unless this view has at most one index per axis of the array (of shape `shape`), naming
+    /// the array, the indices and the shape: `A[0, 99]` of a 1-D array is not `A[0]`.
+    func checkIndexCount(shape: [Int]) {
+        parlaPrecondition(
+            self.components.count <= shape.count,
+            "too many indices for \(self.storage.label): \(self.components.count) given ([\(self.components.map(_describe).joined(separator: ", "))]) for an array of \(shape.count) dimension\(shape.count == 1 ? "" : "s") (shape \(shape))"
+        )
+    }
+
     /// The shape of this array or view (integer indices drop their axis, as in NumPy). Moves no data.
     public var shape: [Int] {
         let shape = self.storage.shape
+        self.checkIndexCount(shape: shape)
         var result: [Int] = []
         for axis in 0..<shape.count {
             guard axis < self.components.count else {

@@ -1,3 +1,4 @@
+import ParlaDevices
 import Synchronization
 
 #if canImport(Glibc)
@@ -27,7 +28,7 @@ final class TaskRecordCache: @unchecked Sendable {
             // The thread is ending: its cache goes with it.
             if let pointer { Unmanaged<TaskRecordCache>.fromOpaque(pointer).release() }
         }
-        precondition(result == 0, "cannot create the thread-local key of the task record cache")
+        parlaPrecondition(result == 0, "cannot create the thread-local key of the task record cache")
         return key
     }()
 

@@ -1,4 +1,5 @@
 import DequeModule
+import ParlaDevices
 import Synchronization
 
 #if canImport(Glibc)
@@ -54,7 +55,7 @@ final class WorkerPool: @unchecked Sendable {
     /// The worker running on the current thread, if it is one of this pool's.
     private static let currentWorkerKey: pthread_key_t = {
         var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "cannot create the worker thread key")
+        parlaPrecondition(pthread_key_create(&key, nil) == 0, "cannot create the worker thread key")
         return key
     }()
 
@@ -82,7 +83,7 @@ final class WorkerPool: @unchecked Sendable {
             },
             box
         )
-        precondition(result == 0, "cannot start a Parla worker thread (pthread_create returned \(result))")
+        parlaPrecondition(result == 0, "cannot start a Parla worker thread (pthread_create returned \(result))")
         pthread_detach(thread)
     }
 

@@ -97,17 +97,17 @@ private func _spawn<R: Sendable>(
 ) -> ParlaTask<R> {
     guard let scope = RunScope.current else {
         let several = RunScope.runsInProgress > 1
-        preconditionFailure(
+        parlaPreconditionFailure(
             "spawn\(id.map { "(\($0))" } ?? "") at \(file):\(line) is outside Parla.run; tasks exist only inside a run"
                 + (several
                     ? " (several runs are in progress: spawn from the body or the tasks of the one it belongs to)" : "")
         )
     }
-    precondition(
+    parlaPrecondition(
         (vcus ?? 0) >= 0,
         "vcus cannot be negative (\(vcus ?? 0)) for task \(id?.name ?? "spawned at \(file):\(line)")"
     )
-    precondition(
+    parlaPrecondition(
         (memory ?? 0) >= 0,
         "memory cannot be negative (\(memory ?? 0)) for task \(id?.name ?? "spawned at \(file):\(line)")"
     )

@@ -1,3 +1,4 @@
+import ParlaDevices
 import Synchronization
 
 /// A named, lazily filled space of task ids. Parla (Python) equivalent: `TaskSpace("T")`.
@@ -48,7 +49,7 @@ public final class TaskSpace: Sendable, CustomStringConvertible {
 
     /// The id `T[i, j, k, ...]`.
     public subscript(_ indices: Int...) -> TaskID {
-        precondition(!indices.isEmpty, "a task id needs at least one index (TaskSpace \(self.name))")
+        parlaPrecondition(!indices.isEmpty, "a task id needs at least one index (TaskSpace \(self.name))")
         return TaskID(slot: self.slot(TaskIndex(indices)))
     }
 

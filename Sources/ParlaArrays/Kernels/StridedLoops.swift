@@ -3,7 +3,7 @@ import ParlaDevices
 // The loops that every host operation is built from: iterate over an N-dimensional index space for
 // several operands at once, each with its own strides, handing the innermost axis to a tight loop.
 
-/// The shape two shapes broadcast to under NumPy's rules, or a precondition failure naming both.
+/// The shape two shapes broadcast to under NumPy's rules; stops with a message naming both when they do not broadcast.
 @inlinable
 func _broadcastShape(_ lhs: [Int], _ rhs: [Int]) -> [Int] {
     let ndim = Swift.max(lhs.count, rhs.count)
@@ -16,7 +16,7 @@ func _broadcastShape(_ lhs: [Int], _ rhs: [Int]) -> [Int] {
         } else if l == 1 {
             result[axis] = r
         } else {
-            preconditionFailure("operands could not be broadcast together with shapes \(lhs) and \(rhs)")
+            parlaPreconditionFailure("operands could not be broadcast together with shapes \(lhs) and \(rhs)")
         }
     }
     return result
@@ -26,7 +26,7 @@ func _broadcastShape(_ lhs: [Int], _ rhs: [Int]) -> [Int] {
 /// new leading axes and extent-1 axes get stride 0).
 @inlinable
 func _broadcastStrides(shape: [Int], strides: [Int], to target: [Int]) -> [Int] {
-    precondition(
+    parlaPrecondition(
         shape.count <= target.count,
         "an array of shape \(shape) cannot be broadcast to shape \(target)"
     )
@@ -36,7 +36,7 @@ func _broadcastStrides(shape: [Int], strides: [Int], to target: [Int]) -> [Int] 
         if shape[axis] == target[lead + axis] {
             result[lead + axis] = shape[axis] == 1 ? 0 : strides[axis]
         } else {
-            precondition(
+            parlaPrecondition(
                 shape[axis] == 1,
                 "an array of shape \(shape) cannot be broadcast to shape \(target)"
             )
@@ -207,7 +207,7 @@ extension NDArray {
 /// Stops with a message naming both devices when two operands live on different devices.
 @inlinable
 func _checkSameDevice(_ lhs: Device, _ rhs: Device) {
-    precondition(
+    parlaPrecondition(
         lhs == rhs,
         "operands live on different devices, \(lhs) and \(rhs); move one with .to(_:) first"
     )

@@ -99,7 +99,7 @@ extension NDArray {
     /// Replaces the value by `result`, which must keep this array's shape (in-place operators cannot
     /// grow the left operand, as in NumPy).
     private mutating func _updateInPlace(with result: NDArray) {
-        precondition(
+        parlaPrecondition(
             result.shape == self.shape,
             "an in-place operation cannot change the shape \(self.shape) of its left operand to \(result.shape)"
         )

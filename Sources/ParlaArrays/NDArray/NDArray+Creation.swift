@@ -6,19 +6,19 @@ extension NDArray {
     ///
     /// - Precondition: `flat` has exactly as many elements as `shape` describes.
     public init(_ flat: some Sequence<Element>, shape: [Int]) {
-        let count = _checkedCount(of: shape)
+        let count = _checkedCount(of: shape, Element.self)
         self.init(_uninitializedShape: shape)
         let base = self._storage.base
         var written = 0
         for element in flat {
-            precondition(
+            parlaPrecondition(
                 written < count,
                 "cannot make an array of shape \(shape) (\(count) elements) from more than \(count) elements"
             )
             base[written] = element
             written += 1
         }
-        precondition(
+        parlaPrecondition(
             written == count,
             "cannot make an array of shape \(shape) (\(count) elements) from \(written) elements"
         )
@@ -40,7 +40,7 @@ extension NDArray {
     public init(_ rows: [[Element]]) {
         let columns = rows.first?.count ?? 0
         for (i, row) in rows.enumerated() {
-            precondition(
+            parlaPrecondition(
                 row.count == columns,
                 "ragged nested array: row \(i) has \(row.count) elements but row 0 has \(columns)"
             )
@@ -55,7 +55,7 @@ extension NDArray {
         let inner = planes.map { NDArray($0) }
         let planeShape = inner.first?.shape ?? [0, 0]
         for (i, plane) in inner.enumerated() {
-            precondition(
+            parlaPrecondition(
                 plane.shape == planeShape,
                 "ragged nested array: element \(i) has shape \(plane.shape) but element 0 has shape \(planeShape)"
             )
@@ -78,17 +78,27 @@ extension NDArray {
 
     /// `[0, 1, ..., n-1]`. NumPy: `np.arange(n)`.
     public static func arange(_ count: Int) -> NDArray {
-        precondition(count >= 0, "arange needs a count of 0 or more, got \(count)")
+        parlaPrecondition(count >= 0, "arange needs a count of 0 or more, got \(count)")
         return NDArray((0..<count).lazy.map { Element(_ndInt64: Int64($0)) }, shape: [count])
     }
 
     /// `[start, start + step, ...]` up to but excluding `end`. NumPy: `np.arange(start, end, step)`.
     ///
-    /// - Precondition: `step != 0`.
+    /// - Precondition: `step != 0`; `start`, `end` and `step` are finite (not NaN or infinite); the
+    ///   array has at most `Int.max` elements.
     public static func arange(_ start: Element, _ end: Element, step: Element = 1) -> NDArray {
-        precondition(step != .zero, "arange needs a non-zero step")
-        let span = (end._doubleValue - start._doubleValue) / step._doubleValue
-        let count = Swift.max(Int(span.rounded(.up)), 0)
+        let call = "arange(\(start), \(end), step: \(step))"
+        parlaPrecondition(step != .zero, "\(call) needs a non-zero step")
+        parlaPrecondition(
+            start._doubleValue.isFinite && end._doubleValue.isFinite && step._doubleValue.isFinite,
+            "\(call) needs a finite start, end and step (not NaN or infinite)"
+        )
+        let span = ((end._doubleValue - start._doubleValue) / step._doubleValue).rounded(.up)
+        parlaPrecondition(
+            span < 0x1p63,
+            "\(call) would have \(span) elements, more than Int.max (\(Int.max))"
+        )
+        let count = Swift.max(Int(span), 0)
         return NDArray(
             (0..<count).lazy.map { i in Element._add(start, Element._multiply(Element(_ndInt64: Int64(i)), step)) },
             shape: [count]
@@ -102,7 +112,7 @@ extension NDArray where Element: NDFloatingElement {
     /// The same `seed` gives the same values on every machine; `nil` draws a fresh seed.
     public static func random(_ shape: [Int], seed: UInt64? = nil) -> NDArray {
         var generator = _Xoshiro256(seed: seed ?? UInt64.random(in: .min ... .max))
-        let count = _checkedCount(of: shape)
+        let count = _checkedCount(of: shape, Element.self)
         // Rounding a double just below 1 to Float can give 1; keep the interval half-open.
         let belowOne = (1 as Element).nextDown
         return NDArray(
@@ -116,7 +126,7 @@ extension NDArray where Element: NDFloatingElement {
     /// The same `seed` gives the same values on every machine; `nil` draws a fresh seed.
     public static func randomNormal(_ shape: [Int], seed: UInt64? = nil) -> NDArray {
         var generator = _Xoshiro256(seed: seed ?? UInt64.random(in: .min ... .max))
-        let count = _checkedCount(of: shape)
+        let count = _checkedCount(of: shape, Element.self)
         var values: [Element] = []
         values.reserveCapacity(count + 1)
         while values.count < count {

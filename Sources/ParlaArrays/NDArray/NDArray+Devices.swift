@@ -4,7 +4,7 @@ extension NDArray {
     /// A new contiguous array of `shape` on `backend`'s device, elements not yet initialized.
     @usableFromInline
     init(_uninitializedShape shape: [Int], on backend: any DeviceBackend) {
-        let count = _checkedCount(of: shape)
+        let count = _checkedCount(of: shape, Element.self)
         self.init(
             _storage: NDStorage(uninitializedCapacity: count, device: backend.device, backend: backend),
             shape: shape,
@@ -109,7 +109,7 @@ extension NDArray {
     /// A new contiguous array of `shape` on `backend`'s device whose elements are not initialized, or
     /// the device's allocation error. For the runtime's whole-array buffers.
     public static func _allocate(shape: [Int], on backend: any DeviceBackend) throws(DeviceError) -> NDArray {
-        let count = _checkedCount(of: shape)
+        let count = _checkedCount(of: shape, Element.self)
         return NDArray(
             _storage: try NDStorage(uninitializedCapacity: count, on: backend),
             shape: shape,
@@ -122,7 +122,7 @@ extension NDArray {
     /// runtime's moves between whole-array buffers (which hold the memory, not the storage: holding the
     /// storage would make the buffer's owner copy it on its next write).
     package var memory: (allocation: DeviceAllocation, elementOffset: Int) {
-        precondition(self.isContiguous, "the memory of a non-contiguous array has no single run of elements")
+        parlaPrecondition(self.isContiguous, "the memory of a non-contiguous array has no single run of elements")
         return (self._storage.allocation, self._offset)
     }
 

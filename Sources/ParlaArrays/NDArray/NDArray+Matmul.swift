@@ -9,7 +9,7 @@ extension NDArray {
     /// - Precondition: the inner extents agree and the operands live on one device.
     public func matmul(_ other: NDArray) -> NDArray {
         _checkSameDevice(self.device, other.device)
-        precondition(
+        parlaPrecondition(
             self.ndim >= 1 && other.ndim >= 1,
             "matmul needs operands of at least 1 dimension, got shapes \(self.shape) and \(other.shape)"
         )
@@ -17,7 +17,7 @@ extension NDArray {
         let rhs = other.ndim == 1 ? other.reshaped([other.count, 1]) : other
         let (m, k) = (lhs.shape[lhs.ndim - 2], lhs.shape[lhs.ndim - 1])
         let (k2, n) = (rhs.shape[rhs.ndim - 2], rhs.shape[rhs.ndim - 1])
-        precondition(
+        parlaPrecondition(
             k == k2,
             "matmul: shapes \(self.shape) and \(other.shape) are not aligned: the contracted extents differ (\(k) and \(k2))"
         )

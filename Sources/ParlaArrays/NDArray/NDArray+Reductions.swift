@@ -9,7 +9,7 @@ extension NDArray {
     @usableFromInline
     func _normalizedAxis(_ axis: Int) -> Int {
         let resolved = axis < 0 ? axis + self.ndim : axis
-        precondition(
+        parlaPrecondition(
             resolved >= 0 && resolved < self.ndim,
             "axis \(axis) is out of bounds for an array of \(self.ndim) dimension\(self.ndim == 1 ? "" : "s") (shape \(self.shape))"
         )
@@ -51,13 +51,18 @@ extension NDArray {
         return accumulator
     }
 
-    /// Folds along `axis` with `combine`, starting every output element from `identity`.
+    /// Folds along `axis` with `combine` into an array of `Accumulator`s, starting every output element
+    /// from `identity`.
     @inlinable
-    func _reduce(axis: Int, identity: Element, _ combine: (Element, Element) -> Element) -> NDArray {
+    func _reduce<Accumulator: NDElement>(
+        axis: Int,
+        identity: Accumulator,
+        _ combine: (Accumulator, Element) -> Accumulator
+    ) -> NDArray<Accumulator> {
         let axis = self._normalizedAxis(axis)
         var outShape = self.shape
         outShape.remove(at: axis)
-        let result = NDArray(_uninitializedShape: outShape, on: self._backend)
+        let result = NDArray<Accumulator>(_uninitializedShape: outShape, on: self._backend)
         result._storage.base.update(repeating: identity, count: result.count)
         // Read the output as if it had the input's shape, with stride 0 along the reduced axis, and walk
         // the input in its own memory order.
@@ -83,9 +88,9 @@ extension NDArray {
     }
 
     /// A 0-d array holding `value`, on this array's device (the host computed it).
-    @usableFromInline
-    func _scalarResult(_ value: Element) -> NDArray {
-        let result = NDArray(_uninitializedShape: [], on: self._backend)
+    @inlinable
+    func _scalarResult<Value: NDElement>(_ value: Value) -> NDArray<Value> {
+        let result = NDArray<Value>(_uninitializedShape: [], on: self._backend)
         result._storage.base.initialize(to: value)
         return result
     }
@@ -119,15 +124,71 @@ extension NDArray {
         } else {
             empty = self.count == 0
         }
-        precondition(
+        parlaPrecondition(
             !empty,
             "\(operation) of an empty array (shape \(self.shape)) has no value: zero-size reduction with no identity"
         )
     }
 
     /// The sum of the elements, or of each line along `axis`. NumPy: `a.sum(axis=...)`.
+    ///
+    /// As in NumPy, sums of integers narrower than 64 bits are 64-bit (``NDElement/SumElement``): the
+    /// sum of an `NDArray<UInt8>` or `NDArray<Int32>` is an `NDArray<Int>`, so that
+    /// `NDArray<UInt8>([200, 200]).sum()` is `400` rather than a wrapped `144`. Sums of `Int` wrap on
+    /// overflow, as NumPy's `int64` sums do; `Float` and `Double` sums keep their type. On a CUDA GPU a
+    /// narrow integer array is widened on the device before it is summed (a temporary `Int` copy).
     @inlinable
-    public func sum(axis: Int? = nil) -> NDArray {
+    public func sum(axis: Int? = nil) -> NDArray<Element.SumElement> {
+        if Element.SumElement.self == Element.self {
+            // No widening (Float, Double, Int): the element type's own loop.
+            return unsafeBitCast(self._sameTypeSum(axis: axis), to: NDArray<Element.SumElement>.self)
+        }
+        if self._deviceKernels != nil { return self.astype(Element.SumElement.self)._deviceReduce(.sum, axis: axis) }
+        guard let axis else { return self._scalarResult(self._widenedSumAll()) }
+        return self._reduce(axis: axis, identity: .zero) { sum, element in
+            Element.SumElement._add(sum, element._sumValue)
+        }
+    }
+
+    /// The sum of every element, each widened to ``NDElement/SumElement`` (the loop of `_reduceAll`,
+    /// written out: the optimizer does not specialize that one for a combining closure of two types).
+    @inlinable
+    func _widenedSumAll() -> Element.SumElement {
+        typealias Sum = Element.SumElement
+        let count = self.count
+        if self.isContiguous {
+            return self._withBasePointer { p in
+                var (a0, a1, a2, a3) = (Sum.zero, Sum.zero, Sum.zero, Sum.zero)
+                var i = 0
+                while i + 4 <= count {
+                    a0 = Sum._add(a0, p[i]._sumValue)
+                    a1 = Sum._add(a1, p[i + 1]._sumValue)
+                    a2 = Sum._add(a2, p[i + 2]._sumValue)
+                    a3 = Sum._add(a3, p[i + 3]._sumValue)
+                    i += 4
+                }
+                while i < count {
+                    a0 = Sum._add(a0, p[i]._sumValue)
+                    i += 1
+                }
+                return Sum._add(Sum._add(a0, a1), Sum._add(a2, a3))
+            }
+        }
+        var sum = Sum.zero
+        let nest = _LoopNest(shape: self.shape, strides: [self.strides])
+        self._withBasePointer { base in
+            nest.forEachRow { offsets, n, s in
+                let p = base + offsets[0]
+                let step = s[0]
+                for i in 0..<n { sum = Sum._add(sum, p[i * step]._sumValue) }
+            }
+        }
+        return sum
+    }
+
+    /// The sum in the element type (wrapping for integers).
+    @inlinable
+    func _sameTypeSum(axis: Int?) -> NDArray {
         if self._deviceKernels != nil { return self._deviceReduce(.sum, axis: axis) }
         guard let axis else { return self._scalarResult(self._reduceAll(identity: .zero, Element._add)) }
         return self._reduce(axis: axis, identity: .zero, Element._add)
@@ -237,6 +298,9 @@ extension NDArray where Element: NDFloatingElement {
 
 extension NDArray where Element: NDIntegerElement {
     /// The arithmetic mean as `Double`s, of the elements or of each line along `axis`. NumPy: `a.mean()`.
+    ///
+    /// The elements are converted to `Double` and summed there (as NumPy's `float64` accumulator does),
+    /// so the mean of `UInt8`s or `Int32`s never wraps: `NDArray<UInt8>([200, 200]).mean()` is `200.0`.
     @inlinable
     public func mean(axis: Int? = nil) -> NDArray<Double> {
         self.astype(Double.self).mean(axis: axis)

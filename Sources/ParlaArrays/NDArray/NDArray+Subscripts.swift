@@ -40,7 +40,7 @@ extension NDArray {
         let broadcastable =
             value.ndim <= target.ndim
             && zip(value.shape.reversed(), target.shape.reversed()).allSatisfy { $0 == $1 || $0 == 1 }
-        precondition(
+        parlaPrecondition(
             broadcastable,
             "could not broadcast a value of shape \(value.shape) into the region of shape \(target.shape) selected by \(components.map(_describe)) of an array of shape \(self.shape)"
         )
@@ -76,7 +76,7 @@ extension NDArray {
     @usableFromInline
     func _element(at components: [NDIndexComponent]) -> Element {
         let view = self._view(components)
-        precondition(
+        parlaPrecondition(
             view.count == 1,
             "reading one element needs an index for every axis, but \(components.map(_describe)) selects shape \(view.shape) of an array of shape \(self.shape)"
         )
@@ -163,7 +163,7 @@ func _components(_ first: any NDIndex, _ second: any NDIndex, rest: [any NDIndex
 
 /// A subscript component as Swift source would write it, for error messages.
 @usableFromInline
-func _describe(_ component: NDIndexComponent) -> String {
+package func _describe(_ component: NDIndexComponent) -> String {
     switch component {
     case .position(let index):
         return String(index)

@@ -15,7 +15,7 @@ extension NDArray {
     ///
     /// - Precondition: `axes` is a permutation of `0..<ndim`.
     public func transposed(_ axes: [Int]) -> NDArray {
-        precondition(
+        parlaPrecondition(
             axes.sorted() == Array(0..<self.ndim),
             "axes \(axes) are not a permutation of the \(self.ndim) axes of an array of shape \(self.shape)"
         )
@@ -34,17 +34,19 @@ extension NDArray {
     public func reshaped(_ newShape: [Int]) -> NDArray {
         var shape = newShape
         let inferred = shape.indices.filter { shape[$0] == -1 }
-        precondition(inferred.count <= 1, "can only infer one extent in reshape to \(newShape)")
+        parlaPrecondition(inferred.count <= 1, "can only infer one extent in reshape to \(newShape)")
         if let axis = inferred.first {
-            let known = shape.enumerated().filter { $0.offset != axis }.map(\.element).reduce(1, *)
-            precondition(
+            var others = shape
+            others.remove(at: axis)
+            let known = _checkedCount(of: others, Element.self)
+            parlaPrecondition(
                 known > 0 && self.count % known == 0,
                 "cannot reshape an array of \(self.count) elements (shape \(self.shape)) into shape \(newShape)"
             )
             shape[axis] = self.count / known
         }
-        let newCount = _checkedCount(of: shape)
-        precondition(
+        let newCount = _checkedCount(of: shape, Element.self)
+        parlaPrecondition(
             newCount == self.count,
             "cannot reshape an array of \(self.count) elements (shape \(self.shape)) into shape \(shape) of \(newCount) elements"
         )
@@ -85,7 +87,8 @@ extension NDArray {
     ///
     /// - Precondition: the shapes are compatible under NumPy's broadcasting rules.
     public func broadcast(to shape: [Int]) -> NDArray {
-        NDArray(
+        _ = _checkedCount(of: shape, Element.self)
+        return NDArray(
             _storage: self._storage,
             shape: shape,
             strides: _broadcastStrides(shape: self.shape, strides: self.strides, to: shape),

@@ -41,7 +41,7 @@ public struct NDArray<Element: NDElement>: Sendable {
     /// A new array of the given shape whose elements are not yet initialized; the caller writes them all.
     @inlinable
     init(_uninitializedShape shape: [Int]) {
-        let count = _checkedCount(of: shape)
+        let count = _checkedCount(of: shape, Element.self)
         self.init(
             _storage: NDStorage(uninitializedCapacity: count),
             shape: shape,
@@ -77,7 +77,7 @@ public struct NDArray<Element: NDElement>: Sendable {
     ///
     /// - Precondition: `count == 1`.
     public func item() -> Element {
-        precondition(
+        parlaPrecondition(
             self.count == 1,
             "item() needs an array of exactly one element, but this array has shape \(self.shape) (\(self.count) elements)"
         )
@@ -103,7 +103,10 @@ public struct NDArray<Element: NDElement>: Sendable {
     package mutating func makeStorageUnique() throws(DeviceError) {
         guard !isKnownUniquelyReferenced(&self._storage) || self._hasSharedElements else { return }
         var copy = NDArray(
-            _storage: try NDStorage(uninitializedCapacity: _checkedCount(of: self.shape), on: self._backend),
+            _storage: try NDStorage(
+                uninitializedCapacity: _checkedCount(of: self.shape, Element.self),
+                on: self._backend
+            ),
             shape: self.shape,
             strides: _contiguousStrides(for: self.shape),
             offset: 0
@@ -143,7 +146,7 @@ public struct NDArray<Element: NDElement>: Sendable {
     /// Calls `body` with a pointer to the first element of this array's view (at its offset), for reading.
     @inlinable
     func _withBasePointer<R>(_ body: (UnsafeMutablePointer<Element>) throws -> R) rethrows -> R {
-        precondition(self._storage.isHostAddressable, "the host cannot address the memory of \(self.device)")
+        parlaPrecondition(self._storage.isHostAddressable, "the host cannot address the memory of \(self.device)")
         return try withExtendedLifetime(self._storage) {
             try body(self._storage.base + self._offset)
         }
@@ -168,7 +171,7 @@ public struct NDArray<Element: NDElement>: Sendable {
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Element>) throws -> R
     ) rethrows -> R {
-        precondition(
+        parlaPrecondition(
             self._storage.isHostAddressable,
             "the host cannot write the memory of \(self.device) directly; move the array with .to(cpu) first"
         )
@@ -191,13 +194,28 @@ func _contiguousStrides(for shape: [Int]) -> [Int] {
     KernelLayout.contiguousStrides(for: shape)
 }
 
-/// The element count of `shape`, checking that no extent is negative.
+/// The element count of an array of `shape` whose elements are `Element`s, stopping with a message
+/// naming the shape when an extent is negative, or when the elements or their bytes are too many to
+/// count in an `Int` (as NumPy, which checks the product of the non-zero extents: such a shape cannot
+/// be allocated, and its strides and offsets would overflow).
 @inlinable
-func _checkedCount(of shape: [Int]) -> Int {
-    var count = 1
+func _checkedCount<Element>(of shape: [Int], _: Element.Type) -> Int {
     for (axis, extent) in shape.enumerated() {
-        precondition(extent >= 0, "shape \(shape) has a negative extent \(extent) on axis \(axis)")
-        count *= extent
+        parlaPrecondition(extent >= 0, "shape \(shape) has a negative extent \(extent) on axis \(axis)")
     }
-    return count
+    var nonZero = 1
+    for extent in shape where extent != 0 {
+        let (product, overflow) = nonZero.multipliedReportingOverflow(by: extent)
+        parlaPrecondition(
+            !overflow,
+            "shape \(shape) is too large: its extents multiply to more than Int.max (\(Int.max)) elements"
+        )
+        nonZero = product
+    }
+    let size = MemoryLayout<Element>.stride
+    parlaPrecondition(
+        !nonZero.multipliedReportingOverflow(by: size).overflow,
+        "shape \(shape) is too large: \(nonZero) elements of \(Element.self) (\(size) bytes each) take more than Int.max (\(Int.max)) bytes"
+    )
+    return shape.contains(0) ? 0 : nonZero
 }

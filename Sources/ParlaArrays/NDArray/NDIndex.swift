@@ -45,7 +45,7 @@ public struct NDSlice: NDIndex, Hashable, Sendable {
     ///
     /// - Precondition: `step != 0`.
     public init(lowerBound: Int? = nil, upperBound: Int? = nil, step: Int = 1) {
-        precondition(step != 0, "a slice step cannot be zero")
+        parlaPrecondition(step != 0, "a slice step cannot be zero")
         self.lowerBound = lowerBound
         self.upperBound = upperBound
         self.step = step
@@ -166,7 +166,7 @@ extension StrideTo: NDIndex where Element == Int {
             }
         }
         guard let start, let end, let step else {
-            preconditionFailure("cannot read the bounds of \(self) to use it as an index")
+            parlaPreconditionFailure("cannot read the bounds of \(self) to use it as an index")
         }
         var slice = NDSlice(lowerBound: start, upperBound: end, step: step)
         slice._pythonSemantics = true
@@ -183,7 +183,7 @@ extension NDIndexComponent {
         switch self {
         case .position(let index):
             let resolved = index < 0 ? index + extent : index
-            precondition(
+            parlaPrecondition(
                 resolved >= 0 && resolved < extent,
                 "index \(index) is out of range for axis \(axis) with extent \(extent)"
             )
@@ -209,7 +209,7 @@ struct _ResolvedRegion {
 /// component are kept whole.
 @usableFromInline
 func _resolveRegion(_ components: [NDIndexComponent], shape: [Int], strides: [Int]) -> _ResolvedRegion {
-    precondition(
+    parlaPrecondition(
         components.count <= shape.count,
         "too many indices: \(components.count) given for an array of \(shape.count) dimension\(shape.count == 1 ? "" : "s") (shape \(shape))"
     )
@@ -224,7 +224,7 @@ func _resolveRegion(_ components: [NDIndexComponent], shape: [Int], strides: [In
         switch components[axis] {
         case .position(let index):
             let resolved = index < 0 ? index + extent : index
-            precondition(
+            parlaPrecondition(
                 resolved >= 0 && resolved < extent,
                 "index \(index) is out of range for axis \(axis) with extent \(extent)"
             )

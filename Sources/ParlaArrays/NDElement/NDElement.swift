@@ -6,6 +6,15 @@ import RealModule
 /// `Float`, `Double`, `Int32`, `Int` (64-bit) and `UInt8` conform. Arithmetic follows NumPy: integer
 /// `+ - *` wrap on overflow, and integer division by zero gives 0 instead of trapping.
 public protocol NDElement: BitwiseCopyable, Sendable, Hashable, Comparable, Numeric, CustomStringConvertible {
+    /// The element type of ``NDArray/sum(axis:)``: `Int` (64-bit) for the integer types narrower than
+    /// 64 bits (`Int32`, `UInt8`), the type itself for `Int`, `Float` and `Double`.
+    ///
+    /// NumPy sums small integers in the platform integer (`np.array([200, 200], np.uint8).sum()` is
+    /// `400`, not `144`), and so does `sum`. `Int` holds the sum of up to 2^31 `Int32`s of any value and
+    /// of 2^55 `UInt8`s; sums of `Int` wrap on overflow, as in NumPy.
+    associatedtype SumElement: NDElement = Self
+    /// The value converted to ``SumElement`` (exactly), to be added into a sum.
+    var _sumValue: SumElement { get }
     /// The element type's kernel name.
     static var dtype: DType { get }
     /// Whether the type is an integer type.
@@ -45,8 +54,8 @@ extension NDElement {
 }
 
 /// A floating-point ``NDElement`` (`Float`, `Double`): the element types of `sqrt`, `exp`, `random` and
-/// the other real-valued functions.
-public protocol NDFloatingElement: NDElement, BinaryFloatingPoint, Real {}
+/// the other real-valued functions. Their sums keep their type.
+public protocol NDFloatingElement: NDElement, BinaryFloatingPoint, Real where SumElement == Self {}
 
 /// An integer ``NDElement`` (`Int32`, `Int`, `UInt8`).
 public protocol NDIntegerElement: NDElement, FixedWidthInteger {}
@@ -60,6 +69,7 @@ extension NDFloatingElement {
     }
     public init(_ndDouble value: Double) { self.init(value) }
     public init(_ndInt64 value: Int64) { self.init(value) }
+    @inlinable public var _sumValue: Self { self }
     @inlinable public static func _add(_ lhs: Self, _ rhs: Self) -> Self { lhs + rhs }
     @inlinable public static func _subtract(_ lhs: Self, _ rhs: Self) -> Self { lhs - rhs }
     @inlinable public static func _multiply(_ lhs: Self, _ rhs: Self) -> Self { lhs * rhs }
@@ -113,14 +123,21 @@ extension Double: NDFloatingElement {
 extension Int32: NDIntegerElement {
     /// `int32`.
     public static var dtype: DType { .int32 }
+    /// Sums of `Int32`s are `Int`s, as NumPy's sums of `int32` are `int64`.
+    public typealias SumElement = Int
+    @inlinable public var _sumValue: Int { Int(self) }
 }
 
 extension Int: NDIntegerElement {
     /// `int64`.
     public static var dtype: DType { .int64 }
+    @inlinable public var _sumValue: Int { self }
 }
 
 extension UInt8: NDIntegerElement {
     /// `uint8`.
     public static var dtype: DType { .uint8 }
+    /// Sums of `UInt8`s are `Int`s (NumPy's are `uint64`; `Int` holds every sum of up to 2^55 of them).
+    public typealias SumElement = Int
+    @inlinable public var _sumValue: Int { Int(self) }
 }

@@ -34,7 +34,7 @@ final class NDStorage<Element: NDElement>: @unchecked Sendable {
     /// Allocates `capacity` uninitialized elements on `backend`'s device.
     @usableFromInline
     init(uninitializedCapacity capacity: Int, on backend: any DeviceBackend) throws(DeviceError) {
-        precondition(capacity >= 0, "cannot allocate a negative number of elements (\(capacity))")
+        parlaPrecondition(capacity >= 0, "cannot allocate a negative number of elements (\(capacity))")
         self.capacity = capacity
         self.allocation = try backend.allocate(byteCount: capacity * MemoryLayout<Element>.stride)
         self.isHostAddressable = self.allocation.hostPointer != nil

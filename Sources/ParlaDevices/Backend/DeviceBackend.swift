@@ -69,11 +69,11 @@ public enum DeviceCopies {
         at destinationOffset: Int = 0,
         byteCount: Int
     ) throws(DeviceError) -> DeviceEvent {
-        precondition(
+        parlaPrecondition(
             sourceOffset >= 0 && sourceOffset + byteCount <= source.byteCount,
             "copy of \(byteCount) bytes at offset \(sourceOffset) reads past the \(source.byteCount) bytes of its source on \(source.device)"
         )
-        precondition(
+        parlaPrecondition(
             destinationOffset >= 0 && destinationOffset + byteCount <= destination.byteCount,
             "copy of \(byteCount) bytes at offset \(destinationOffset) writes past the \(destination.byteCount) bytes of its destination on \(destination.device)"
         )

@@ -25,7 +25,7 @@ package enum RunningTask {
     /// pointer to its record (the runtime keeps the record alive while the body runs).
     package static let threadKey: pthread_key_t = {
         var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "cannot create the thread-local key of the running task")
+        parlaPrecondition(pthread_key_create(&key, nil) == 0, "cannot create the thread-local key of the running task")
         return key
     }()
 

@@ -43,7 +43,7 @@ public struct DeviceFaults: Hashable, Sendable, CustomStringConvertible {
 
     /// Fails the calls of `operation` at these positions (1 is the first), and no other.
     public static func failing(_ operation: Operation, occurrences: Set<Int>) -> DeviceFaults {
-        precondition(
+        parlaPrecondition(
             occurrences.allSatisfy { $0 >= 1 },
             "the first call of a kind is occurrence 1, not \(occurrences.min()!)"
         )
@@ -56,7 +56,7 @@ public struct DeviceFaults: Hashable, Sendable, CustomStringConvertible {
         seed: UInt64,
         operations: Set<Operation> = Set(Operation.allCases)
     ) -> DeviceFaults {
-        precondition((0...1).contains(probability), "a fault probability is between 0 and 1, not \(probability)")
+        parlaPrecondition((0...1).contains(probability), "a fault probability is between 0 and 1, not \(probability)")
         return DeviceFaults(operations: operations, occurrences: nil, probability: probability, seed: seed)
     }
 

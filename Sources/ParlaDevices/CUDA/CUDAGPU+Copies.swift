@@ -15,7 +15,7 @@ extension CUDAGPU {
         if byteCount == 0 { return .completed }
         switch (source.backend as? CUDAGPU, destination.backend as? CUDAGPU) {
         case (nil, .some(let target)):
-            precondition(target === self, "a host-to-GPU copy is carried out by the destination GPU")
+            parlaPrecondition(target === self, "a host-to-GPU copy is carried out by the destination GPU")
             return try self.copyIn(
                 from: source,
                 at: sourceOffset,
@@ -23,7 +23,7 @@ extension CUDAGPU {
                 byteCount: byteCount
             )
         case (.some(let origin), nil):
-            precondition(origin === self, "a GPU-to-host copy is carried out by the source GPU")
+            parlaPrecondition(origin === self, "a GPU-to-host copy is carried out by the source GPU")
             return try self.copyOut(
                 from: source.address + UInt64(sourceOffset),
                 to: destination,
@@ -31,7 +31,7 @@ extension CUDAGPU {
                 byteCount: byteCount
             )
         case (.some(let origin), .some(let target)):
-            precondition(target === self, "a copy between GPUs is carried out by the destination GPU")
+            parlaPrecondition(target === self, "a copy between GPUs is carried out by the destination GPU")
             return try self.copyBetweenGPUs(
                 from: origin,
                 source.address + UInt64(sourceOffset),
@@ -39,7 +39,7 @@ extension CUDAGPU {
                 byteCount: byteCount
             )
         case (nil, nil):
-            preconditionFailure("\(self.device) cannot copy between two host blocks")
+            parlaPreconditionFailure("\(self.device) cannot copy between two host blocks")
         }
     }
 
@@ -51,7 +51,7 @@ extension CUDAGPU {
         byteCount: Int
     ) throws(DeviceError) -> DeviceEvent {
         guard let host = source.hostPointer.map({ $0 + offset }) else {
-            preconditionFailure("host memory without a host pointer")
+            parlaPreconditionFailure("host memory without a host pointer")
         }
         // Earlier kernels on the destination block (freed and reused) finish before it is overwritten.
         try self.order(.hostToDevice, after: .compute)
@@ -96,7 +96,7 @@ extension CUDAGPU {
         byteCount: Int
     ) throws(DeviceError) -> DeviceEvent {
         guard let host = destination.hostPointer.map({ $0 + offset }) else {
-            preconditionFailure("host memory without a host pointer")
+            parlaPreconditionFailure("host memory without a host pointer")
         }
         // The kernels that produce the data finish before it is read.
         try self.order(.deviceToHost, after: .compute)

@@ -40,7 +40,7 @@ extension CUDAGPU {
         to destination: DeviceAllocation,
         byteCount: Int
     ) throws(DeviceError) -> Duration {
-        precondition(
+        parlaPrecondition(
             byteCount <= source.byteCount && byteCount <= destination.byteCount,
             "a driver copy of \(byteCount) bytes does not fit its blocks (\(source.byteCount), \(destination.byteCount))"
         )
@@ -50,7 +50,7 @@ extension CUDAGPU {
         let stream: StreamRole
         switch (source.backend as? CUDAGPU, destination.backend as? CUDAGPU) {
         case (.some(let origin), .some(let target)):
-            precondition(target === self, "a driver copy between GPUs is timed by the destination GPU")
+            parlaPrecondition(target === self, "a driver copy between GPUs is timed by the destination GPU")
             stream = .peer
             try self.driver.copyPeer(
                 destination.address,
@@ -83,7 +83,7 @@ extension CUDAGPU {
                 ""
             )
         case (nil, nil):
-            preconditionFailure("a driver copy needs a GPU at one end")
+            parlaPreconditionFailure("a driver copy needs a GPU at one end")
         }
         try self.driver.synchronizeStream(self.stream(stream), device: self.device)
         return start.duration(to: clock.now)

@@ -3,7 +3,7 @@ import Synchronization
 
 extension CUDAGPU {
     public func allocate(byteCount: Int) throws(DeviceError) -> DeviceAllocation {
-        precondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on \(self.device)")
+        parlaPrecondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on \(self.device)")
         let size = Self.poolSize(for: byteCount)
         if let cached = self.pool.withLock({ $0.take(size) }) {
             self.inUse.add(byteCount, ordering: .relaxed)

@@ -65,7 +65,7 @@ struct CUDAKernels: DeviceKernels {
 
     /// Stops when a launch needs more axes than the kernels handle.
     static func checkRank(_ rank: Int, _ what: String) {
-        precondition(
+        parlaPrecondition(
             rank <= CUDAKernelSource.maxRank,
             "\(what) needs \(rank) axes after merging contiguous ones; GPU kernels handle at most \(CUDAKernelSource.maxRank)"
         )
@@ -84,7 +84,7 @@ struct CUDAKernels: DeviceKernels {
         inputs: [KernelOperand],
         scalar: KernelScalar?
     ) throws(DeviceError) {
-        precondition(
+        parlaPrecondition(
             inputs.count == operation.inputCount,
             "\(operation) takes \(operation.inputCount) inputs, got \(inputs.count)"
         )
@@ -235,7 +235,7 @@ struct CUDAKernels: DeviceKernels {
     ) throws(DeviceError) {
         let batch = batchShape.reduce(1, *)
         if m == 0 || n == 0 || batch == 0 { return }
-        precondition(
+        parlaPrecondition(
             (m + 15) / 16 <= 65535,
             "matmul on \(self.gpu.device): \(m) rows is more than the kernel's grid allows"
         )

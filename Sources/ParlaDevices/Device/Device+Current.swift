@@ -21,7 +21,7 @@ extension Device {
 public enum _WorkerThreadDevice {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "cannot create the thread-local key for Device.current")
+        parlaPrecondition(pthread_key_create(&key, nil) == 0, "cannot create the thread-local key for Device.current")
         return key
     }()
 

@@ -25,7 +25,7 @@ public struct Device: Hashable, Sendable, CustomStringConvertible {
     ///
     /// - Precondition: `index >= 0`.
     public static func gpu(_ index: Int) -> Device {
-        precondition(index >= 0, "a GPU index must be 0 or more, got \(index)")
+        parlaPrecondition(index >= 0, "a GPU index must be 0 or more, got \(index)")
         return Device(kind: .gpu, index: index)
     }
 

@@ -28,7 +28,7 @@ public final class HostBackend: DeviceBackend {
     public var memoryInUse: Int { self.inUse.load(ordering: .relaxed) }
 
     public func allocate(byteCount: Int) throws(DeviceError) -> DeviceAllocation {
-        precondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on cpu")
+        parlaPrecondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on cpu")
         let size = Swift.max(byteCount, 1)
         let pointer: UnsafeMutableRawPointer
         if let pinning, size >= Self.pinningThreshold, let pinned = pinning.allocatePinned(byteCount: size) {
@@ -68,7 +68,7 @@ public final class HostBackend: DeviceBackend {
         byteCount: Int
     ) throws(DeviceError) -> DeviceEvent {
         guard let from = source.hostPointer, let to = destination.hostPointer else {
-            preconditionFailure("the CPU cannot copy from \(source.device) to \(destination.device) by itself")
+            parlaPreconditionFailure("the CPU cannot copy from \(source.device) to \(destination.device) by itself")
         }
         memmove(to + destinationOffset, from + sourceOffset, byteCount)
         return .completed

@@ -62,7 +62,7 @@ public final class DeviceRegistry: Sendable {
     public static func make(_ selection: DeviceSelection) throws(DeviceError) -> DeviceRegistry {
         switch selection {
         case .virtual(let count, let memory):
-            precondition(count >= 0, "the number of virtual GPUs cannot be negative (\(count))")
+            parlaPrecondition(count >= 0, "the number of virtual GPUs cannot be negative (\(count))")
             return DeviceRegistry(
                 selection: selection,
                 host: HostBackend(),
@@ -70,7 +70,7 @@ public final class DeviceRegistry: Sendable {
                 usesCUDA: false
             )
         case .virtualWithFaults(let count, let memory, let faults):
-            precondition(count >= 0, "the number of virtual GPUs cannot be negative (\(count))")
+            parlaPrecondition(count >= 0, "the number of virtual GPUs cannot be negative (\(count))")
             return DeviceRegistry(
                 selection: selection,
                 host: HostBackend(),
@@ -84,7 +84,7 @@ public final class DeviceRegistry: Sendable {
         case .cuda:
             return try CUDASystem.makeRegistry(selection: selection)
         case .cudaSimulated(let gpus, let memory, let faults):
-            precondition(gpus >= 1, "a simulated CUDA machine needs at least one GPU, not \(gpus)")
+            parlaPrecondition(gpus >= 1, "a simulated CUDA machine needs at least one GPU, not \(gpus)")
             return try CUDASystem.makeSimulatedRegistry(
                 selection: selection,
                 configuration: SimulatedCUDA.Configuration(gpus: gpus, memory: memory, faults: faults)

@@ -52,7 +52,7 @@ public final class VirtualGPU: DeviceBackend {
     public init(index: Int, capacity: Int? = nil, link: LinkModel? = nil, faults: DeviceFaults? = nil) {
         self.faults = Mutex(DeviceFaultState(plan: faults))
         self.hasFaults = faults != nil
-        precondition(capacity.map { $0 >= 0 } ?? true, "a virtual GPU's capacity cannot be negative")
+        parlaPrecondition(capacity.map { $0 >= 0 } ?? true, "a virtual GPU's capacity cannot be negative")
         self.device = .gpu(index)
         self.memoryCapacity = capacity
         self.link = link
@@ -70,7 +70,7 @@ public final class VirtualGPU: DeviceBackend {
     }
 
     public func allocate(byteCount: Int) throws(DeviceError) -> DeviceAllocation {
-        precondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on \(self.device)")
+        parlaPrecondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on \(self.device)")
         if self.shouldFail(.allocation) {
             throw .outOfMemory(
                 device: self.device,
@@ -139,7 +139,7 @@ public final class VirtualGPU: DeviceBackend {
         byteCount: Int
     ) throws(DeviceError) -> DeviceEvent {
         guard let from = source.hostPointer, let to = destination.hostPointer else {
-            preconditionFailure("a virtual GPU cannot copy from \(source.device) to \(destination.device)")
+            parlaPreconditionFailure("a virtual GPU cannot copy from \(source.device) to \(destination.device)")
         }
         let kind: DeviceFaults.Operation =
             source.device.kind == .cpu

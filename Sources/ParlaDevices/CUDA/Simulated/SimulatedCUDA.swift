@@ -260,7 +260,10 @@ enum SimulatedCUDA {
     /// The calling thread's current context, as its device ordinal + 1 (0: none).
     static let currentContextKey: pthread_key_t = {
         var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "cannot create the simulated CUDA driver's thread-local key")
+        parlaPrecondition(
+            pthread_key_create(&key, nil) == 0,
+            "cannot create the simulated CUDA driver's thread-local key"
+        )
         return key
     }()
 
@@ -278,7 +281,10 @@ enum SimulatedCUDA {
 
     /// Adds the GPUs of a new machine to the simulated driver.
     static func addMachine(_ configuration: Configuration) -> Machine {
-        precondition(configuration.gpus >= 1, "a simulated machine needs at least one GPU, not \(configuration.gpus)")
+        parlaPrecondition(
+            configuration.gpus >= 1,
+            "a simulated machine needs at least one GPU, not \(configuration.gpus)"
+        )
         return world.withLock { world in
             let first = world.devices.count
             let machine = Machine(configuration: configuration, ordinals: Array(first..<first + configuration.gpus))

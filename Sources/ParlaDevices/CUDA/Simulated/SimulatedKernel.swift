@@ -258,7 +258,7 @@ enum SimulatedKernel {
             case .fill:
                 loop.visit { o, _, _ in out.store(s, at: o) }
             case .cast:
-                preconditionFailure("casts are handled above")
+                parlaPreconditionFailure("casts are handled above")
             }
         }
         output.withElementType { run($0) }
@@ -484,7 +484,7 @@ extension SimulatedElement where Self: FixedWidthInteger {
         case .negate: return 0 &- x
         case .abs: return x < 0 ? 0 &- x : x
         case .sqrt, .exp, .log, .sin, .cos, .tanh:
-            preconditionFailure("\(op) has no integer kernel")
+            parlaPreconditionFailure("\(op) has no integer kernel")
         }
     }
 
@@ -498,7 +498,7 @@ extension SimulatedElement where Self: FixedWidthInteger {
             if Self.isSigned && y == 0 &- 1 { return 0 &- x }
             return x / y
         case .maximum, .minimum: return extreme(op, x, y)
-        case .pow: preconditionFailure("pow has no integer kernel")
+        case .pow: parlaPreconditionFailure("pow has no integer kernel")
         }
     }
 }

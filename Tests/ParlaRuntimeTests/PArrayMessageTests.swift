@@ -1,0 +1,81 @@
+// Exit tests for PArray misuse: each case runs in a child process that must stop with a failure, and
+// the message it prints on standard error must name the array and what went wrong. CI also runs this
+// suite in a release build, where only the package's `parlaPrecondition` keeps its message.
+
+import Parla
+import Testing
+
+/// The standard error an exit test captured, as text.
+private func standardError(_ result: ExitTest.Result?) -> String {
+    String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+}
+
+@Suite("PArray misuse stops with a message")
+struct PArrayMessageTests {
+    @Test("more indices than a 1-D PArray has axes is not A[0]: it stops, naming the array and the shape")
+    func tooManyIndices() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let A = PArray([1.0, 2.0, 3.0])
+            _ = A[0, 99]
+        }
+        let text = standardError(result)
+        #expect(
+            text.contains("too many indices for PArray #")
+                && text.contains("<Double>: 2 given ([0, 99]) for an array of 1 dimension (shape [3])"),
+            "\(text.prefix(800))"
+        )
+    }
+
+    @Test("too many indices in a task's declared region stop before the task is spawned")
+    func tooManyIndicesInADeclaration() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            try? await Parla.run(devices: .virtual(gpus: 1)) {
+                let A = PArray(NDArray<Int>.zeros([2, 3]))
+                spawn(placement: gpu(0), inOut: [A[1, 2, 0..<1]]) {}
+            }
+        }
+        let text = standardError(result)
+        #expect(
+            text.contains("too many indices for PArray #")
+                && text.contains("<Int>: 3 given ([1, 2, 0..<1]) for an array of 2 dimensions (shape [2, 3])"),
+            "\(text.prefix(800))"
+        )
+    }
+
+    @Test("update inside a task that declared the array only as input stops, naming the task and the array")
+    func updateOfAnInput() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let A = PArray(NDArray<Double>.zeros([2]))
+            A.update(NDArray<Double>.ones([2]))  // outside tasks, update is allowed
+            try? await Parla.run(devices: .virtual(gpus: 1)) {
+                spawn(TaskSpace("U")[0], placement: gpu(0), input: [A]) { A.update(NDArray<Double>.ones([5])) }
+            }
+        }
+        let text = standardError(result)
+        #expect(
+            text.contains("task U_0 replaces (update) PArray #")
+                && text.contains("<Double> region [0..<2], which it declared only as input"),
+            "\(text.prefix(800))"
+        )
+    }
+
+    @Test("update inside a task that did not declare the whole array stops, naming the task and the array")
+    func updateOfAnUndeclaredArray() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            try? await Parla.run(devices: .virtual(gpus: 1)) {
+                let A = PArray(NDArray<Double>.zeros([2, 2]))
+                let B = PArray(NDArray<Double>.zeros([2]))
+                // A row of A is not the whole of A.
+                spawn(TaskSpace("U")[1], placement: gpu(0), output: [B, A[0]]) { A.update(NDArray<Double>.ones([3])) }
+            }
+        }
+        let text = standardError(result)
+        #expect(
+            text.contains("task U_1 replaces (update) PArray #")
+                && text.contains(
+                    "<Double> region [0..<2, 0..<2], which it did not declare in input, output or inOut"
+                ),
+            "\(text.prefix(800))"
+        )
+    }
+}
