@@ -11,8 +11,8 @@ extension PArrayStorage {
     }
 
     /// Drops `device`'s copy (see ``PArray/evict(from:keepOneCopy:)``). Waits for running writers and
-    /// moves in progress first; the copies that keep data only `device` holds run outside the lock, and nothing changes
-    /// unless they all succeed.
+    /// moves in progress first; the copies that keep data only `device` holds run outside the lock, and
+    /// nothing changes unless they all succeed.
     func evict(
         _ device: Device,
         keepOneCopy: Bool,

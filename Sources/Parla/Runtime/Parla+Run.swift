@@ -9,9 +9,10 @@ extension Parla {
     ///
     /// Runs are independent: several may follow one another or be in progress at once (started from
     /// different threads or Swift tasks, or inside another run's body or tasks), each with its own
-    /// devices, tasks and failures; one PArray may not be used by the tasks of two runs at once. When
-    /// tasks wait for
-    /// something that can never happen (a dependency never spawned, a cycle), the run throws
+    /// devices, tasks and failures; one PArray may not be used by the tasks of two runs at once.
+    ///
+    /// When tasks wait for something that can never happen (a dependency never spawned, a cycle of
+    /// dependencies or of awaits), the run throws
     /// ``ParlaError/unsatisfiableDependencies(missing:cycle:waiting:)`` listing them instead of hanging.
     ///
     /// Cancelling the Swift task that awaits `run` abandons nothing: the body's awaits are not
