@@ -156,3 +156,33 @@ struct RunStressTests {
         await #expect(throws: Boom(code: 1)) { try await T[99_999].wait() }
     }
 }
+
+@Suite("task spaces keep finished ids compactly")
+struct TaskSpaceCompactionTests {
+    @Test("finished ids nothing refers to keep only their outcome; they still wait, fail and count as spawned")
+    func finishedIdsAreCompact() async throws {
+        let T = TaskSpace("C")
+        let S = TaskSpace("S")
+        let kept = T[7]  // held: keeps its entry object
+        try await Parla.run(devices: .virtual(gpus: 1)) {
+            for i in 0..<50_000 { spawn(T[i]) {} }
+            for i in 0..<20_000 { spawn(S[i, 1]) {} }  // two-index ids: the dictionary
+        }
+        let objects = T.entries.withLock { entries in
+            entries.dense.reduce(0) { count, entry in
+                if case .slot = entry { return count + 1 }
+                return count
+            }
+        }
+        #expect(objects < 8192, "\(objects) entry objects kept for 50,000 finished ids")
+        #expect(kept.slot === T[7].slot)
+        #expect(T.count == 50_000 && S.count == 20_000)
+        #expect(T[123].isSpawned && S[19_999, 1].isSpawned && !T[50_000].isSpawned)
+        try await T[0..<50_000].wait()
+        try await S.wait()
+        try await Parla.run(devices: .virtual(gpus: 1)) {
+            // A finished, compacted id is a dependency already satisfied.
+            try await spawn(dependencies: [T[42], S[3, 1]]) {}.wait()
+        }
+    }
+}

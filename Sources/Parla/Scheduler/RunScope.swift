@@ -213,7 +213,11 @@ final class RunScope: @unchecked Sendable {
     /// ended: finished task records kept for reuse still refer to their last run, and must not keep a
     /// million ids alive with it.
     func releaseTaskState() {
-        self.spaces.withLock { $0 = [:] }
+        let spaces = self.spaces.withLock { spaces in
+            defer { spaces = [:] }
+            return Array(spaces.values)
+        }
+        for space in spaces { space.compact() }
         self.residentArrays.withLock { residents in
             for slot in residents.indices { residents[slot] = [:] }
         }
@@ -462,7 +466,7 @@ final class RunScope: @unchecked Sendable {
         var waitersToWake: [(UnsafeContinuation<Void, Never>, RunScope?)] = []
         let spaces = self.spaces.withLock { Array($0.values) }.sorted { $0.name < $1.name }
         for space in spaces {
-            for slot in space.allSlots {
+            for slot in space.unfinishedSlots {
                 slot.state.withLock { state in
                     if let record = state.record {
                         if !record.isCompleted { stuck.append(record) }

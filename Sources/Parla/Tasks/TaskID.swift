@@ -33,6 +33,21 @@ final class TaskSlot: @unchecked Sendable {
         self.index = index
     }
 
+    /// The entry of an id whose task finished with `outcome` (its space had given the entry up).
+    convenience init(space: TaskSpace, index: TaskIndex, finished outcome: FinishedTask) {
+        self.init(space: space, index: index)
+        self.state.withLock { $0.finished = outcome }
+    }
+
+    /// How the task spawned under this id ended, when it has and nothing waits on the id any more (its
+    /// space may then keep only that).
+    var finishedOutcome: FinishedTask? {
+        self.state.withLock { state in
+            guard state.record == nil, state.dependents.isEmpty, state.spawnWaiters.isEmpty else { return nil }
+            return state.finished
+        }
+    }
+
     /// `T_i_j`.
     var name: String { "\(self.spaceName)_\(self.index)" }
 

@@ -10,12 +10,32 @@ public final class TaskSpace: Sendable, CustomStringConvertible {
     /// The name ids are prefixed with.
     public let name: String
 
-    /// Entries in the order they were first accessed.
+    /// The ids accessed so far.
     let entries = Mutex(Entries())
 
+    /// The ids of a space. Ids `T[i]` with `0 <= i` not far past the highest one yet are kept in a
+    /// dense array; others in a dictionary. An id whose task has finished, and that nothing but the
+    /// space refers to, keeps only the task's outcome (a million finished ids cost 16 MB, not a million
+    /// objects): it gets an entry object again when it is next accessed.
     struct Entries: ~Copyable {
-        var slots: [TaskIndex: TaskSlot] = [:]
-        var order: [TaskSlot] = []
+        var dense: [Entry] = []
+        var sparse: [TaskIndex: Entry] = [:]
+        /// The dictionary's indices in the order they were first accessed.
+        var sparseOrder: [TaskIndex] = []
+        /// Entry objects made since finished ones were last given up.
+        var madeSinceCompaction = 0
+        /// Give finished entries up once this many have been made since the last time.
+        var compactAt = 4096
+    }
+
+    /// One id of the space.
+    enum Entry {
+        /// Not accessed (a gap in the dense array).
+        case unused
+        /// Accessed: its entry object.
+        case slot(TaskSlot)
+        /// Its task finished, and nothing referred to the entry object any more.
+        case finished(FinishedTask)
     }
 
     /// A space whose ids are named `"\(name)_i"`.
@@ -23,19 +43,100 @@ public final class TaskSpace: Sendable, CustomStringConvertible {
         self.name = name
     }
 
-    /// The slot for `index`, created on first access.
+    /// The slot for `index`, created on first access (or again, after it was given up).
     func slot(_ index: TaskIndex) -> TaskSlot {
         self.entries.withLock { entries in
-            if let slot = entries.slots[index] { return slot }
-            let slot = TaskSlot(space: self, index: index)
-            entries.slots[index] = slot
-            entries.order.append(slot)
-            return slot
+            if let position = index.densePosition, position < entries.dense.count + 4096 {
+                if position >= entries.dense.count {
+                    entries.dense.append(contentsOf: repeatElement(.unused, count: position + 1 - entries.dense.count))
+                }
+                switch entries.dense[position] {
+                case .slot(let slot): return slot
+                case .unused: break
+                case .finished(let outcome):
+                    let slot = TaskSlot(space: self, index: index, finished: outcome)
+                    entries.dense[position] = .slot(slot)
+                    return slot
+                }
+                let slot = TaskSlot(space: self, index: index)
+                entries.dense[position] = .slot(slot)
+                self.noteMade(&entries)
+                return slot
+            }
+            switch entries.sparse[index] {
+            case .slot(let slot): return slot
+            case .finished(let outcome):
+                let slot = TaskSlot(space: self, index: index, finished: outcome)
+                entries.sparse[index] = .slot(slot)
+                return slot
+            case .unused?, nil:
+                let slot = TaskSlot(space: self, index: index)
+                entries.sparse[index] = .slot(slot)
+                entries.sparseOrder.append(index)
+                self.noteMade(&entries)
+                return slot
+            }
         }
     }
 
-    /// Every entry accessed so far.
-    var allSlots: [TaskSlot] { self.entries.withLock { $0.order } }
+    /// Counts an entry object made; every so often, gives up those of finished tasks that nothing else
+    /// refers to (amortized: the sweep is as long as the objects made since the last one, at least).
+    private func noteMade(_ entries: inout Entries) {
+        entries.madeSinceCompaction += 1
+        guard entries.madeSinceCompaction >= entries.compactAt else { return }
+        Self.compact(&entries)
+    }
+
+    /// Gives up the entry objects of finished tasks that nothing else refers to (done when a run that
+    /// used the space ends).
+    func compact() { self.entries.withLock { Self.compact(&$0) } }
+
+    private static func compact(_ entries: inout Entries) {
+        var kept = 0
+        func compact(_ entry: inout Entry) {
+            guard case .slot(var slot) = entry else { return }
+            entry = .unused
+            if isKnownUniquelyReferenced(&slot), let outcome = slot.finishedOutcome {
+                entry = .finished(outcome)
+            } else {
+                entry = .slot(slot)
+                kept += 1
+            }
+        }
+        for position in entries.dense.indices { compact(&entries.dense[position]) }
+        for index in entries.sparseOrder { compact(&entries.sparse[index]!) }
+        entries.madeSinceCompaction = 0
+        entries.compactAt = Swift.max(4096, kept)
+    }
+
+    /// Every id accessed so far (the dense ones in index order, then the others in the order they were
+    /// first accessed); the ids of finished tasks get entry objects for the caller only.
+    var allSlots: [TaskSlot] {
+        self.entries.withLock { entries in
+            var slots: [TaskSlot] = []
+            func add(_ entry: Entry, _ index: TaskIndex) {
+                switch entry {
+                case .unused: break
+                case .slot(let slot): slots.append(slot)
+                case .finished(let outcome): slots.append(TaskSlot(space: self, index: index, finished: outcome))
+                }
+            }
+            for (position, entry) in entries.dense.enumerated() { add(entry, TaskIndex(position)) }
+            for index in entries.sparseOrder { add(entries.sparse[index]!, index) }
+            return slots
+        }
+    }
+
+    /// The ids whose tasks have not finished (or were not spawned), for the report of tasks that can
+    /// never run.
+    var unfinishedSlots: [TaskSlot] {
+        self.entries.withLock { entries in
+            var slots: [TaskSlot] = []
+            for entry in entries.dense { if case .slot(let slot) = entry { slots.append(slot) } }
+            for index in entries.sparseOrder { if case .slot(let slot) = entries.sparse[index]! { slots.append(slot) } }
+            return slots
+        }
+    }
 
     /// The id `T[i]`.
     public subscript(_ index: Int) -> TaskID {
@@ -69,7 +170,14 @@ public final class TaskSpace: Sendable, CustomStringConvertible {
     }
 
     /// The number of entries accessed so far.
-    public var count: Int { self.entries.withLock { $0.order.count } }
+    public var count: Int {
+        self.entries.withLock { entries in
+            entries.dense.reduce(0) { count, entry in
+                if case .unused = entry { return count }
+                return count + 1
+            } + entries.sparseOrder.count
+        }
+    }
 
     /// `TaskSpace(T, entries: n)`.
     public var description: String { "TaskSpace(\(self.name), entries: \(self.count))" }
@@ -130,6 +238,12 @@ struct TaskIndex: Hashable, Sendable, CustomStringConvertible {
     }
 
     init(_ value: Int) { self.storage = .one(value) }
+
+    /// The position of a one-index id `i >= 0` in a space's dense array.
+    var densePosition: Int? {
+        if case .one(let value) = self.storage, value >= 0 { return value }
+        return nil
+    }
 
     var values: [Int] {
         switch self.storage {
