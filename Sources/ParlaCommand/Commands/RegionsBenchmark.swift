@@ -1,0 +1,144 @@
+import ArgumentParser
+import Parla
+
+/// `parla bench regions`: the bookkeeping cost per task of fine-grained regions of one PArray, as the
+/// number of regions grows: rows on alternating devices (written, updated, read), whole-array reads
+/// after them, and tiles in Cholesky order. Bodies are empty, so what is timed is the runtime's
+/// bookkeeping (and the copies the pattern needs); the per-task cost should not grow with the number
+/// of regions.
+struct RegionsBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "regions",
+        abstract: "Per-task cost of fine-grained regions of one PArray as their number grows."
+    )
+
+    @Option(help: "Numbers of regions, comma-separated.")
+    var sizes = "1000,10000,100000"
+
+    @Option(help: "Skip the larger sizes of a pattern once one size took longer than this, in seconds.")
+    var timeLimit = 60.0
+
+    @OptionGroup var options: DeviceOptions
+
+    func run() async throws {
+        let registry = try options.installRegistry()
+        let selection = registry.selection
+        let gpus = registry.gpus.count
+        guard gpus > 0 else { throw ValidationError("the regions benchmark needs a GPU (real or virtual)") }
+        let counts = try sizes.split(separator: ",").map { text -> Int in
+            guard let count = Int(text.filter { $0 != " " }), count > 0 else {
+                throw ValidationError("--sizes takes positive whole numbers separated by commas, not '\(text)'")
+            }
+            return count
+        }
+        print("fine-grained regions of one PArray on \(gpus) \(registry.gpus[0].name)(s); µs per task, empty bodies")
+        print("regions    rows output  rows inOut  rows input  whole reads  tiles (Cholesky order)")
+        var cut = false
+        for count in counts {
+            let measured =
+                try await Self.rows(count, gpus: gpus, on: selection, limit: self.timeLimit)
+                + [try await Self.tiles(count, gpus: gpus, on: selection, limit: self.timeLimit)]
+            let cells = measured.map { phase in
+                guard let phase else { return "-" }
+                cut = cut || phase.partial
+                return format(phase.perTask * 1e6) + (phase.partial ? "*" : "")
+            }
+            print(
+                "\(String(count).padding(11))\(cells[0].padding(13))\(cells[1].padding(12))\(cells[2].padding(12))\(cells[3].padding(13))\(cells[4])"
+            )
+        }
+        if cut {
+            print(
+                "(*: stopped spawning after \(format(self.timeLimit)) s; the cost per task of the tasks spawned by then)"
+            )
+        }
+    }
+
+    /// What one phase measured: seconds per task, and whether spawning stopped at the time limit.
+    struct Phase {
+        var perTask: Double
+        var partial: Bool
+    }
+
+    /// Spawns `count` tasks with `spawnTask(i)` in a run of its own, stopping once `limit` seconds have
+    /// passed; returns the seconds per task spawned.
+    static func phase(
+        _ count: Int,
+        on selection: DeviceSelection,
+        limit: Double,
+        _ spawnTask: (Int) -> Void
+    ) async throws -> Phase {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var spawned = 0
+        var partial = false
+        try await Parla.run(devices: selection) {
+            for i in 0..<count {
+                if i % 256 == 255 && seconds(start.duration(to: clock.now)) > limit {
+                    partial = true
+                    break
+                }
+                spawnTask(i)
+                spawned += 1
+            }
+        }
+        return Phase(perTask: seconds(start.duration(to: clock.now)) / Double(max(spawned, 1)), partial: partial)
+    }
+
+    /// Rows of an [n, 8] array written (`output`) and updated (`inOut`) on gpu(i mod gpus), read
+    /// (`input`) on the next GPU, then read whole by every GPU and the CPU (`nil` when the rows were cut
+    /// short).
+    static func rows(_ n: Int, gpus: Int, on selection: DeviceSelection, limit: Double) async throws -> [Phase?] {
+        let A = PArray(NDArray<Double>.zeros([n, 8]))
+        var phases: [Phase?] = []
+        for mode in [AccessMode.output, .inOut, .input] {
+            phases.append(
+                try await Self.phase(n, on: selection, limit: limit) { i in
+                    let device = gpu((i + (mode == .input ? 1 : 0)) % gpus)
+                    switch mode {
+                    case .output: spawn(placement: device, output: [A[i]]) {}
+                    case .inOut: spawn(placement: device, inOut: [A[i]]) {}
+                    case .input: spawn(placement: device, input: [A[i]]) {}
+                    }
+                }
+            )
+        }
+        if phases.contains(where: { $0?.partial == true }) { return phases + [nil] }
+        let readers = (0..<gpus).map { gpu($0) } + [cpu]
+        phases.append(
+            try await Self.phase(readers.count, on: selection, limit: limit) { i in
+                spawn(placement: readers[i], input: [A]) {}
+            }
+        )
+        return phases
+    }
+
+    /// An array of about `regions` tiles (t×t tiles, 2 elements on a side), factored in Cholesky order:
+    /// potrf, trsm and syrk/gemm tasks on the tiles, tile (i, j) on gpu((i + j) mod gpus).
+    static func tiles(_ regions: Int, gpus: Int, on selection: DeviceSelection, limit: Double) async throws -> Phase {
+        let t = max(1, Int(Double(regions).squareRoot()))
+        let b = 2
+        let A = PArray(NDArray<Double>.zeros([t * b, t * b]))
+        func tile(_ i: Int, _ j: Int) -> PArray<Double> { A[(i * b)..<((i + 1) * b), (j * b)..<((j + 1) * b)] }
+        // The tasks in Cholesky order, as (i, j, k): (k, k, k) potrf, (i, k, k) trsm, (i, j, k) update.
+        var order: [(Int, Int, Int)] = []
+        for k in 0..<t {
+            order.append((k, k, k))
+            for i in (k + 1)..<t { order.append((i, k, k)) }
+            for i in (k + 1)..<t {
+                for j in (k + 1)...i { order.append((i, j, k)) }
+            }
+        }
+        return try await Self.phase(order.count, on: selection, limit: limit) { n in
+            let (i, j, k) = order[n]
+            let device = gpu((i + j) % gpus)
+            if i == k && j == k {
+                spawn(placement: device, inOut: [tile(k, k)]) {}
+            } else if j == k {
+                spawn(placement: device, input: [tile(k, k)], inOut: [tile(i, k)]) {}
+            } else {
+                spawn(placement: device, input: [tile(i, k), tile(j, k)], inOut: [tile(i, j)]) {}
+            }
+        }
+    }
+}
