@@ -108,15 +108,18 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
         }
         if unchanged { return [] }
         var copies: [Copy] = []
+        // Pieces the region does not touch stay as they are (and, as before, none of them can merge with
+        // another); the pieces cut from touched ones are merged in.
         var result: [Piece] = []
-        result.reserveCapacity(self.pieces.count + 2 * region.rank)
+        var cut: [Piece] = []
+        result.reserveCapacity(self.pieces.count)
         for piece in self.pieces {
             guard let inside = piece.box.intersection(region) else {
                 result.append(piece)
                 continue
             }
             for outside in piece.box.subtracting(region) {
-                result.append(Piece(box: outside, holders: piece.holders))
+                cut.append(Piece(box: outside, holders: piece.holders))
             }
             if mode.reads && !piece.holders.contains(device) {
                 copies.append(
@@ -133,10 +136,30 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
             } else {
                 holders.insert(device)
             }
-            result.append(Piece(box: inside, holders: holders))
+            cut.append(Piece(box: inside, holders: holders))
         }
-        self.pieces = Self.merging(result)
+        self.pieces = Self.merging(cut, into: result)
         return copies
+    }
+
+    /// Merges `new` pieces into `settled` ones, none of which can merge with another: each new piece
+    /// (and each piece a merge makes) is compared with the settled ones once, so an access costs time
+    /// in proportion to the pieces, not to their square.
+    static func merging(_ new: [Piece], into settled: [Piece]) -> [Piece] {
+        var pieces = settled
+        var pending = new
+        while let candidate = pending.popLast() {
+            let partner = pieces.firstIndex { piece in
+                piece.holders == candidate.holders && piece.box.merged(with: candidate.box) != nil
+            }
+            if let partner {
+                let merged = pieces.remove(at: partner).box.merged(with: candidate.box)!
+                pending.append(Piece(box: merged, holders: candidate.holders))
+            } else {
+                pieces.append(candidate)
+            }
+        }
+        return pieces
     }
 
     /// The state of `region` on `device`: invalid unless every element is valid there; modified when
