@@ -142,7 +142,8 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
         return copies
     }
 
-    /// Merges `new` pieces into `settled` ones, none of which can merge with another: each new piece
+    /// Merges `new` pieces into `settled` ones, none of which can merge with another (every change of
+    /// the pieces goes through here, which keeps that so): each new piece
     /// (and each piece a merge makes) is compared with the settled ones once, so an access costs time
     /// in proportion to the pieces, not to their square.
     static func merging(_ new: [Piece], into settled: [Piece]) -> [Piece] {
@@ -187,20 +188,23 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
     /// (`nil`), so that nothing valid disappears.
     public mutating func evict(_ device: Device, keepOneCopy: Bool = true, fallback: Device = .cpu) -> [Copy]? {
         var copies: [Copy] = []
-        var result: [Piece] = []
+        var untouched: [Piece] = []
+        var changed: [Piece] = []
         for var piece in self.pieces {
-            if piece.holders.contains(device) {
-                if piece.holders.count == 1 {
-                    guard keepOneCopy, fallback != device else { return nil }
-                    copies.append(Copy(box: piece.box, source: device, destination: fallback))
-                    piece.holders = [fallback]
-                } else {
-                    piece.holders.remove(device)
-                }
+            guard piece.holders.contains(device) else {
+                untouched.append(piece)
+                continue
             }
-            result.append(piece)
+            if piece.holders.count == 1 {
+                guard keepOneCopy, fallback != device else { return nil }
+                copies.append(Copy(box: piece.box, source: device, destination: fallback))
+                piece.holders = [fallback]
+            } else {
+                piece.holders.remove(device)
+            }
+            changed.append(piece)
         }
-        self.pieces = Self.merging(result)
+        self.pieces = Self.merging(changed, into: untouched)
         return copies
     }
 
@@ -208,17 +212,22 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
     /// also held a piece (a task that fails leaves the region as it was before it started; the copy its
     /// writes changed in place is valid only where nothing else holds the earlier data).
     public mutating func restore(_ region: Box, from earlier: CoherenceProtocol, overwritten: Device?) {
-        var result: [Piece] = []
+        var untouched: [Piece] = []
+        var changed: [Piece] = []
         for piece in self.pieces {
-            for rest in piece.box.subtracting(region) { result.append(Piece(box: rest, holders: piece.holders)) }
+            guard piece.box.intersection(region) != nil else {
+                untouched.append(piece)
+                continue
+            }
+            for rest in piece.box.subtracting(region) { changed.append(Piece(box: rest, holders: piece.holders)) }
         }
         for piece in earlier.pieces {
             guard let part = piece.box.intersection(region) else { continue }
             var holders = piece.holders
             if let overwritten, holders.count > 1 { holders.remove(overwritten) }
-            result.append(Piece(box: part, holders: holders))
+            changed.append(Piece(box: part, holders: holders))
         }
-        self.pieces = Self.merging(result)
+        self.pieces = Self.merging(changed, into: untouched)
     }
 
     /// Forgets every copy: `device` now holds the only valid copy of the whole array (after `update`).
@@ -244,25 +253,5 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
         var best = 0
         for index in ordered.indices where speeds[index]! > speeds[best]! { best = index }
         return ordered[best]
-    }
-
-    /// Merges neighbouring pieces with the same holders until none can be merged.
-    static func merging(_ pieces: [Piece]) -> [Piece] {
-        var pieces = pieces
-        var changed = true
-        while changed {
-            changed = false
-            outer: for i in 0..<pieces.count {
-                for j in (i + 1)..<pieces.count where pieces[i].holders == pieces[j].holders {
-                    if let merged = pieces[i].box.merged(with: pieces[j].box) {
-                        pieces[i].box = merged
-                        pieces.remove(at: j)
-                        changed = true
-                        break outer
-                    }
-                }
-            }
-        }
-        return pieces
     }
 }

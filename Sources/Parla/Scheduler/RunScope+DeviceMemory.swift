@@ -27,16 +27,17 @@ extension RunScope {
 
     /// Before `record` runs on `device`: when less memory is free there than the task reserved, the
     /// copies of arrays it does not use give way.
-    func makeRoom(for record: TaskRecord, on device: Device) {
+    func makeRoomForReservation(of record: TaskRecord, on device: Device) {
         guard let backend = try? self.registry.backend(for: device), let capacity = backend.memoryCapacity,
             capacity - backend.memoryInUse < record.memory
         else { return }
-        _ = self.makeRoom(on: device, sparing: Set(record.accesses.map(\.access.storageIdentity)))
+        _ = self.makeRoom(on: device, for: record)
     }
 
-    /// Evicts from `device` the copies of this run's arrays, except those in `sparing` (the arrays the
-    /// task that needs the room uses). Returns whether any copy was dropped.
-    func makeRoom(on device: Device, sparing: Set<ObjectIdentifier>) -> Bool {
+    /// Evicts from `device` the copies of this run's arrays, except those `record` (the task that needs
+    /// the room) declared. Returns whether any copy was dropped.
+    func makeRoom(on device: Device, for record: TaskRecord) -> Bool {
+        let sparing = Set(record.accesses.map(\.access.storageIdentity))
         let slot = self.position(of: device)
         let candidates = self.residentArrays.withLock { residents -> [any ResidentArray] in
             residents[slot] = residents[slot].filter { $0.value.array != nil }

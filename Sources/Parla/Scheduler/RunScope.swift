@@ -42,7 +42,7 @@ final class RunScope: @unchecked Sendable {
     /// Tasks running per device, counted per thread (shard): `running[shard][device]`.
     private let running: [[PaddedCounter]]
     /// Per device (by position): the arrays that allocated copies there for this run (see
-    /// `makeRoom(on:sparing:)`).
+    /// `makeRoom(on:for:)`).
     let residentArrays: Mutex<[[ObjectIdentifier: WeakResidentArray]]>
 
     /// An atomic count in its own object, padded to a cache line of its own so that counters of
@@ -332,7 +332,7 @@ final class RunScope: @unchecked Sendable {
         }
         guard let device = self.place(record) else { return false }
         record.device = device
-        if record.memory > 0 { self.makeRoom(for: record, on: device) }
+        if record.memory > 0 { self.makeRoomForReservation(of: record, on: device) }
         let slot = self.position(of: device)
         self.running[self.pool.currentShard][slot].value.add(1, ordering: .relaxed)
         // `.explicit` mode: conflicting accesses must be ordered by dependencies, one way or the other
@@ -423,7 +423,7 @@ final class RunScope: @unchecked Sendable {
             try entry.access.prepare(on: device, mode: entry.mode, run: self, isObsolete: nil)
         } catch {
             guard case .outOfMemory(let full, _, _) = error,
-                self.makeRoom(on: full, sparing: Set(record.accesses.map(\.access.storageIdentity)))
+                self.makeRoom(on: full, for: record)
             else { throw error }
             try entry.access.prepare(on: device, mode: entry.mode, run: self, isObsolete: nil)
         }

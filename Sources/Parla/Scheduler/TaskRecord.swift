@@ -427,7 +427,7 @@ extension TaskRecord: DeviceFailureSink {
     var deviceRegistry: DeviceRegistry { self.withScope { $0.registry } }
 
     func makeRoom(on device: Device) -> Bool {
-        self.withScope { $0.makeRoom(on: device, sparing: Set(self.accesses.map(\.access.storageIdentity))) }
+        self.withScope { $0.makeRoom(on: device, for: self) }
     }
 
     /// The task's failure for the device call of its body that failed first, if one did.

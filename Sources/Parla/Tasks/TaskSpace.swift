@@ -50,32 +50,35 @@ public final class TaskSpace: Sendable, CustomStringConvertible {
                 if position >= entries.dense.count {
                     entries.dense.append(contentsOf: repeatElement(.unused, count: position + 1 - entries.dense.count))
                 }
-                switch entries.dense[position] {
-                case .slot(let slot): return slot
-                case .unused: break
-                case .finished(let outcome):
-                    let slot = TaskSlot(space: self, index: index, finished: outcome)
-                    entries.dense[position] = .slot(slot)
-                    return slot
-                }
-                let slot = TaskSlot(space: self, index: index)
-                entries.dense[position] = .slot(slot)
-                self.noteMade(&entries)
+                let (slot, isNew) = self.object(for: &entries.dense[position], at: index)
+                if isNew { self.noteMade(&entries) }
                 return slot
             }
-            switch entries.sparse[index] {
-            case .slot(let slot): return slot
-            case .finished(let outcome):
-                let slot = TaskSlot(space: self, index: index, finished: outcome)
-                entries.sparse[index] = .slot(slot)
-                return slot
-            case .unused?, nil:
-                let slot = TaskSlot(space: self, index: index)
-                entries.sparse[index] = .slot(slot)
+            var entry = entries.sparse[index] ?? .unused
+            let (slot, isNew) = self.object(for: &entry, at: index)
+            entries.sparse[index] = entry
+            if isNew {
                 entries.sparseOrder.append(index)
                 self.noteMade(&entries)
-                return slot
             }
+            return slot
+        }
+    }
+
+    /// The entry object of `entry` (id `index`): the one it holds, or one made for an id whose task
+    /// finished, or one made for an id not accessed before (`isNew`).
+    private func object(for entry: inout Entry, at index: TaskIndex) -> (slot: TaskSlot, isNew: Bool) {
+        switch entry {
+        case .slot(let slot):
+            return (slot, false)
+        case .finished(let outcome):
+            let slot = TaskSlot(space: self, index: index, finished: outcome)
+            entry = .slot(slot)
+            return (slot, false)
+        case .unused:
+            let slot = TaskSlot(space: self, index: index)
+            entry = .slot(slot)
+            return (slot, true)
         }
     }
 

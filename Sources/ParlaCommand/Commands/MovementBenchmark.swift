@@ -120,7 +120,7 @@ struct MovementBenchmark: AsyncParsableCommand {
         // Warm-up: brings the array to gpu(0), and has `n` tasks alive at once (all wait for a gate), so
         // that the runtime's caches hold as many task records as the measured runs can need: what is
         // counted is the steady state, not the first growth of the caches.
-        try await runTasksAliveAtOnce(n, devices: selection, on: gpu(0), input: [small])
+        try await runEmptyTasks(n, devices: selection, on: gpu(0), input: [small])
         var with = Double.infinity
         var without = Double.infinity
         var allocationsWith = 0.0

@@ -61,7 +61,7 @@ struct OverheadBenchmark: AsyncParsableCommand {
         // tasks wait on one gate task spawned last, so that they are alive at the same time.
         let before = residentBytes()
         let memoryTasks = self.memoryTasks
-        try await runTasksAliveAtOnce(
+        try await runEmptyTasks(
             memoryTasks,
             devices: .virtual(gpus: 0),
             on: cpu,
@@ -71,7 +71,7 @@ struct OverheadBenchmark: AsyncParsableCommand {
         let peak = max(0, peakResidentBytes() - before)
         // Warm-up: `tasks` tasks alive at once, so that the runtime's caches hold as many task records as
         // a workload can need (what is counted is the steady state, not the first growth of the caches).
-        try await runTasksAliveAtOnce(tasks, devices: .virtual(gpus: 0), on: cpu)
+        try await runEmptyTasks(tasks, devices: .virtual(gpus: 0), on: cpu)
         var rows: [(String, [Double], Double?)] = []
         for kind in Workload.allCases {
             _ = try await workload(kind, count: tasks)  // warm-up (also fills the record caches)
@@ -290,7 +290,7 @@ func shellOutput(_ command: String) -> String {
 /// Runs `count` tasks on `device` (declaring `input`; with ids `T[i]` when `named`) that all wait for a
 /// gate task spawned last (unless not `gated`), so that they are alive at the same time: for peak
 /// memory, and to fill the runtime's record caches to a workload's peak before allocations are counted.
-func runTasksAliveAtOnce(
+func runEmptyTasks(
     _ count: Int,
     devices: DeviceSelection,
     on device: Device,

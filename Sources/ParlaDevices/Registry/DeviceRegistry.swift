@@ -151,7 +151,7 @@ public final class DeviceRegistry: Sendable {
     /// from `PARLA_DEVICES` or ``DeviceSelection/auto`` on first use.
     public static var current: DeviceRegistry {
         if let bound = taskCurrent { return bound }
-        let (sole, several) = installed.withLock { state -> (DeviceRegistry?, Bool) in
+        let (first, several) = installed.withLock { state -> (DeviceRegistry, Bool) in
             switch state.runs.count {
             case 0:
                 if let fallback = state.fallback { return (fallback, false) }
@@ -164,7 +164,7 @@ public final class DeviceRegistry: Sendable {
         }
         // With several runs in progress, a synchronous task body finds its run through its task.
         if several, let task = RunningTask.sink { return task.deviceRegistry }
-        return sole!
+        return first
     }
 
     /// Makes `registry` the default one (used outside runs) and returns the one it replaces.
