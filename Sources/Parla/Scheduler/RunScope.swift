@@ -502,8 +502,15 @@ final class RunScope: @unchecked Sendable {
         // Tasks still waiting for dependencies never run: first make sure no release can schedule them
         // (failing one releases the others), then fail them. Tasks that started (asynchronous bodies
         // suspended on an await) are not failed here: their awaits throw, and their bodies finish.
-        let started = waiting.filter { $0.remaining.load(ordering: .sequentiallyConsistent) <= 0 }
-        let notStarted = waiting.filter { $0.remaining.load(ordering: .sequentiallyConsistent) > 0 }
+        var started: [TaskRecord] = []
+        var notStarted: [TaskRecord] = []
+        for record in waiting {
+            if record.remaining.load(ordering: .sequentiallyConsistent) > 0 {
+                notStarted.append(record)
+            } else {
+                started.append(record)
+            }
+        }
         for record in notStarted {
             record.remaining.store(TaskRecord.neverReady, ordering: .sequentiallyConsistent)
         }
