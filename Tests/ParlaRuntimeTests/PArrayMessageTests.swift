@@ -26,6 +26,47 @@ struct PArrayMessageTests {
         )
     }
 
+    @Test("a stepped region is not a box: it stops, naming the step, the axis and the array")
+    func steppedRegion() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let A = PArray(NDArray<Double>.zeros([8, 4]))
+            _ = A[0..<8, .stride(by: 2)]
+        }
+        let text = standardError(result)
+        #expect(
+            text.contains("PArray regions are boxes: a step of 2 on axis 1 is not supported (PArray #")
+                && text.contains("<Double>)"),
+            "\(text.prefix(800))"
+        )
+    }
+
+    @Test("a stepped region of a region stops the same way, naming the region")
+    func steppedRegionOfARegion() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let A = PArray(NDArray<Double>.zeros([8, 4]))
+            _ = A[2..<6][.stride(by: 3)]
+        }
+        let text = standardError(result)
+        #expect(
+            text.contains("PArray regions are boxes: a step of 3 on axis 0 of region [2..<6, 0..<4] is not supported"),
+            "\(text.prefix(800))"
+        )
+    }
+
+    @Test("more indices than a region keeps axes stops, naming the region and its shape")
+    func tooManyIndicesForARegion() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let A = PArray(NDArray<Double>.zeros([8, 4]))
+            _ = A[2][1, 0]
+        }
+        let text = standardError(result)
+        #expect(
+            text.contains("too many indices for a region [2..<3, 0..<4] of PArray #")
+                && text.contains("2 given ([1, 0]) for a region of 1 dimension (shape [4])"),
+            "\(text.prefix(800))"
+        )
+    }
+
     @Test("too many indices in a task's declared region stop before the task is spawned")
     func tooManyIndicesInADeclaration() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -50,7 +50,12 @@ public enum AccessMode: Hashable, Sendable, CustomStringConvertible {
 /// The array is partitioned into disjoint boxes ("pieces"); each piece records the devices holding a
 /// valid copy of its elements. Accesses split pieces at their region's edges, so overlapping and
 /// nested regions (`A[0]` with `A[0..<2]`, `A[0]` with `A[0, 1...]`, a region with the whole array)
-/// stay exact, and neighbouring pieces with the same holders merge again.
+/// stay exact, and neighbouring pieces with the same holders merge again (a write of the whole array
+/// leaves one piece).
+///
+/// The pieces live in a spatial index (``BoxTree``), so an access costs time in proportion to the
+/// pieces it touches and the logarithm of their number, not to all of them: an array cut into 100,000
+/// rows or tiles costs about what one cut into 1,000 does per access.
 public struct CoherenceProtocol: Sendable, CustomStringConvertible {
     /// A box of the array and the devices with a valid copy of it (never empty).
     public struct Piece: Hashable, Sendable {
@@ -75,164 +80,286 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
     /// The array's shape.
     public let shape: [Int]
 
-    /// The current partition.
-    public private(set) var pieces: [Piece]
+    /// The whole array.
+    public let whole: Box
+
+    /// The pieces, by box, with their holders.
+    var index: BoxTree<DeviceSet>
+
+    /// Per device (by ``DeviceSet`` bit position): how many elements its copy holds validly, so that
+    /// whether the whole array is valid somewhere is known without looking at the pieces.
+    private var heldElements: [Int] = []
+
+    /// Index entries looked at by searches that did not change the pieces (the index counts the rest).
+    private var searchVisits = 0
 
     /// An array whose only valid copy is on `home`.
     public init(shape: [Int], home: Device) {
         self.shape = shape
-        self.pieces = [Piece(box: Box(shape: shape), holders: [home])]
+        self.whole = Box(shape: shape)
+        self.index = BoxTree(rank: shape.count)
+        self.add(self.whole, heldBy: DeviceSet(home))
     }
 
-    /// The whole array.
-    public var whole: Box { Box(shape: self.shape) }
+    /// The current partition, ordered by the pieces' first positions.
+    public var pieces: [Piece] {
+        self.index.entries
+            .sorted { $0.box.startsBefore($1.box) }
+            .map { Piece(box: $0.box, holders: $0.value.devices) }
+    }
+
+    /// The number of pieces.
+    public var pieceCount: Int { self.index.count }
+
+    /// Index nodes and entries looked at by every access so far (for tests of the cost per access).
+    var visits: Int { self.searchVisits + self.index.visits }
+
+    // MARK: Accesses
 
     /// Applies an access of `region` on `device`: returns the copies that must complete before the
-    /// access, in order. Reads gather the region's freshest pieces from wherever they are, each from the
-    /// holder with the fastest link to `device` in `links` (see ``bestSource(_:for:links:)``); writes
-    /// leave `device` the only holder of the region; `output` copies nothing in.
+    /// access. Reads gather the region's freshest pieces from wherever they are, each from the holder
+    /// with the fastest link to `device` in `links` (see ``bestSource(_:for:links:)``); writes leave
+    /// `device` the only holder of the region; `output` copies nothing in.
     public mutating func access(
         _ region: Box,
         on device: Device,
         mode: AccessMode,
         links: DeviceLinks = .uniform
     ) -> [Copy] {
+        var earlier: [(box: Box, holders: DeviceSet)]? = nil
+        return self.access(region, on: device, mode: mode, links: links, earlier: &earlier)
+    }
+
+    /// ``access(_:on:mode:links:)``, also giving, when `earlier` is not `nil`, the region's pieces
+    /// before the access (a ``snapshot(of:)`` taken on the way).
+    mutating func access(
+        _ region: Box,
+        on device: Device,
+        mode: AccessMode,
+        links: DeviceLinks,
+        earlier: inout [(box: Box, holders: DeviceSet)]?
+    ) -> [Copy] {
         parlaPrecondition(self.whole.contains(region), "region \(region) is outside the array's shape \(self.shape)")
         if region.isEmpty { return [] }
+        let target = DeviceSet(device)
         // Nothing changes when the device already holds the region (for a read), or holds it alone
         // (for a write): the common case of a task whose data is already in place.
-        let unchanged = self.pieces.allSatisfy { piece in
-            guard piece.box.intersection(region) != nil else { return true }
-            return mode.writes
-                ? piece.holders.count == 1 && piece.holders.contains(device) : piece.holders.contains(device)
+        var unchanged = true
+        let keepEarlier = earlier != nil
+        earlier?.removeAll(keepingCapacity: true)
+        self.searchVisits += self.index.forEach(intersecting: region) { box, holders in
+            unchanged = mode.writes ? holders == target : holders.mask & target.mask != 0
+            if unchanged && keepEarlier { earlier!.append((box.intersection(region)!, holders)) }
+            return unchanged
         }
         if unchanged { return [] }
+        earlier?.removeAll(keepingCapacity: true)
         var copies: [Copy] = []
-        // Pieces the region does not touch stay as they are (and, as before, none of them can merge with
-        // another); the pieces cut from touched ones are merged in.
-        var result: [Piece] = []
-        var cut: [Piece] = []
-        result.reserveCapacity(self.pieces.count)
-        for piece in self.pieces {
-            guard let inside = piece.box.intersection(region) else {
-                result.append(piece)
-                continue
+        var cut: [(box: Box, holders: DeviceSet)] = []
+        for (box, holders) in self.index.remove(intersecting: region, where: { _, _ in true }) {
+            self.count(box, heldBy: holders, sign: -1)
+            if keepEarlier { earlier!.append((box.intersection(region)!, holders)) }
+            for outside in box.subtracting(region) { cut.append((outside, holders)) }
+            let inside = box.intersection(region)!
+            if mode.reads && holders.mask & target.mask == 0 {
+                copies.append(
+                    Copy(box: inside, source: Self.bestSource(holders, for: device, links: links), destination: device)
+                )
             }
-            for outside in piece.box.subtracting(region) {
-                cut.append(Piece(box: outside, holders: piece.holders))
-            }
-            if mode.reads && !piece.holders.contains(device) {
+            var now = target
+            if !mode.writes { now.mask |= holders.mask }
+            cut.append((inside, now))
+        }
+        self.addMerging(cut)
+        return copies
+    }
+
+    /// The copies ``access(_:on:mode:links:)`` would return, without applying the access.
+    public func copies(for region: Box, on device: Device, mode: AccessMode, links: DeviceLinks = .uniform) -> [Copy] {
+        guard mode.reads, !region.isEmpty else { return [] }
+        let target = DeviceSet(device)
+        var copies: [Copy] = []
+        self.index.forEach(intersecting: region) { box, holders in
+            if holders.mask & target.mask == 0 {
                 copies.append(
                     Copy(
-                        box: inside,
-                        source: Self.bestSource(piece.holders, for: device, links: links),
+                        box: box.intersection(region)!,
+                        source: Self.bestSource(holders, for: device, links: links),
                         destination: device
                     )
                 )
             }
-            var holders = piece.holders
-            if mode.writes {
-                holders = [device]
-            } else {
-                holders.insert(device)
-            }
-            cut.append(Piece(box: inside, holders: holders))
+            return true
         }
-        self.pieces = Self.merging(cut, into: result)
         return copies
     }
 
-    /// Merges `new` pieces into `settled` ones, none of which can merge with another (every change of
-    /// the pieces goes through here, which keeps that so): each new piece
-    /// (and each piece a merge makes) is compared with the settled ones once, so an access costs time
-    /// in proportion to the pieces, not to their square.
-    static func merging(_ new: [Piece], into settled: [Piece]) -> [Piece] {
-        var pieces = settled
-        var pending = new
-        while let candidate = pending.popLast() {
-            let partner = pieces.firstIndex { piece in
-                piece.holders == candidate.holders && piece.box.merged(with: candidate.box) != nil
-            }
-            if let partner {
-                let merged = pieces.remove(at: partner).box.merged(with: candidate.box)!
-                pending.append(Piece(box: merged, holders: candidate.holders))
-            } else {
-                pieces.append(candidate)
-            }
-        }
-        return pieces
-    }
+    // MARK: Queries
 
     /// The state of `region` on `device`: invalid unless every element is valid there; modified when
     /// the device is the only holder of all of it.
     public func state(of region: Box, on device: Device) -> CoherenceState {
-        var sole = true
-        for piece in self.pieces where piece.box.intersection(region) != nil {
-            if !piece.holders.contains(device) { return .invalid }
-            if piece.holders.count > 1 { sole = false }
+        let target = DeviceSet(device)
+        var state = CoherenceState.modified
+        self.index.forEach(intersecting: region) { _, holders in
+            if holders.mask & target.mask == 0 {
+                state = .invalid
+                return false
+            }
+            if holders != target { state = .shared }
+            return true
         }
-        return sole ? .modified : .shared
+        return state
+    }
+
+    /// Whether `device` holds a valid copy of every element (without looking at the pieces).
+    public func holdsWhole(on device: Device) -> Bool {
+        let position = DeviceSet.position(of: device)
+        return position < self.heldElements.count && self.heldElements[position] == self.whole.count
     }
 
     /// The devices holding a valid copy of every element of `region`.
     public func holders(of region: Box) -> Set<Device> {
-        var all: Set<Device>? = nil
-        for piece in self.pieces where piece.box.intersection(region) != nil {
-            all = all.map { $0.intersection(piece.holders) } ?? piece.holders
+        var all: DeviceSet? = nil
+        self.index.forEach(intersecting: region) { _, holders in
+            all = all.map { $0.intersection(holders) } ?? holders
+            return true
         }
-        return all ?? []
+        return all?.devices ?? []
     }
+
+    /// Whether `device` holds a valid copy of some element of `region`.
+    func holdsAny(of region: Box, on device: Device) -> Bool {
+        var found = false
+        self.index.forEach(intersecting: region) { _, holders in
+            found = holders.contains(device)
+            return !found
+        }
+        return found
+    }
+
+    // MARK: Eviction, failure and replacement
 
     /// Drops `device`'s copy. With `keepOneCopy`, pieces only `device` holds are first copied to
     /// `fallback` (returned copies); without it such data is lost and the eviction is refused
     /// (`nil`), so that nothing valid disappears.
     public mutating func evict(_ device: Device, keepOneCopy: Bool = true, fallback: Device = .cpu) -> [Copy]? {
+        let target = DeviceSet(device)
+        var loses = false
+        self.index.forEachEntry { _, holders in loses = loses || holders == target }
+        if loses && (!keepOneCopy || fallback == device) { return nil }
         var copies: [Copy] = []
-        var untouched: [Piece] = []
-        var changed: [Piece] = []
-        for var piece in self.pieces {
-            guard piece.holders.contains(device) else {
-                untouched.append(piece)
-                continue
-            }
-            if piece.holders.count == 1 {
-                guard keepOneCopy, fallback != device else { return nil }
-                copies.append(Copy(box: piece.box, source: device, destination: fallback))
-                piece.holders = [fallback]
+        var changed: [(box: Box, holders: DeviceSet)] = []
+        for (box, holders) in self.index.remove(intersecting: nil, where: { $1.contains(device) }) {
+            self.count(box, heldBy: holders, sign: -1)
+            if holders == target {
+                copies.append(Copy(box: box, source: device, destination: fallback))
+                changed.append((box, DeviceSet(fallback)))
             } else {
-                piece.holders.remove(device)
+                var rest = holders
+                rest.remove(device)
+                changed.append((box, rest))
             }
-            changed.append(piece)
         }
-        self.pieces = Self.merging(changed, into: untouched)
+        self.addMerging(changed)
         return copies
     }
 
-    /// Puts back the holders `earlier` had for `region`, except `overwritten` where another device
-    /// also held a piece (a task that fails leaves the region as it was before it started; the copy its
-    /// writes changed in place is valid only where nothing else holds the earlier data).
-    public mutating func restore(_ region: Box, from earlier: CoherenceProtocol, overwritten: Device?) {
-        var untouched: [Piece] = []
-        var changed: [Piece] = []
-        for piece in self.pieces {
-            guard piece.box.intersection(region) != nil else {
-                untouched.append(piece)
-                continue
-            }
-            for rest in piece.box.subtracting(region) { changed.append(Piece(box: rest, holders: piece.holders)) }
+    /// The pieces of `region` as they are now, to put back with ``restore(_:from:overwritten:)``.
+    func snapshot(of region: Box) -> [(box: Box, holders: DeviceSet)] {
+        var pieces: [(box: Box, holders: DeviceSet)] = []
+        // (A region of the array before `update` changed its number of axes has nothing to put back.)
+        guard region.rank == self.whole.rank else { return [] }
+        self.index.forEach(intersecting: region) { box, holders in
+            pieces.append((box.intersection(region)!, holders))
+            return true
         }
-        for piece in earlier.pieces {
-            guard let part = piece.box.intersection(region) else { continue }
-            var holders = piece.holders
-            if let overwritten, holders.count > 1 { holders.remove(overwritten) }
-            changed.append(Piece(box: part, holders: holders))
+        return pieces
+    }
+
+    /// Puts back the holders `earlier` (a ``snapshot(of:)`` of `region`) gave, except `overwritten`
+    /// where another device also held a piece (a task that fails leaves the region as it was before it
+    /// started; the copy its writes changed in place is valid only where nothing else holds the
+    /// earlier data).
+    mutating func restore(_ region: Box, from earlier: [(box: Box, holders: DeviceSet)], overwritten: Device?) {
+        var changed: [(box: Box, holders: DeviceSet)] = []
+        for (box, holders) in self.index.remove(intersecting: region, where: { _, _ in true }) {
+            self.count(box, heldBy: holders, sign: -1)
+            for rest in box.subtracting(region) { changed.append((rest, holders)) }
         }
-        self.pieces = Self.merging(changed, into: untouched)
+        for (box, holders) in earlier {
+            var kept = holders
+            if let overwritten, kept.count > 1 { kept.remove(overwritten) }
+            changed.append((box, kept))
+        }
+        self.addMerging(changed)
     }
 
     /// Forgets every copy: `device` now holds the only valid copy of the whole array (after `update`).
     public mutating func reset(to device: Device) {
-        self.pieces = [Piece(box: self.whole, holders: [device])]
+        self.index.removeAll()
+        self.heldElements = []
+        self.add(self.whole, heldBy: DeviceSet(device))
+    }
+
+    // MARK: Pieces
+
+    /// Adds `new` pieces, merging each (and each piece a merge makes) with a neighbour that has the
+    /// same holders and together with it makes a box. No two pieces in the index can merge before
+    /// (every change of the pieces goes through here), so only the new ones need looking at, each
+    /// through the index: the neighbours across each of its faces.
+    private mutating func addMerging(_ new: [(box: Box, holders: DeviceSet)]) {
+        var pending = new
+        while let candidate = pending.popLast() {
+            if let partner = self.mergePartner(of: candidate.box, heldBy: candidate.holders) {
+                self.index.remove(intersecting: partner) { box, _ in box == partner }
+                self.count(partner, heldBy: candidate.holders, sign: -1)
+                pending.append((candidate.box.merged(with: partner)!, candidate.holders))
+            } else {
+                self.add(candidate.box, heldBy: candidate.holders)
+            }
+        }
+    }
+
+    /// A piece with `holders` next to `box` that makes a box together with it.
+    private mutating func mergePartner(of box: Box, heldBy holders: DeviceSet) -> Box? {
+        var partner: Box? = nil
+        for axis in 0..<box.rank {
+            for side in 0..<2 {
+                let above = side == 1
+                var face = box
+                if above {
+                    guard box.upperBound(axis) < self.shape[axis] else { continue }
+                    face.setRange(axis, box.upperBound(axis), box.upperBound(axis) + 1)
+                } else {
+                    guard box.lowerBound(axis) > 0 else { continue }
+                    face.setRange(axis, box.lowerBound(axis) - 1, box.lowerBound(axis))
+                }
+                self.searchVisits += self.index.forEach(intersecting: face) { neighbour, neighbourHolders in
+                    if neighbourHolders == holders && neighbour.merged(with: box) != nil { partner = neighbour }
+                    return partner == nil
+                }
+                if partner != nil { return partner }
+            }
+        }
+        return nil
+    }
+
+    private mutating func add(_ box: Box, heldBy holders: DeviceSet) {
+        self.index.insert(box, holders)
+        self.count(box, heldBy: holders, sign: 1)
+    }
+
+    /// Adds (`sign` 1) or takes away (-1) `box`'s elements from its holders' counts.
+    private mutating func count(_ box: Box, heldBy holders: DeviceSet, sign: Int) {
+        let elements = sign * box.count
+        for device in holders {
+            let position = DeviceSet.position(of: device)
+            if position >= self.heldElements.count {
+                self.heldElements.append(contentsOf: repeatElement(0, count: position + 1 - self.heldElements.count))
+            }
+            self.heldElements[position] += elements
+        }
     }
 
     /// `box: holders` per piece.
@@ -243,15 +370,41 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
         .joined(separator: "; ")
     }
 
+    // MARK: Sources
+
     /// Where to fetch from: the holder with the fastest link to `destination` when `links` knows every
     /// holder's; otherwise (and among equally fast ones) a GPU before the host, the lowest-numbered
     /// first.
     public static func bestSource(_ holders: Set<Device>, for destination: Device, links: DeviceLinks) -> Device {
-        let ordered = holders.sorted { ($0.kind == .cpu ? Int.max : $0.index) < ($1.kind == .cpu ? Int.max : $1.index) }
-        let speeds = ordered.map { links.bandwidth(from: $0, to: destination) }
-        guard !speeds.contains(where: { $0 == nil }) else { return ordered[0] }
-        var best = 0
-        for index in ordered.indices where speeds[index]! > speeds[best]! { best = index }
-        return ordered[best]
+        self.bestSource(DeviceSet(holders), for: destination, links: links)
+    }
+
+    /// ``bestSource(_:for:links:)`` of a set of bits.
+    static func bestSource(_ holders: DeviceSet, for destination: Device, links: DeviceLinks) -> Device {
+        // GPUs by index (bits 1...), then the CPU (bit 0).
+        var gpus = holders.mask & ~1
+        var hostLeft = holders.mask & 1 != 0
+        var first: Device? = nil
+        var best: Device? = nil
+        var bestSpeed = 0.0
+        while true {
+            let device: Device
+            if gpus != 0 {
+                device = .gpu(gpus.trailingZeroBitCount - 1)
+                gpus &= gpus - 1
+            } else if hostLeft {
+                device = .cpu
+                hostLeft = false
+            } else {
+                break
+            }
+            if first == nil { first = device }
+            guard let speed = links.bandwidth(from: device, to: destination) else { return first! }
+            if best == nil || speed > bestSpeed {
+                best = device
+                bestSpeed = speed
+            }
+        }
+        return best!
     }
 }

@@ -26,14 +26,63 @@ extension PArray {
     }
 
     /// The region `indices` select, for indices built at run time (`A.region([0, 1..<3])` is `A[0, 1..<3]`).
+    ///
+    /// On a region, the indices select within it, as with `NDArray` views: `A[2..<6][1]` is row 3 of
+    /// `A`, and `A[2..<6, 4...][1, 0]` is `A[3, 4]`.
     public func region(_ indices: [any NDIndex]) -> PArray {
-        parlaPrecondition(
-            self.components.isEmpty,
-            "a region of a region is not supported; index the whole PArray (\(self.storage.label))"
+        let components = indices.map(\.ndIndexComponent)
+        if self.components.isEmpty { return PArray(storage: self.storage, components: components) }
+        let composed = Self.compose(
+            self.components,
+            then: components,
+            shape: self.storage.shape,
+            label: self.storage.label
         )
-        let view = PArray(storage: self.storage, components: indices.map(\.ndIndexComponent))
-        _ = view.box  // checks the region now
-        return view
+        return PArray(storage: self.storage, components: composed)
+    }
+
+    /// The subscript of the root array (of `shape`) that `inner` selects within the region `outer`
+    /// selects: integer indices of `outer` stay, and `inner` indexes the axes `outer` keeps, in order.
+    static func compose(
+        _ outer: [NDIndexComponent],
+        then inner: [NDIndexComponent],
+        shape: [Int],
+        label: String
+    ) -> [NDIndexComponent] {
+        // Per axis of the root: where the outer region starts, how long it is, and whether it keeps
+        // the axis (a region is a box, so its steps are 1).
+        let outerBox = Self.region(of: outer, in: shape, label: label)
+        var composed: [NDIndexComponent] = []
+        var kept: [Int] = []
+        for axis in shape.indices {
+            let keepsAxis: Bool
+            if axis < outer.count, case .position = outer[axis] { keepsAxis = false } else { keepsAxis = true }
+            if keepsAxis {
+                kept.append(axis)
+                composed.append(
+                    .slice(NDSlice(lowerBound: outerBox.lower[axis], upperBound: outerBox.upper[axis]))
+                )
+            } else {
+                composed.append(.position(outerBox.lower[axis]))
+            }
+        }
+        let regionShape = kept.map { outerBox.upper[$0] - outerBox.lower[$0] }
+        parlaPrecondition(
+            inner.count <= kept.count,
+            "too many indices for a region \(outerBox) of \(label): \(inner.count) given ([\(inner.map(_describe).joined(separator: ", "))]) for a region of \(kept.count) dimension\(kept.count == 1 ? "" : "s") (shape \(regionShape))"
+        )
+        for (position, component) in inner.enumerated() {
+            let axis = kept[position]
+            let (start, step, count, keepsAxis) = component.positions(inAxisOf: regionShape[position], axis: position)
+            parlaPrecondition(
+                step == 1 || count <= 1,
+                "PArray regions are boxes: a step of \(step) on axis \(position) of region \(outerBox) is not supported (\(label))"
+            )
+            let lower = outerBox.lower[axis] + start
+            composed[axis] =
+                keepsAxis ? .slice(NDSlice(lowerBound: lower, upperBound: lower + count)) : .position(lower)
+        }
+        return composed
     }
 
     /// The region `indices` select, on the current device, or, when assigned, written there (for
@@ -67,14 +116,14 @@ extension PArray {
             do throws(DeviceError) {
                 // The buffer becomes this array's own first, so that the write cannot replace it by a
                 // copy that fails half-way.
-                try state.buffers[device]!.makeStorageUnique()
+                try PArrayStorage.makeBufferUnique(on: device, in: &state)
             } catch {
                 let what = "making \(self.storage.label)'s copy on \(device) its own before a write"
                 guard let task else { fatalError("\(what) failed: \(error)") }
                 task.recordDeviceFailure(error, operation: what)
                 return
             }
-            if let record = RunScope.currentTask { self.storage.noteWrite(by: record, on: device, in: &state) }
+            if let record = RunScope.currentTask { self.storage.noteWrite(by: record, on: device) }
             state.buffers[device]!._assign(value, to: components)
         }
     }
@@ -136,13 +185,17 @@ protocol _PArrayAccessing: PArrayAccess {
     /// The array's per-device validity bits.
     var wholeValidity: WholeValidity { get }
     /// Makes the region valid on `device` for `mode`, counting the bytes moved for `run`; nothing moves
-    /// when `isObsolete` says so (checked under the array's lock).
-    func prepare(on device: Device, mode: AccessMode, run: RunScope, isObsolete: (() -> Bool)?) throws(DeviceError)
+    /// when `isObsolete` says so (checked under the array's lock). A `writer` is recorded as writing
+    /// the region from then until ``endWrite(by:failed:)`` (see `PArrayStorage.beginWrite`).
+    func prepare(
+        on device: Device,
+        mode: AccessMode,
+        run: RunScope,
+        writer: TaskRecord?,
+        isObsolete: (() -> Bool)?
+    ) throws(DeviceError)
     /// A name for messages.
     var label: String { get }
-    /// Records that `task` writes the region from now until ``endWrite(by:)`` (see
-    /// `PArrayStorage.beginWrite`).
-    func beginWrite(by task: TaskRecord)
     /// Records that `task`, which wrote the region, has finished (when it `failed`, the region is put
     /// back as it was before the task started).
     func endWrite(by task: TaskRecord, failed: Bool)
@@ -163,22 +216,25 @@ extension PArray: _PArrayAccessing {
     var region: Box { self.box }
     var wholeValidity: WholeValidity { self.storage.wholeValidity }
 
-    func prepare(on device: Device, mode: AccessMode, run: RunScope, isObsolete: (() -> Bool)?) throws(DeviceError) {
+    func prepare(
+        on device: Device,
+        mode: AccessMode,
+        run: RunScope,
+        writer: TaskRecord?,
+        isObsolete: (() -> Bool)?
+    ) throws(DeviceError) {
         try self.storage.prepare(
             self.box,
             on: device,
             mode: mode,
             registry: run.registry,
             run: run,
+            writer: writer,
             isObsolete: isObsolete
         )
     }
 
     var label: String { self.storage.label }
-
-    func beginWrite(by task: TaskRecord) {
-        self.storage.beginWrite(self.components.isEmpty ? nil : self.box, by: task)
-    }
 
     func endWrite(by task: TaskRecord, failed: Bool) { self.storage.endWrite(by: task, failed: failed) }
 
@@ -193,7 +249,7 @@ extension PArray: _PArrayAccessing {
             of: task,
             generation: generation,
             run: run,
-            box: self.components.isEmpty ? nil : self.box,
+            box: self.box,
             mode: mode,
             keepFinished: keepFinished
         )

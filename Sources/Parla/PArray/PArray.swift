@@ -14,13 +14,23 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
 
     let storage: PArrayStorage<Element>
 
-    /// The subscript this view was made with (empty for the whole array).
+    /// The subscript of the root array this view selects (empty for the whole array). A region of a
+    /// region is resolved into one subscript of the root when it is made.
     let components: [NDIndexComponent]
+
+    /// The region as computed when the view was made, for the root array's shape of then: valid while
+    /// the array's ``PArrayStorage/shapeVersion`` has not moved (an `update` to another shape moves it),
+    /// so that using a view takes no lock.
+    private let madeRegion: Box
+    private let madeShapeVersion: Int
 
     /// Wraps `array` without copying it: its device holds the only copy. Parla: `parray.asarray(a)`.
     public init(_ array: NDArray<Element>) {
-        self.storage = PArrayStorage(wrapping: array)
+        let storage = PArrayStorage(wrapping: array)
+        self.storage = storage
         self.components = []
+        self.madeRegion = Box(shape: array.shape)
+        self.madeShapeVersion = 0
     }
 
     /// A 1-D array from `values` (copied). Parla: `parray.array([...])`.
@@ -32,28 +42,37 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     /// A 3-D array from nested arrays (copied). Parla: `parray.array([[[...]]])`.
     public convenience init(_ planes: [[[Element]]]) { self.init(NDArray(planes)) }
 
+    /// The view of `components` of `storage`'s root array (checked now: a bad subscript stops here,
+    /// naming the array).
     init(storage: PArrayStorage<Element>, components: [NDIndexComponent]) {
         self.storage = storage
         self.components = components
+        let (shape, version) = storage.currentShape.withLock { $0 }
+        self.madeRegion = Self.region(of: components, in: shape, label: storage.label)
+        self.madeShapeVersion = version
     }
 
     /// The region of the root array this view covers.
     var box: Box {
-        if self.components.isEmpty { return self.storage.wholeBox }
-        let shape = self.storage.shape
-        self.checkIndexCount(shape: shape)
-        var lower = Array(repeating: 0, count: shape.count)
-        var upper = shape
-        for (axis, component) in self.components.enumerated() {
+        if self.storage.shapeVersion.load(ordering: .acquiring) == self.madeShapeVersion { return self.madeRegion }
+        // The array's shape changed since the view was made: its subscript means another region now.
+        return Self.region(of: self.components, in: self.storage.shape, label: self.storage.label)
+    }
+
+    /// The box `components` select of an array of `shape`, stopping with a message naming the array
+    /// (`label`) when they do not select a box of it.
+    static func region(of components: [NDIndexComponent], in shape: [Int], label: String) -> Box {
+        checkIndexCount(components, shape: shape, label: label)
+        var box = Box(shape: shape)
+        for (axis, component) in components.enumerated() {
             let (start, step, count, _) = component.positions(inAxisOf: shape[axis], axis: axis)
             parlaPrecondition(
                 step == 1 || count <= 1,
-                "PArray regions are boxes: a step of \(step) on axis \(axis) is not supported (\(self.storage.label))"
+                "PArray regions are boxes: a step of \(step) on axis \(axis) is not supported (\(label))"
             )
-            lower[axis] = start
-            upper[axis] = start + count
+            box.setRange(axis, start, start + count)
         }
-        return Box(lower: lower, upper: upper)
+        return box
     }
 
     /// The array (or this view's region) on `Device.current`: inside a task, the task's device, where
@@ -153,19 +172,19 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
         self.storage.replace(with: moved)
     }
 
-    /// Stops unless this view has at most one index per axis of the array (of shape `shape`), naming
-    /// the array, the indices and the shape: `A[0, 99]` of a 1-D array is not `A[0]`.
-    func checkIndexCount(shape: [Int]) {
+    /// Stops unless `components` has at most one index per axis of an array of `shape`, naming the
+    /// array (`label`), the indices and the shape: `A[0, 99]` of a 1-D array is not `A[0]`.
+    static func checkIndexCount(_ components: [NDIndexComponent], shape: [Int], label: String) {
         parlaPrecondition(
-            self.components.count <= shape.count,
-            "too many indices for \(self.storage.label): \(self.components.count) given ([\(self.components.map(_describe).joined(separator: ", "))]) for an array of \(shape.count) dimension\(shape.count == 1 ? "" : "s") (shape \(shape))"
+            components.count <= shape.count,
+            "too many indices for \(label): \(components.count) given ([\(components.map(_describe).joined(separator: ", "))]) for an array of \(shape.count) dimension\(shape.count == 1 ? "" : "s") (shape \(shape))"
         )
     }
 
     /// The shape of this array or view (integer indices drop their axis, as in NumPy). Moves no data.
     public var shape: [Int] {
         let shape = self.storage.shape
-        self.checkIndexCount(shape: shape)
+        Self.checkIndexCount(self.components, shape: shape, label: self.storage.label)
         var result: [Int] = []
         for axis in 0..<shape.count {
             guard axis < self.components.count else {

@@ -34,7 +34,7 @@ extension PArrayStorage {
                     return .evicted
                 }
                 try Self.ensureBuffer(&state, on: fallback, of: registry)
-                try state.buffers[fallback]!.makeStorageUnique()
+                try Self.makeBufferUnique(on: fallback, in: &state)
                 // The fallback becomes the holder of what only `device` had: a move into it, for reading.
                 let move = PendingMove(destinations: [fallback], box: state.wholeBox, mode: .input, epoch: state.epoch)
                 state.moves.append(move)

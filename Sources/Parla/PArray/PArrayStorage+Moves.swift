@@ -17,6 +17,8 @@ extension PArrayStorage {
     ///     allocated, and how fast each link is (the protocol fetches each piece over the fastest).
     ///   - run: the run whose movement log counts the bytes (and whose waiting readers a shared read
     ///     serves, in `.inferred` mode).
+    ///   - writer: the task that will write the region, recorded as a running writer (see
+    ///     ``beginWrite(_:by:in:)``) before anything moves, in the same hold of the lock.
     ///   - isObsolete: checked under the lock before anything is planned: when it says so, nothing
     ///     moves (a prefetch whose task has started).
     func prepare(
@@ -25,6 +27,7 @@ extension PArrayStorage {
         mode: AccessMode,
         registry: DeviceRegistry,
         run: RunScope?,
+        writer: TaskRecord? = nil,
         isObsolete: (() -> Bool)? = nil
     ) throws(DeviceError) {
         // Fast path without the lock: reading where the whole array is already valid changes nothing
@@ -39,6 +42,7 @@ extension PArrayStorage {
                 mode: mode,
                 registry: registry,
                 run: run,
+                writer: writer,
                 sharing: sharing,
                 isObsolete: isObsolete
             )
@@ -98,6 +102,7 @@ extension PArrayStorage {
         mode: AccessMode,
         registry: DeviceRegistry,
         run: RunScope?,
+        writer: TaskRecord?,
         sharing: Bool,
         isObsolete: (() -> Bool)?
     ) throws(DeviceError) -> PreparationStep {
@@ -108,21 +113,24 @@ extension PArrayStorage {
             if let busy = state.moves.first(where: { $0.blocks(box, on: device, writing: mode.writes) }) {
                 return .wait(busy)
             }
-            var planned = state.coherence
-            let copies = planned.access(box, on: device, mode: mode, links: registry.links)
+            let copies = state.coherence.copies(for: box, on: device, mode: mode, links: registry.links)
             let allocates = state.buffers[device] == nil
             try Self.ensureBuffer(&state, on: device, of: registry)
             if allocates { run?.noteResident(self, on: device) }
             if mode.writes || !copies.isEmpty {
                 // Written below or by the task: the buffer must not be shared with an NDArray the program
                 // holds (a wrapped array, or an earlier `.array`).
-                try state.buffers[device]!.makeStorageUnique()
+                try Self.makeBufferUnique(on: device, in: &state)
             }
             if copies.isEmpty {
-                state.coherence = planned
+                // (A writer is recorded with the pieces the access found before changing them.)
+                var earlier: [(box: Box, holders: DeviceSet)]? = writer == nil ? nil : []
+                _ = state.coherence.access(box, on: device, mode: mode, links: registry.links, earlier: &earlier)
+                if let writer { self.beginWrite(box, by: writer, before: earlier, in: &state) }
                 self.publishWholeValidity(state)
                 return .done
             }
+            if let writer { self.beginWrite(box, by: writer, in: &state) }
             var destinations = [device]
             var phases = [copies]
             if mode == .input, sharing, let run, run.dependencyMode == .inferred,
@@ -141,7 +149,7 @@ extension PArrayStorage {
                             try Self.ensureBuffer(&state, on: other, of: registry)
                             run.noteResident(self, on: other)
                         }
-                        try state.buffers[other]!.makeStorageUnique()
+                        try Self.makeBufferUnique(on: other, in: &state)
                     }
                     destinations = shared.devices
                     phases = shared.phases

@@ -8,15 +8,24 @@ import Glibc
 /// detached Swift task) or an eviction in the meantime would copy or drop data that is still being
 /// written. Those wait until the writers of the region they touch have finished.
 extension PArrayStorage {
-    /// Records that `task` writes `region` (`nil`: the whole array) from now until
-    /// ``endWrite(by:failed:)``, remembering which devices held it before (to put back if it fails).
-    func beginWrite(_ region: Box?, by task: TaskRecord) {
-        self.state.withLock { state in
-            state.runningWriters.append(
+    /// Records (under the lock, from ``prepare(_:on:mode:registry:run:writer:isObsolete:)``) that
+    /// `task` writes `region` from now until ``endWrite(by:failed:)``, remembering which devices held
+    /// it before (to put back if it fails). Once per task and region.
+    /// `before`, when given, is the region's pieces as they are (a ``CoherenceProtocol/snapshot(of:)``).
+    func beginWrite(
+        _ region: Box,
+        by task: TaskRecord,
+        before: [(box: Box, holders: DeviceSet)]? = nil,
+        in state: inout State
+    ) {
+        let identity = ObjectIdentifier(task)
+        self.runningWriters.withLock { writers in
+            if writers.contains(where: { $0.task == identity && $0.region == region }) { return }
+            writers.append(
                 RunningWriter(
-                    task: ObjectIdentifier(task),
-                    region: region ?? state.wholeBox,
-                    before: state.coherence,
+                    task: identity,
+                    region: region,
+                    before: before ?? state.coherence.snapshot(of: region),
                     epoch: state.epoch
                 )
             )
@@ -24,10 +33,10 @@ extension PArrayStorage {
     }
 
     /// Records that `task`'s body wrote its copy on `device` in place (see ``endWrite(by:failed:)``).
-    func noteWrite(by task: TaskRecord, on device: Device, in state: inout State) {
+    func noteWrite(by task: TaskRecord, on device: Device) {
         let identity = ObjectIdentifier(task)
-        for index in state.runningWriters.indices where state.runningWriters[index].task == identity {
-            state.runningWriters[index].wroteInPlace = device
+        self.runningWriters.withLock { writers in
+            for index in writers.indices where writers[index].task == identity { writers[index].wroteInPlace = device }
         }
     }
 
@@ -36,25 +45,34 @@ extension PArrayStorage {
     /// contents since), so that the array keeps its last completed write.
     func endWrite(by task: TaskRecord, failed: Bool) {
         let identity = ObjectIdentifier(task)
+        guard failed else {
+            // (Without taking `state`, which the workers moving this array's data hold.)
+            self.runningWriters.withLock { $0.removeAll { $0.task == identity } }
+            return
+        }
         self.state.withLock { state in
-            if failed {
-                for writer in state.runningWriters where writer.task == identity && writer.epoch == state.epoch {
-                    state.coherence.restore(writer.region, from: writer.before, overwritten: writer.wroteInPlace)
-                }
-                self.publishWholeValidity(state)
+            let ended = self.runningWriters.withLock { writers in
+                defer { writers.removeAll { $0.task == identity } }
+                return writers.filter { $0.task == identity }
             }
-            state.runningWriters.removeAll { $0.task == identity }
+            for writer in ended where writer.epoch == state.epoch {
+                state.coherence.restore(writer.region, from: writer.before, overwritten: writer.wroteInPlace)
+            }
+            self.publishWholeValidity(state)
         }
     }
+
+    /// Whether no task is writing the array now.
+    var hasNoRunningWriters: Bool { self.runningWriters.withLock { $0.isEmpty } }
 
     /// Blocks until no running task writes a part of `region` (`nil`: the whole array), except the
     /// calling task itself (which evicts, say, an array it writes).
     func waitForRunningWriters(overlapping region: Box?) {
         let caller = RunScope.currentTask.map(ObjectIdentifier.init)
+        let region = region ?? Box(shape: self.shape)
         var pause: UInt32 = 20
-        while self.state.withLock({ state in
-            let region = region ?? state.wholeBox
-            return state.runningWriters.contains {
+        while self.runningWriters.withLock({ writers in
+            writers.contains {
                 $0.task != caller && $0.region.rank == region.rank && $0.region.intersection(region) != nil
             }
         }) {
@@ -69,8 +87,8 @@ extension PArrayStorage {
 struct RunningWriter {
     var task: ObjectIdentifier
     var region: Box
-    /// The protocol's state before the task's data moved in (its pieces are shared, not copied).
-    var before: CoherenceProtocol
+    /// The pieces of the region before the task's data moved in.
+    var before: [(box: Box, holders: DeviceSet)]
     /// The array's contents generation then (`update` raises it).
     var epoch: Int
     /// The device whose copy the task's body wrote in place, if it wrote.

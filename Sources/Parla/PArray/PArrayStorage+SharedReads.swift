@@ -39,13 +39,16 @@ extension PArrayStorage {
         else { return nil }
         // The GPUs whose unfinished tasks read the region, where none of it is valid or moving in.
         var others = Set<Device>()
-        for reader in state.readers where reader.run == run && reader.box.rank == box.rank && reader.box.contains(box) {
+        let readers = self.history.withLock { history in
+            var readers: [RecordedAccess] = []
+            history.forEachRead(containing: box, run: run) { readers.append($0) }
+            return readers
+        }
+        for reader in readers {
             guard let other = reader.device, other.kind == .gpu, other != device, !others.contains(other),
                 !reader.task.isCompleted(generation: reader.generation),
                 !state.moves.contains(where: { $0.destinations.contains(other) }),
-                !state.coherence.pieces.contains(where: {
-                    $0.holders.contains(other) && $0.box.intersection(box) != nil
-                })
+                !state.coherence.holdsAny(of: box, on: other)
             else { continue }
             others.insert(other)
         }

@@ -14,19 +14,10 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         var wholeBox: Box
         var coherence: CoherenceProtocol
         var buffers: [Device: NDArray<Element>]
-        /// Accesses by tasks not known to be superseded, for inferring dependencies.
-        /// Recent reading-only accesses (conflict only with writes).
-        var readers: [RecordedAccess] = []
-        /// Recent writing accesses (conflict with everything overlapping).
-        var writers: [RecordedAccess] = []
-        /// Finished tasks are pruned from a list when it grows past this length (then it doubles).
-        var pruneAt = 64
         /// Copies in progress outside the lock, each into one device's buffer.
         var moves: [PendingMove] = []
         /// Raised when `update` replaces the contents: moves of older contents are not applied.
         var epoch = 0
-        /// Tasks running now that write the array, with their regions (see `beginWrite`).
-        var runningWriters: [RunningWriter] = []
 
         init(shape: [Int], coherence: CoherenceProtocol, buffers: [Device: NDArray<Element>]) {
             self.shape = shape
@@ -37,6 +28,16 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     }
 
     let state: Mutex<State>
+
+    /// Tasks running now that write the array, with their regions (see `beginWrite`). A lock of its
+    /// own, so that a task ending does not wait for the workers moving the array's data (taken after
+    /// `state` where both are needed, never before).
+    let runningWriters = Mutex<[RunningWriter]>([])
+
+    /// The accesses by tasks not known to be superseded, for inferring dependencies. A lock of its
+    /// own: spawning a task records its accesses here without waiting for the workers that move the
+    /// array's data (taken after `state` where both are needed, never before).
+    let history: Mutex<AccessHistory>
 
     /// A name for messages: `PArray<Double>[2, 2] #1`.
     let label: String
@@ -51,12 +52,18 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
                 buffers: [contiguous.device: contiguous]
             )
         )
+        self.history = Mutex(AccessHistory(rank: contiguous.shape.count))
+        self.currentShape = Mutex((contiguous.shape, 0))
         let number = _PArrayNumbers.next.add(1, ordering: .relaxed).newValue
         self.label = "PArray #\(number) <\(Element.self)>"
     }
 
     /// The current shape of the whole array.
-    var shape: [Int] { self.state.withLock { $0.shape } }
+    var shape: [Int] { self.currentShape.withLock { $0.shape } }
+
+    /// The shape, and its ``shapeVersion`` then, behind a lock of their own: making a view reads them
+    /// without waiting for the workers that hold `state` (changed under both, `state` first).
+    let currentShape: Mutex<(shape: [Int], version: Int)>
 
     /// The whole array as a box.
     var wholeBox: Box { self.state.withLock { $0.wholeBox } }
@@ -69,11 +76,31 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         state.buffers[device] = try NDArray<Element>(uninitializedShape: state.shape, on: backend)
     }
 
+    /// Index nodes and entries the array's coherence protocol and dependency inference have looked at
+    /// so far (for tests of the cost per access).
+    var bookkeepingVisits: Int {
+        self.state.withLock { $0.coherence.visits } + self.history.withLock { $0.visits }
+    }
+
+    /// Makes `device`'s buffer, if there is one, this array's own (not shared with an `NDArray` the
+    /// program holds), in place. (Through the dictionary's values: its optional subscript's accessor
+    /// allocated a frame on every use.)
+    static func makeBufferUnique(on device: Device, in state: inout State) throws(DeviceError) {
+        guard let index = state.buffers.index(forKey: device) else { return }
+        try state.buffers.values[index].makeStorageUnique()
+    }
+
     /// Forgets every copy and keeps `array` (on its device) as the only one.
     func replace(with array: NDArray<Element>) {
         let contiguous = array.contiguous()
         self.state.withLock { state in
             state.epoch += 1
+            if state.shape != contiguous.shape {
+                self.currentShape.withLock { current in
+                    current.shape = contiguous.shape
+                    current.version = self.shapeVersion.add(1, ordering: .releasing).newValue
+                }
+            }
             state.shape = contiguous.shape
             state.wholeBox = Box(shape: contiguous.shape)
             state.coherence = CoherenceProtocol(shape: contiguous.shape, home: contiguous.device)
@@ -85,132 +112,43 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     /// Per device: whether the whole array is valid there and its buffer exists.
     let wholeValidity = WholeValidity()
 
+    /// Moves (under the lock) when `update` changes the shape, so that views know, without the lock,
+    /// whether the region they computed still stands.
+    let shapeVersion = Atomic<Int>(0)
+
     /// Recomputes ``wholeValidity`` (called with the lock held).
     func publishWholeValidity(_ state: borrowing State) {
         var mask: UInt64 = 0
-        let whole = state.coherence.whole
-        for device in state.buffers.keys where state.coherence.state(of: whole, on: device) != .invalid {
+        for device in state.buffers.keys where state.coherence.holdsWhole(on: device) {
             mask |= WholeValidity.bit(device)
         }
         self.wholeValidity.publish(mask)
     }
 
-    /// The earlier accesses a new one conflicts with (overlapping, at least one writing), recording the
-    /// new one. `box` `nil` means the whole array. With `keepFinished`, finished tasks stay recorded
-    /// (`.explicit` mode checks races with them too, however the timing went). Accesses of other runs
-    /// are dropped; an unfinished one (of a run still in progress) is returned as a conflict marked
-    /// ``AccessConflict/isOfAnotherRun``, which fails the new task: two runs may not share an array.
+    /// The earlier accesses a new one of `box` conflicts with (see ``AccessHistory/record``),
+    /// recording the new one.
     func inferDependencies(
         of task: TaskRecord,
         generation: UInt32,
         run: Int,
-        box: Box?,
+        box: Box,
         mode: AccessMode,
         keepFinished: Bool
     ) -> [AccessConflict] {
-        self.state.withLock { state in
-            let box = box ?? state.wholeBox
-            var conflicts: [AccessConflict] = []
-            var sawEarlierRun = false
-            for access in state.writers where access.task !== task && access.box.intersection(box) != nil {
-                if access.run != run {
-                    sawEarlierRun = true
-                    if !access.task.isCompleted(generation: access.generation) {
-                        conflicts.append(AccessConflict(access, ofAnotherRun: true))
-                    }
-                    continue
-                }
-                conflicts.append(AccessConflict(task: access.task, generation: access.generation, mode: access.mode))
-            }
-            if mode.writes {
-                for access in state.readers where access.task !== task && access.box.intersection(box) != nil {
-                    if access.run != run {
-                        sawEarlierRun = true
-                        if !access.task.isCompleted(generation: access.generation) {
-                            conflicts.append(AccessConflict(access, ofAnotherRun: true))
-                        }
-                        continue
-                    }
-                    conflicts.append(
-                        AccessConflict(task: access.task, generation: access.generation, mode: access.mode)
-                    )
-                }
-                // Accesses this write covers are ordered before it; later accesses conflict with it instead.
-                Self.remove(from: &state.readers) { box.contains($0.box) }
-                Self.remove(from: &state.writers) { box.contains($0.box) }
-                state.writers.append(
-                    RecordedAccess(task: task, generation: generation, run: run, box: box, mode: mode, device: nil)
-                )
-            } else {
-                var device: Device? = nil
-                if case .one(let placed) = task.placement { device = placed }
-                state.readers.append(
-                    RecordedAccess(task: task, generation: generation, run: run, box: box, mode: mode, device: device)
-                )
-            }
-            if sawEarlierRun {
-                Self.remove(from: &state.readers) { $0.run != run }
-                Self.remove(from: &state.writers) { $0.run != run }
-            }
-            if !keepFinished && state.readers.count + state.writers.count > state.pruneAt {
-                // Finished tasks order nothing new. Pruning only past a growing threshold keeps the
-                // cost per access constant on average.
-                Self.remove(from: &state.readers) { $0.task.isCompleted(generation: $0.generation) }
-                Self.remove(from: &state.writers) { $0.task.isCompleted(generation: $0.generation) }
-                state.pruneAt = Swift.max(64, 2 * (state.readers.count + state.writers.count))
-            }
-            return conflicts
+        // A reader's one device, if it has one (read here, at spawn, where the placement may be read).
+        var device: Device? = nil
+        if !mode.writes, case .one(let placed) = task.placement { device = placed }
+        return self.history.withLock { history in
+            history.record(
+                box,
+                mode: mode,
+                by: task,
+                generation: generation,
+                run: run,
+                device: device,
+                keepFinished: keepFinished
+            )
         }
-    }
-}
-
-extension PArrayStorage {
-    /// Removes the accesses `shouldRemove` picks, keeping the others in order, in place.
-    @inline(__always)
-    static func remove(from list: inout [RecordedAccess], where shouldRemove: (RecordedAccess) -> Bool) {
-        var kept = 0
-        for index in list.indices where !shouldRemove(list[index]) {
-            if kept != index { list.swapAt(kept, index) }
-            kept += 1
-        }
-        if kept < list.count { list.removeLast(list.count - kept) }
-    }
-}
-
-/// A task's access to an array, remembered to order later conflicting accesses after it. (Not nested
-/// in the generic `PArrayStorage`: a nested type is generic too, and its copies went through value
-/// witnesses.)
-struct RecordedAccess {
-    /// The task's record, and which use of it (a record reused since means the task finished).
-    var task: TaskRecord
-    var generation: UInt32
-    /// The run it belongs to (``RunScope/serial``): earlier runs have finished.
-    var run: Int
-    var box: Box
-    var mode: AccessMode
-    /// For a reader, the one device its task may run on, if it has one (read at spawn, where the
-    /// record's placement may be read).
-    var device: Device?
-}
-
-/// An earlier access that a new one conflicts with: the task (the use `generation` of its record) and
-/// how it accessed the array.
-struct AccessConflict {
-    var task: TaskRecord
-    var generation: UInt32
-    var mode: AccessMode
-    /// Whether the task belongs to another run still in progress (which nothing can order against).
-    var isOfAnotherRun = false
-
-    init(task: TaskRecord, generation: UInt32, mode: AccessMode) {
-        self.task = task
-        self.generation = generation
-        self.mode = mode
-    }
-
-    init(_ access: RecordedAccess, ofAnotherRun: Bool) {
-        self.init(task: access.task, generation: access.generation, mode: access.mode)
-        self.isOfAnotherRun = ofAnotherRun
     }
 }
 

@@ -53,7 +53,7 @@ extension RunScope {
 
 extension PArrayStorage: ResidentArray {
     func evictToMakeRoom(on device: Device, registry: DeviceRegistry) -> Bool {
-        let idle = self.state.withLock { $0.runningWriters.isEmpty && $0.buffers[device] != nil }
+        let idle = self.state.withLock { $0.buffers[device] != nil } && self.hasNoRunningWriters
         guard idle else { return false }
         do {
             return try self.evict(

@@ -360,7 +360,6 @@ final class RunScope: @unchecked Sendable {
                     continue
                 }
                 let entry = record.accesses[index]
-                if entry.mode.writes { entry.access.beginWrite(by: record) }
                 do {
                     try self.prepare(entry, of: record, on: device)
                 } catch {
@@ -420,12 +419,24 @@ final class RunScope: @unchecked Sendable {
     /// other arrays left there give way, and the move is tried once more.
     private func prepare(_ entry: DeclaredAccess, of record: TaskRecord, on device: Device) throws(DeviceError) {
         do {
-            try entry.access.prepare(on: device, mode: entry.mode, run: self, isObsolete: nil)
+            try entry.access.prepare(
+                on: device,
+                mode: entry.mode,
+                run: self,
+                writer: entry.mode.writes ? record : nil,
+                isObsolete: nil
+            )
         } catch {
             guard case .outOfMemory(let full, _, _) = error,
                 self.makeRoom(on: full, for: record)
             else { throw error }
-            try entry.access.prepare(on: device, mode: entry.mode, run: self, isObsolete: nil)
+            try entry.access.prepare(
+                on: device,
+                mode: entry.mode,
+                run: self,
+                writer: entry.mode.writes ? record : nil,
+                isObsolete: nil
+            )
         }
     }
 

@@ -371,7 +371,9 @@ private func _spawnPrefetch(
         synchronous: {
             // A failure here (no room, say) is not the task's, and changes nothing: the task moves the
             // data again and reports it.
-            try? access.prepare(on: device, mode: .input, run: scope) { task.hasStarted(generation: generation) }
+            try? access.prepare(on: device, mode: .input, run: scope, writer: nil) {
+                task.hasStarted(generation: generation)
+            }
         },
         asynchronous: nil,
         origin: file,

@@ -18,9 +18,21 @@ struct RegionsBenchmark: AsyncParsableCommand {
     @Option(help: "Skip the larger sizes of a pattern once one size took longer than this, in seconds.")
     var timeLimit = 60.0
 
+    @Option(
+        help: "Run every size this many times and report the fastest of each pattern (the machine's noise is large)."
+    )
+    var repetitions = 1
+
+    @Flag(
+        help:
+            "Also count heap allocations per task (libParlaAllocationCounter.so, built next to this program, preloaded; the counting itself slows the tasks a little)."
+    )
+    var allocations = false
+
     @OptionGroup var options: DeviceOptions
 
     func run() async throws {
+        if self.allocations { AllocationCounter.preloadIfPossible() }
         let registry = try options.installRegistry()
         let selection = registry.selection
         let gpus = registry.gpus.count
@@ -34,18 +46,32 @@ struct RegionsBenchmark: AsyncParsableCommand {
         print("fine-grained regions of one PArray on \(gpus) \(registry.gpus[0].name)(s); µs per task, empty bodies")
         print("regions    rows output  rows inOut  rows input  whole reads  tiles (Cholesky order)")
         var cut = false
+        var allocations: [[String]] = []
+        guard self.repetitions > 0 else { throw ValidationError("--repetitions takes a positive number") }
         for count in counts {
-            let measured =
-                try await Self.rows(count, gpus: gpus, on: selection, limit: self.timeLimit)
-                + [try await Self.tiles(count, gpus: gpus, on: selection, limit: self.timeLimit)]
+            var measured: [Phase?] = []
+            for _ in 0..<self.repetitions {
+                let run =
+                    try await Self.rows(count, gpus: gpus, on: selection, limit: self.timeLimit)
+                    + [try await Self.tiles(count, gpus: gpus, on: selection, limit: self.timeLimit)]
+                measured = measured.isEmpty ? run : zip(measured, run).map { Phase.faster($0, $1) }
+            }
             let cells = measured.map { phase in
                 guard let phase else { return "-" }
                 cut = cut || phase.partial
                 return format(phase.perTask * 1e6) + (phase.partial ? "*" : "")
             }
+            Self.printRow(count, cells)
+            allocations.append(measured.map { phase in phase?.allocations.map { format($0) } ?? "-" })
+        }
+        if self.allocations && !AllocationCounter.isAvailable {
             print(
-                "\(String(count).padding(11))\(cells[0].padding(13))\(cells[1].padding(12))\(cells[2].padding(12))\(cells[3].padding(13))\(cells[4])"
+                "(allocations not counted: libParlaAllocationCounter.so was not found next to \(CommandLine.arguments[0]))"
             )
+        }
+        if AllocationCounter.isAvailable {
+            print("heap allocations per task")
+            for (count, cells) in zip(counts, allocations) { Self.printRow(count, cells) }
         }
         if cut {
             print(
@@ -54,10 +80,29 @@ struct RegionsBenchmark: AsyncParsableCommand {
         }
     }
 
-    /// What one phase measured: seconds per task, and whether spawning stopped at the time limit.
+    static func printRow(_ count: Int, _ cells: [String]) {
+        print(
+            "\(String(count).padding(11))\(cells[0].padding(13))\(cells[1].padding(12))\(cells[2].padding(12))\(cells[3].padding(13))\(cells[4])"
+        )
+    }
+
+    /// What one phase measured: seconds per task, whether spawning stopped at the time limit, and the
+    /// heap allocations per task (when they are counted).
     struct Phase {
         var perTask: Double
         var partial: Bool
+        var allocations: Double?
+
+        /// The faster of two measurements of one phase (the allocations of the first).
+        static func faster(_ a: Phase?, _ b: Phase?) -> Phase? {
+            guard var a else { return b }
+            guard let b else { return a }
+            if b.perTask < a.perTask {
+                a.perTask = b.perTask
+                a.partial = b.partial
+            }
+            return a
+        }
     }
 
     /// Spawns `count` tasks with `spawnTask(i)` in a run of its own, stopping once `limit` seconds have
@@ -72,6 +117,8 @@ struct RegionsBenchmark: AsyncParsableCommand {
         let start = clock.now
         var spawned = 0
         var partial = false
+        var allocated = 0
+        if AllocationCounter.isAvailable { AllocationCounter.start() }
         try await Parla.run(devices: selection) {
             for i in 0..<count {
                 if i % 256 == 255 && seconds(start.duration(to: clock.now)) > limit {
@@ -82,7 +129,13 @@ struct RegionsBenchmark: AsyncParsableCommand {
                 spawned += 1
             }
         }
-        return Phase(perTask: seconds(start.duration(to: clock.now)) / Double(max(spawned, 1)), partial: partial)
+        let elapsed = seconds(start.duration(to: clock.now))
+        if AllocationCounter.isAvailable { allocated = AllocationCounter.stop() }
+        return Phase(
+            perTask: elapsed / Double(max(spawned, 1)),
+            partial: partial,
+            allocations: AllocationCounter.isAvailable ? Double(allocated) / Double(max(spawned, 1)) : nil
+        )
     }
 
     /// Rows of an [n, 8] array written (`output`) and updated (`inOut`) on gpu(i mod gpus), read

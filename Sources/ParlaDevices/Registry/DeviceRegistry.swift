@@ -40,6 +40,8 @@ public final class DeviceRegistry: Sendable {
         links: DeviceLinks? = nil,
         countSimulatedFaults: (@Sendable () -> Int)? = nil
     ) {
+        // (The runtime keeps the holders of an array's pieces as one bit per device.)
+        parlaPrecondition(gpus.count <= 63, "Parla drives at most 63 GPUs at once (\(gpus.count) given)")
         self.countSimulatedFaults = countSimulatedFaults
         self.selection = selection
         self.host = host
