@@ -7,12 +7,12 @@ import Testing
 struct BoxTreeTests {
     /// Random boxes inserted and removed (by region, by value, all at once), each search checked
     /// against a plain list of the same entries, and the tree's invariants after every change.
-    @Test("random inserts, searches and removals agree with a list", arguments: 0...3)
+    @Test("random inserts, searches and removals agree with a list", arguments: [0, 1, 2, 3, 6])
     func agreesWithList(rank: Int) {
         for program in 0..<30 {
             let seed = UInt64(rank * 1_000 + program)
             var random = ProgramRandom(seed: seed)
-            let shape = (0..<rank).map { _ in random.int(1...(rank == 1 ? 400 : rank == 2 ? 40 : 12)) }
+            let shape = (0..<rank).map { _ in random.int(1...(rank == 1 ? 400 : rank == 2 ? 40 : rank == 3 ? 12 : 4)) }
             var tree = BoxTree<Int>(rank: rank)
             var list: [(box: Box, value: Int)] = []
             var next = 0
@@ -85,5 +85,23 @@ struct BoxTreeTests {
         #expect(found == [54_321])
         // log16(100,000) ≈ 4.2 levels of at most 16 entries each, and a few neighbours' nodes.
         #expect(visits < 400, "visited \(visits)")
+    }
+
+    @Test("boxes keep up to 8 axes with bounds up to 2^32 - 1 inline, and agree with their arrays")
+    func wideAndDeepBoxes() {
+        let top = Box.maximumExtent
+        let a = Box(lower: [0, top - 5, 1, 0, 0, 2, 0, 7], upper: [3, top, 4, 1, 2, 3, 9, 8])
+        #expect(a.lower == [0, top - 5, 1, 0, 0, 2, 0, 7])
+        #expect(a.upper == [3, top, 4, 1, 2, 3, 9, 8])
+        #expect(a.count == 3 * 5 * 3 * 1 * 2 * 1 * 9 * 1)
+        var b = a
+        b.setRange(1, top - 2, top)
+        #expect(a.intersection(b) == b && a.contains(b) && !b.contains(a))
+        #expect(a.subtracting(b).map(\.count).reduce(0, +) == a.count - b.count)
+        var c = a
+        c.setRange(0, 3, 5)
+        #expect(a.merged(with: c)?.lower[0] == 0 && a.merged(with: c)?.upper[0] == 5)
+        #expect(Set([a, b, c, a]).count == 3)
+        #expect(Box(shape: [1, 2, 3, 4, 5, 6, 7, 8]).count == 40_320)
     }
 }

@@ -26,6 +26,20 @@ struct PArrayMessageTests {
         )
     }
 
+    @Test("a PArray of more than 8 axes stops, naming the shape")
+    func tooManyAxes() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = PArray(NDArray<UInt8>.zeros([1, 1, 1, 1, 1, 1, 1, 1, 2]))
+        }
+        let text = standardError(result)
+        #expect(
+            text.contains(
+                "PArrays have at most 8 axes of at most 2^32 - 1 positions each, not shape [1, 1, 1, 1, 1, 1, 1, 1, 2] (reshape the array)"
+            ),
+            "\(text.prefix(800))"
+        )
+    }
+
     @Test("a stepped region is not a box: it stops, naming the step, the axis and the array")
     func steppedRegion() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Parla
@@ -112,5 +113,46 @@ struct RegionScaleTests {
         #expect(A.array[3].elements == Array(repeating: -1, count: 6))
         #expect(A.array[2].elements == Array(12..<18))
         #expect(A.array[4].elements == Array(24..<30))
+    }
+
+    @Test("an update that changes the shape: later regions are ordered after it, and views follow the new shape")
+    func updateChangingTheShape() async throws {
+        let A = PArray(NDArray<Double>.zeros([4, 4]))
+        let last = A[-1]
+        #expect(last.box == Box(lower: [3, 0], upper: [4, 4]))
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            spawn(placement: gpu(0), output: [A[1]]) { A[1] = NDArray<Double>.ones([4]).to(Device.current) }
+            spawn(placement: gpu(1), inOut: [A]) {
+                A.update(NDArray<Double>.full([6, 2], value: 7).to(Device.current))
+            }
+        }
+        // (Regions are resolved when they are made: A[5] exists once the update has run.)
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            spawn(placement: gpu(0), inOut: [A[5]]) { A[5] = NDArray<Double>.full([2], value: 9).to(Device.current) }
+        }
+        #expect(last.box == Box(lower: [5, 0], upper: [6, 2]))
+        #expect(A.shape == [6, 2])
+        #expect(A.array.elements == Array(repeating: 7.0, count: 10) + [9, 9])
+        // A new rank: the recorded accesses of the old one order the next access too.
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            spawn(placement: gpu(1), inOut: [A]) { A.update(NDArray<Double>.arange(3).to(Device.current)) }
+            spawn(placement: gpu(0), inOut: [A[2]]) { A[2] = NDArray<Double>(5.0).to(Device.current) }
+        }
+        #expect(A.array.elements == [0, 1, 5])
+    }
+
+    @Test("the Regions article's example: 1,024 rows written on alternating GPUs, summed on the CPU")
+    func regionsArticleExample() async throws {
+        let A = PArray(NDArray<Double>.zeros([1024, 8]))
+        let total = Mutex(0.0)
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            for i in 0..<1024 {
+                spawn(placement: gpu(i % 2), output: [A[i]]) {
+                    A[i] = NDArray<Double>.full([8], value: Double(i)).to(Device.current)
+                }
+            }
+            spawn(placement: cpu, input: [A]) { total.withLock { $0 = A.sum().item() } }
+        }
+        #expect(total.withLock { $0 } == 4_190_208.0)
     }
 }

@@ -4,49 +4,61 @@ import ParlaDevices
 ///
 /// The regions of a `PArray` that tasks declare (`A[0]`, `A[1..<3, 2...]`) are boxes of its root array.
 ///
-/// A box of up to four axes keeps its bounds inline, so making, cutting and comparing boxes (which the
-/// runtime does for every access) allocates nothing; a box of more axes keeps them in an array.
+/// A box keeps its bounds inline, in a value of fixed size with no references, so that making,
+/// cutting and comparing boxes (which the runtime does for every access) neither allocates nor counts
+/// references: at most ``maximumRank`` axes, each bound between 0 and ``maximumExtent``.
 public struct Box: Hashable, Sendable, CustomStringConvertible {
     /// The number of axes.
     public private(set) var rank: Int
 
-    /// The most axes kept inline.
-    @usableFromInline static var inlineRank: Int { 4 }
+    /// The most axes a box has.
+    public static var maximumRank: Int { 8 }
 
-    /// Up to ``inlineRank`` axes: the lower bounds at `0..<rank`, the upper ones at `4..<4 + rank`
-    /// (the rest 0).
-    private var inlineBounds: InlineArray<8, Int>
+    /// The largest bound along an axis (2³² - 1).
+    public static var maximumExtent: Int { 0xFFFF_FFFF }
 
-    /// More axes: the lower bounds, then the upper ones (`nil` for boxes of up to ``inlineRank`` axes).
-    private var spilledBounds: [Int]?
+    /// Per axis one word: the lower bound in its low 32 bits, the upper one in its high 32 bits (the
+    /// rest 0). (Two bounds to a word, rather than eight axes' bounds in two halves, which doubled the
+    /// size of a box and made the runtime's box arithmetic twice as slow.)
+    private var bounds: InlineArray<8, UInt>
 
     /// The box `lower..<upper` (per axis).
     ///
-    /// - Precondition: both have one entry per axis and `lower <= upper` on every axis.
+    /// - Precondition: both have one entry per axis, at most ``maximumRank``, and
+    ///   `0 <= lower <= upper <= maximumExtent` on every axis.
     public init(lower: [Int], upper: [Int]) {
         parlaPrecondition(
             lower.count == upper.count,
             "a box needs as many lower as upper bounds (\(lower) and \(upper))"
         )
         parlaPrecondition(
-            zip(lower, upper).allSatisfy { $0 <= $1 },
-            "a box needs lower <= upper on every axis (\(lower) and \(upper))"
+            zip(lower, upper).allSatisfy { 0 <= $0 && $0 <= $1 && $1 <= Self.maximumExtent },
+            "a box needs 0 <= lower <= upper <= 2^32 - 1 on every axis (\(lower) and \(upper))"
         )
         self.init(rank: lower.count)
         for axis in 0..<self.rank { self.setRange(axis, lower[axis], upper[axis]) }
     }
 
     /// The whole of an array of `shape`.
+    ///
+    /// - Precondition: at most ``maximumRank`` axes of at most ``maximumExtent`` positions each.
     public init(shape: [Int]) {
+        parlaPrecondition(
+            shape.count <= Self.maximumRank && shape.allSatisfy { $0 <= Self.maximumExtent },
+            "PArrays have at most \(Self.maximumRank) axes of at most 2^32 - 1 positions each, not shape \(shape) (reshape the array)"
+        )
         self.init(rank: shape.count)
         for axis in 0..<self.rank { self.setRange(axis, 0, shape[axis]) }
     }
 
     /// A box of `rank` axes, each `0..<0`.
     init(rank: Int) {
+        parlaPrecondition(
+            rank <= Self.maximumRank,
+            "a box has at most \(Self.maximumRank) axes (\(rank) asked for)"
+        )
         self.rank = rank
-        self.inlineBounds = InlineArray(repeating: 0)
-        self.spilledBounds = rank > Self.inlineRank ? Array(repeating: 0, count: 2 * rank) : nil
+        self.bounds = InlineArray(repeating: 0)
     }
 
     /// The first position along each axis.
@@ -54,8 +66,8 @@ public struct Box: Hashable, Sendable, CustomStringConvertible {
         get { (0..<self.rank).map { self.lowerBound($0) } }
         set {
             parlaPrecondition(
-                newValue.count == self.rank,
-                "a box of \(self.rank) axes given \(newValue.count) lower bounds"
+                newValue.count == self.rank && newValue.allSatisfy { 0 <= $0 && $0 <= Self.maximumExtent },
+                "a box of \(self.rank) axes needs \(self.rank) lower bounds between 0 and 2^32 - 1, not \(newValue)"
             )
             for axis in 0..<self.rank { self.setRange(axis, newValue[axis], self.upperBound(axis)) }
         }
@@ -66,8 +78,8 @@ public struct Box: Hashable, Sendable, CustomStringConvertible {
         get { (0..<self.rank).map { self.upperBound($0) } }
         set {
             parlaPrecondition(
-                newValue.count == self.rank,
-                "a box of \(self.rank) axes given \(newValue.count) upper bounds"
+                newValue.count == self.rank && newValue.allSatisfy { 0 <= $0 && $0 <= Self.maximumExtent },
+                "a box of \(self.rank) axes needs \(self.rank) upper bounds between 0 and 2^32 - 1, not \(newValue)"
             )
             for axis in 0..<self.rank { self.setRange(axis, self.lowerBound(axis), newValue[axis]) }
         }
@@ -75,32 +87,21 @@ public struct Box: Hashable, Sendable, CustomStringConvertible {
 
     /// The first position along `axis` (without building the array ``lower`` is).
     @inline(__always)
-    public func lowerBound(_ axis: Int) -> Int {
-        if let spilled = self.spilledBounds { return spilled[axis] }
-        return self.inlineBounds[axis]
-    }
+    public func lowerBound(_ axis: Int) -> Int { Int(self.bounds[axis] & 0xFFFF_FFFF) }
 
     /// One past the last position along `axis`.
     @inline(__always)
-    public func upperBound(_ axis: Int) -> Int {
-        if let spilled = self.spilledBounds { return spilled[self.rank + axis] }
-        return self.inlineBounds[Self.inlineRank + axis]
-    }
+    public func upperBound(_ axis: Int) -> Int { Int(self.bounds[axis] >> 32) }
 
     /// The number of positions along `axis`.
     @inline(__always)
     public func extent(_ axis: Int) -> Int { self.upperBound(axis) - self.lowerBound(axis) }
 
-    /// Sets the range along `axis` to `lower..<upper`.
+    /// Sets the range along `axis` to `lower..<upper` (both between 0 and ``maximumExtent``: a box
+    /// made from another's bounds always is).
     @inline(__always)
     public mutating func setRange(_ axis: Int, _ lower: Int, _ upper: Int) {
-        if self.spilledBounds != nil {
-            self.spilledBounds![axis] = lower
-            self.spilledBounds![self.rank + axis] = upper
-        } else {
-            self.inlineBounds[axis] = lower
-            self.inlineBounds[Self.inlineRank + axis] = upper
-        }
+        self.bounds[axis] = UInt(truncatingIfNeeded: lower) & 0xFFFF_FFFF | UInt(truncatingIfNeeded: upper) << 32
     }
 
     /// The number of positions.
