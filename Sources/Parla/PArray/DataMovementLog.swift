@@ -4,7 +4,7 @@ import Synchronization
 /// Bytes moved between devices for `PArray`s, per link (source, destination): for the run in
 /// progress (``currentRun``), and for the whole process (``moved``) since the last ``reset()``.
 public enum DataMovementLog {
-    private static let bytes = Mutex<[Link: Int]>([:])
+    private static let bytes = AdaptiveMutex<[Link: Int]>([:])
 
     /// A directed link between two devices.
     public struct Link: Hashable, Sendable, CustomStringConvertible {

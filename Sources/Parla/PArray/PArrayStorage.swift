@@ -5,7 +5,7 @@ import Synchronization
 /// the whole array's shape), the coherence protocol that says which parts of which buffer are valid,
 /// and the recent accesses from which dependencies are inferred.
 final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
-    // @unchecked Sendable: all mutable state is behind `state`, a Mutex of this array alone (copies
+    // @unchecked Sendable: all mutable state is behind `state` (and three smaller locks), locks of this array alone (copies
     // for one array never wait on another array's lock).
 
     struct State: ~Copyable {
@@ -27,17 +27,17 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         }
     }
 
-    let state: Mutex<State>
+    let state: AdaptiveMutex<State>
 
     /// Tasks running now that write the array, with their regions (see `beginWrite`). A lock of its
     /// own, so that a task ending does not wait for the workers moving the array's data (taken after
     /// `state` where both are needed, never before).
-    let runningWriters = Mutex<[RunningWriter]>([])
+    let runningWriters = AdaptiveMutex<[RunningWriter]>([])
 
     /// The accesses by tasks not known to be superseded, for inferring dependencies. A lock of its
     /// own: spawning a task records its accesses here without waiting for the workers that move the
     /// array's data (taken after `state` where both are needed, never before).
-    let history: Mutex<AccessHistory>
+    let history: AdaptiveMutex<AccessHistory>
 
     /// A name for messages: `PArray<Double>[2, 2] #1`.
     let label: String
@@ -45,15 +45,15 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     init(wrapping array: NDArray<Element>) {
         let contiguous = array.contiguous()
         defer { self.wholeValidity.publish(WholeValidity.bit(contiguous.device)) }
-        self.state = Mutex(
+        self.state = AdaptiveMutex(
             State(
                 shape: contiguous.shape,
                 coherence: CoherenceProtocol(shape: contiguous.shape, home: contiguous.device),
                 buffers: [contiguous.device: contiguous]
             )
         )
-        self.history = Mutex(AccessHistory(rank: contiguous.shape.count))
-        self.currentShape = Mutex((contiguous.shape, 0))
+        self.history = AdaptiveMutex(AccessHistory(rank: contiguous.shape.count))
+        self.currentShape = AdaptiveMutex((contiguous.shape, 0))
         let number = _PArrayNumbers.next.add(1, ordering: .relaxed).newValue
         self.label = "PArray #\(number) <\(Element.self)>"
     }
@@ -63,7 +63,7 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
 
     /// The shape, and its ``shapeVersion`` then, behind a lock of their own: making a view reads them
     /// without waiting for the workers that hold `state` (changed under both, `state` first).
-    let currentShape: Mutex<(shape: [Int], version: Int)>
+    let currentShape: AdaptiveMutex<(shape: [Int], version: Int)>
 
     /// The whole array as a box.
     var wholeBox: Box { self.state.withLock { $0.wholeBox } }

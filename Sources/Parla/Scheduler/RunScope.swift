@@ -147,7 +147,7 @@ final class RunScope: @unchecked Sendable {
     private let bodyDone = Atomic<Bool>(false)
 
     /// Bytes moved for PArrays by this run, per link.
-    let movement = Mutex<[DataMovementLog.Link: Int]>([:])
+    let movement = AdaptiveMutex<[DataMovementLog.Link: Int]>([:])
 
     func bodyFinished() {
         self.bodyDone.store(true, ordering: .sequentiallyConsistent)

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Parla
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `parla bench regions`: the bookkeeping cost per task of fine-grained regions of one PArray, as the
 /// number of regions grows: rows on alternating devices (written, updated, read), whole-array reads
 /// after them, and tiles in Cholesky order. Bodies are empty, so what is timed is the runtime's
@@ -64,6 +68,7 @@ struct RegionsBenchmark: AsyncParsableCommand {
                 return format(phase.perTask * 1e6 / perRegion) + (phase.partial ? "*" : "")
             }
             Self.printRow(count, cells)
+            fflush(nil)  // (each size as it is measured, also when stdout is a file)
             allocations.append(measured.map { phase in phase?.allocations.map { format($0) } ?? "-" })
         }
         if self.allocations && !AllocationCounter.isAvailable {
@@ -114,7 +119,7 @@ struct RegionsBenchmark: AsyncParsableCommand {
         _ count: Int,
         on selection: DeviceSelection,
         limit: Double,
-        _ spawnTask: (Int) -> Void
+        _ spawnTask: (Int) -> ParlaTask<Void>
     ) async throws -> Phase {
         let clock = ContinuousClock()
         let start = clock.now
@@ -123,12 +128,20 @@ struct RegionsBenchmark: AsyncParsableCommand {
         var allocated = 0
         if AllocationCounter.isAvailable { AllocationCounter.start() }
         try await Parla.run(devices: selection) {
+            // At most about 2 × `window` tasks in flight, so that the time limit bounds the run, not
+            // only the spawning (spawning runs far ahead of tasks that copy).
+            let window = 2048
+            var marker: ParlaTask<Void>? = nil
             for i in 0..<count {
-                if i % 256 == 255 && seconds(start.duration(to: clock.now)) > limit {
-                    partial = true
-                    break
+                if i % window == window - 1 {
+                    try await marker?.wait()
+                    if seconds(start.duration(to: clock.now)) > limit {
+                        partial = true
+                        break
+                    }
                 }
-                spawnTask(i)
+                let task = spawnTask(i)
+                if i % window == window - 1 { marker = task }
                 spawned += 1
             }
         }
@@ -152,9 +165,9 @@ struct RegionsBenchmark: AsyncParsableCommand {
                 try await Self.phase(n, on: selection, limit: limit) { i in
                     let device = gpu((i + (mode == .input ? 1 : 0)) % gpus)
                     switch mode {
-                    case .output: spawn(placement: device, output: [A[i]]) {}
-                    case .inOut: spawn(placement: device, inOut: [A[i]]) {}
-                    case .input: spawn(placement: device, input: [A[i]]) {}
+                    case .output: return spawn(placement: device, output: [A[i]]) {}
+                    case .inOut: return spawn(placement: device, inOut: [A[i]]) {}
+                    case .input: return spawn(placement: device, input: [A[i]]) {}
                     }
                 }
             )
@@ -189,11 +202,11 @@ struct RegionsBenchmark: AsyncParsableCommand {
             let (i, j, k) = order[n]
             let device = gpu((i + j) % gpus)
             if i == k && j == k {
-                spawn(placement: device, inOut: [tile(k, k)]) {}
+                return spawn(placement: device, inOut: [tile(k, k)]) {}
             } else if j == k {
-                spawn(placement: device, input: [tile(k, k)], inOut: [tile(i, k)]) {}
+                return spawn(placement: device, input: [tile(k, k)], inOut: [tile(i, k)]) {}
             } else {
-                spawn(placement: device, input: [tile(i, k), tile(j, k)], inOut: [tile(i, j)]) {}
+                return spawn(placement: device, input: [tile(i, k), tile(j, k)], inOut: [tile(i, j)]) {}
             }
         }
     }
