@@ -5,8 +5,9 @@ import Synchronization
 /// the whole array's shape), the coherence protocol that says which parts of which buffer are valid,
 /// and the recent accesses from which dependencies are inferred.
 final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
-    // @unchecked Sendable: all mutable state is behind `state` (and three smaller locks), locks of this array alone (copies
-    // for one array never wait on another array's lock).
+    // @unchecked Sendable: all mutable state is behind this array's own locks (`state`, and the
+    // smaller `runningWriters`, `history` and `currentShape`); copies for one array never wait on
+    // another array's lock.
 
     struct State: ~Copyable {
         var shape: [Int]

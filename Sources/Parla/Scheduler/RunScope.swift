@@ -418,7 +418,7 @@ final class RunScope: @unchecked Sendable {
     /// Moves one declared access of `record` to `device`; when the device is out of memory, the copies
     /// other arrays left there give way, and the move is tried once more.
     private func prepare(_ entry: DeclaredAccess, of record: TaskRecord, on device: Device) throws(DeviceError) {
-        do {
+        func move() throws(DeviceError) {
             try entry.access.prepare(
                 on: device,
                 mode: entry.mode,
@@ -426,17 +426,14 @@ final class RunScope: @unchecked Sendable {
                 writer: entry.mode.writes ? record : nil,
                 isObsolete: nil
             )
+        }
+        do {
+            try move()
         } catch {
             guard case .outOfMemory(let full, _, _) = error,
                 self.makeRoom(on: full, for: record)
             else { throw error }
-            try entry.access.prepare(
-                on: device,
-                mode: entry.mode,
-                run: self,
-                writer: entry.mode.writes ? record : nil,
-                isObsolete: nil
-            )
+            try move()
         }
     }
 
