@@ -80,7 +80,10 @@ public struct RandomPArrayProgram: Sendable {
                     let mode: AccessMode = [.input, .output, .inOut][random.int(0...2)]
                     let integerAxes = (0..<rank).map { box.upper[$0] - box.lower[$0] == 1 && random.chance(0.5) }
                     let components = Self.components(box, integerAxes: integerAxes)
-                    let region = A.region(components)
+                    // The whole array is sometimes declared as itself, sometimes as a region covering it
+                    // (the runtime keeps the two kinds of access apart).
+                    let declaresWhole = box == Box(shape: shape) && !integerAxes.contains(true) && random.chance(0.5)
+                    let region = declaresWhole ? A : A.region(components)
                     var offsets: [Int] = []
                     func walk(_ axis: Int, _ offset: Int) {
                         if axis == rank {

@@ -133,7 +133,15 @@ struct BoxTree<Value> {
 
     /// Removes every entry.
     mutating func removeAll() {
-        self.root = Node(height: 0)
+        if self.count == 0 { return }
+        if self.root.height == 0 && isKnownUniquelyReferenced(&self.root) {
+            // (In place: a tree emptied and refilled often, as the accesses to an array are, keeps
+            // its root's room instead of allocating a new one.)
+            self.root.boxes.removeAll(keepingCapacity: true)
+            self.root.values.removeAll(keepingCapacity: true)
+        } else {
+            self.root = Node(height: 0)
+        }
         self.count = 0
     }
 

@@ -1,12 +1,18 @@
 /// The accesses to one array that may still order later tasks, from which a new access's dependencies
-/// are inferred: the recent writes of each region, and the reads since. Both are kept in spatial
-/// indexes (``BoxTree``), so a task accessing one row of an array whose other 100,000 rows have
-/// their own tasks looks at the few accesses near its row, not at all of them.
+/// are inferred: the recent writes of each region, and the reads since. Accesses to regions are kept
+/// in spatial indexes (``BoxTree``), so a task accessing one row of an array whose other 100,000 rows
+/// have their own tasks looks at the few accesses near its row, not at all of them. Accesses to the
+/// whole array meet every other access, so they are kept in plain lists, where recording one
+/// allocates nothing most of the time.
 struct AccessHistory {
-    /// Reading-only accesses (conflict only with writes).
+    /// Reading-only accesses of regions (conflict only with writes).
     private(set) var readers: BoxTree<RecordedAccess>
-    /// Writing accesses (conflict with everything overlapping).
+    /// Writing accesses of regions (conflict with everything overlapping).
     private(set) var writers: BoxTree<RecordedAccess>
+    /// Reading-only accesses of the whole array.
+    private(set) var wholeReaders: [RecordedAccess] = []
+    /// Writing accesses of the whole array.
+    private(set) var wholeWriters: [RecordedAccess] = []
     /// Finished tasks are pruned when the accesses grow past this number (then it doubles).
     private var pruneAt = 64
     /// Index entries looked at by searches, and by indexes since replaced.
@@ -22,18 +28,21 @@ struct AccessHistory {
     var visits: Int { self.searchVisits + self.readers.visits + self.writers.visits }
 
     /// The number of accesses remembered.
-    var count: Int { self.readers.count + self.writers.count }
+    var count: Int { self.readers.count + self.writers.count + self.wholeReaders.count + self.wholeWriters.count }
 
     /// The earlier accesses a new one (by `task`, use `generation` of its record, in run `run`) of
-    /// `box` conflicts with (overlapping, at least one writing), recording the new one. With
-    /// `keepFinished`, finished tasks stay recorded (`.explicit` mode checks races with them too,
-    /// however the timing went). Accesses of other runs are dropped; an unfinished one (of a run still
-    /// in progress) is returned as a conflict marked ``AccessConflict/isOfAnotherRun``.
+    /// `box` (the whole array when `isWhole`) conflicts with (overlapping, at least one writing),
+    /// recording the new one. With `keepFinished`, finished tasks stay recorded (`.explicit` mode
+    /// checks races with them too, however the timing went). Accesses of other runs are dropped; an
+    /// unfinished one (of a run still in progress) is returned as a conflict marked
+    /// ``AccessConflict/isOfAnotherRun``.
     ///
-    /// An access whose box has another number of axes than the recorded ones (the array's shape
-    /// changed with `update`) conflicts with all of them, and they are forgotten after.
+    /// An access of no elements conflicts with nothing. One whose box has another number of axes than
+    /// the recorded regions (the array's shape changed with `update`) conflicts with all of them, and
+    /// they are forgotten after.
     mutating func record(
         _ box: Box,
+        isWhole: Bool,
         mode: AccessMode,
         by task: TaskRecord,
         generation: UInt32,
@@ -41,6 +50,7 @@ struct AccessHistory {
         device: Device?,
         keepFinished: Bool
     ) -> [AccessConflict] {
+        if box.isEmpty { return [] }
         var conflicts: [AccessConflict] = []
         var sawEarlierRun = false
         func consider(_ access: RecordedAccess) {
@@ -55,47 +65,70 @@ struct AccessHistory {
             conflicts.append(AccessConflict(task: access.task, generation: access.generation, mode: access.mode))
         }
         let access = RecordedAccess(task: task, generation: generation, run: run, mode: mode, device: device)
-        if box.rank != self.writers.rank {
+        // Accesses of the whole array meet this one, whatever it is.
+        for earlier in self.wholeWriters { consider(earlier) }
+        if mode.writes { for earlier in self.wholeReaders { consider(earlier) } }
+        if isWhole {
+            // ... and this one meets every access of a region.
+            self.writers.forEachEntry { _, earlier in consider(earlier) }
+            if mode.writes {
+                self.readers.forEachEntry { _, earlier in consider(earlier) }
+                // Everything is ordered before this write; later accesses conflict with it instead.
+                self.readers.removeAll()
+                self.writers.removeAll()
+                self.wholeReaders.removeAll(keepingCapacity: true)
+                self.wholeWriters.removeAll(keepingCapacity: true)
+                self.wholeWriters.append(access)
+            } else {
+                self.wholeReaders.append(access)
+            }
+        } else if box.rank != self.writers.rank {
             self.writers.forEachEntry { _, earlier in consider(earlier) }
             self.readers.forEachEntry { _, earlier in consider(earlier) }
             let visits = self.visits
-            self = AccessHistory(rank: box.rank)
+            (self.readers, self.writers) = (BoxTree(rank: box.rank), BoxTree(rank: box.rank))
             self.searchVisits = visits
             if mode.writes { self.writers.insert(box, access) } else { self.readers.insert(box, access) }
-            return conflicts
-        }
-        self.searchVisits += self.writers.forEach(intersecting: box) { _, earlier in
-            consider(earlier)
-            return true
-        }
-        if mode.writes {
-            self.searchVisits += self.readers.forEach(intersecting: box) { _, earlier in
+        } else {
+            self.searchVisits += self.writers.forEach(intersecting: box) { _, earlier in
                 consider(earlier)
                 return true
             }
-            // Accesses this write covers are ordered before it; later accesses conflict with it instead.
-            self.readers.remove(intersecting: box) { earlier, _ in box.contains(earlier) }
-            self.writers.remove(intersecting: box) { earlier, _ in box.contains(earlier) }
-            self.writers.insert(box, access)
-        } else {
-            self.readers.insert(box, access)
+            if mode.writes {
+                self.searchVisits += self.readers.forEach(intersecting: box) { _, earlier in
+                    consider(earlier)
+                    return true
+                }
+                // Accesses this write covers are ordered before it; later accesses conflict with it
+                // instead. (Whole-array ones stay: ordering after them again is redundant, not wrong.)
+                self.readers.remove(intersecting: box) { earlier, _ in box.contains(earlier) }
+                self.writers.remove(intersecting: box) { earlier, _ in box.contains(earlier) }
+                self.writers.insert(box, access)
+            } else {
+                self.readers.insert(box, access)
+            }
         }
-        if sawEarlierRun {
-            self.readers.remove(intersecting: nil) { $1.run != run }
-            self.writers.remove(intersecting: nil) { $1.run != run }
-        }
+        if sawEarlierRun { self.forget { $0.run != run } }
         if !keepFinished && self.count > self.pruneAt {
             // Finished tasks order nothing new. Pruning only past a growing threshold keeps the
             // cost per access constant on average.
-            self.readers.remove(intersecting: nil) { $1.task.isCompleted(generation: $1.generation) }
-            self.writers.remove(intersecting: nil) { $1.task.isCompleted(generation: $1.generation) }
+            self.forget { $0.task.isCompleted(generation: $0.generation) }
             self.pruneAt = Swift.max(64, 2 * self.count)
         }
         return conflicts
     }
 
+    /// Drops the accesses `isForgotten` picks.
+    private mutating func forget(_ isForgotten: (RecordedAccess) -> Bool) {
+        self.wholeReaders.removeAll(where: isForgotten)
+        self.wholeWriters.removeAll(where: isForgotten)
+        if !self.readers.isEmpty { self.readers.remove(intersecting: nil) { isForgotten($1) } }
+        if !self.writers.isEmpty { self.writers.remove(intersecting: nil) { isForgotten($1) } }
+    }
+
     /// Calls `body` with every recorded read of run `run` whose box contains `box`.
     func forEachRead(containing box: Box, run: Int, _ body: (RecordedAccess) -> Void) {
+        for read in self.wholeReaders where read.run == run { body(read) }
         guard box.rank == self.readers.rank else { return }
         self.readers.forEach(intersecting: box) { readBox, read in
             if read.run == run && readBox.contains(box) { body(read) }

@@ -250,6 +250,7 @@ extension PArray: _PArrayAccessing {
             generation: generation,
             run: run,
             box: self.box,
+            isWhole: self.components.isEmpty,
             mode: mode,
             keepFinished: keepFinished
         )

@@ -126,13 +126,15 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         self.wholeValidity.publish(mask)
     }
 
-    /// The earlier accesses a new one of `box` conflicts with (see ``AccessHistory/record``),
-    /// recording the new one.
+    /// The earlier accesses a new one of `box` (the whole array when `isWhole`) conflicts with (see
+    /// ``AccessHistory/record(_:isWhole:mode:by:generation:run:device:keepFinished:)``), recording the
+    /// new one.
     func inferDependencies(
         of task: TaskRecord,
         generation: UInt32,
         run: Int,
         box: Box,
+        isWhole: Bool,
         mode: AccessMode,
         keepFinished: Bool
     ) -> [AccessConflict] {
@@ -142,6 +144,7 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         return self.history.withLock { history in
             history.record(
                 box,
+                isWhole: isWhole,
                 mode: mode,
                 by: task,
                 generation: generation,
