@@ -53,7 +53,7 @@ public enum AccessMode: Hashable, Sendable, CustomStringConvertible {
 /// stay exact, and neighbouring pieces with the same holders merge again (a write of the whole array
 /// leaves one piece).
 ///
-/// The pieces live in a spatial index (``BoxTree``), so an access costs time in proportion to the
+/// The pieces live in a spatial index (an R-tree), so an access costs time in proportion to the
 /// pieces it touches and the logarithm of their number, not to all of them: an array cut into 100,000
 /// rows or tiles costs about what one cut into 1,000 does per access.
 public struct CoherenceProtocol: Sendable, CustomStringConvertible {
