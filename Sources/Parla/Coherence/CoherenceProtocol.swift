@@ -142,23 +142,21 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
         parlaPrecondition(self.whole.contains(region), "region \(region) is outside the array's shape \(self.shape)")
         if region.isEmpty { return [] }
         let target = DeviceSet(device)
-        // Nothing changes when the device already holds the region (for a read), or holds it alone
-        // (for a write): the common case of a task whose data is already in place.
-        var unchanged = true
+        // A piece changes unless the device already holds it (for a read), or holds it alone (for a
+        // write): then its part inside the region would get the holders its part outside keeps. Only
+        // the pieces that change are taken out (none, in the common case of a task whose data is in
+        // place), in the same walk that finds them all.
         let keepEarlier = earlier != nil
         earlier?.removeAll(keepingCapacity: true)
-        self.searchVisits += self.index.forEach(intersecting: region) { box, holders in
-            unchanged = mode.writes ? holders == target : holders.mask & target.mask != 0
-            if unchanged && keepEarlier { earlier!.append((box.intersection(region)!, holders)) }
-            return unchanged
+        let changing = self.index.remove(intersecting: region) { box, holders in
+            if keepEarlier { earlier!.append((box.intersection(region)!, holders)) }
+            return mode.writes ? holders != target : holders.mask & target.mask == 0
         }
-        if unchanged { return [] }
-        earlier?.removeAll(keepingCapacity: true)
+        if changing.isEmpty { return [] }
         var copies: [Copy] = []
         var cut: [(box: Box, holders: DeviceSet)] = []
-        for (box, holders) in self.index.remove(intersecting: region, where: { _, _ in true }) {
+        for (box, holders) in changing {
             self.count(box, heldBy: holders, sign: -1)
-            if keepEarlier { earlier!.append((box.intersection(region)!, holders)) }
             for outside in box.subtracting(region) { cut.append((outside, holders)) }
             let inside = box.intersection(region)!
             if mode.reads && holders.mask & target.mask == 0 {
