@@ -19,7 +19,10 @@ struct RegionsBenchmark: AsyncParsableCommand {
     @Option(help: "Numbers of regions, comma-separated.")
     var sizes = "1000,10000,100000"
 
-    @Option(help: "Skip the larger sizes of a pattern once one size took longer than this, in seconds.")
+    @Option(
+        help:
+            "Stop a pattern after this many seconds; its cost per task is then that of the tasks spawned by then (marked *)."
+    )
     var timeLimit = 60.0
 
     @Option(
