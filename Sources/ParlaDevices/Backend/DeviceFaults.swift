@@ -74,13 +74,13 @@ public struct DeviceFaults: Hashable, Sendable, CustomStringConvertible {
 struct DeviceFaultState {
     let plan: DeviceFaults?
     private var counts: [DeviceFaults.Operation: Int] = [:]
-    private var generator: UInt64
+    private var generator: SplitMix
     /// How many calls were made to fail.
     private(set) var injected = 0
 
     init(plan: DeviceFaults?) {
         self.plan = plan
-        self.generator = plan?.seed ?? 0
+        self.generator = SplitMix(state: plan?.seed ?? 0)
     }
 
     /// Whether this call of `operation` fails; every call counts.
@@ -92,18 +92,10 @@ struct DeviceFaultState {
         if let occurrences = plan.occurrences {
             fails = occurrences.contains(occurrence)
         } else {
-            fails = Double(self.nextRandom() >> 11) / Double(1 << 53) < plan.probability
+            fails = Double(self.generator.next() >> 11) / Double(1 << 53) < plan.probability
         }
         if fails { self.injected += 1 }
         return fails
     }
 
-    /// SplitMix64.
-    private mutating func nextRandom() -> UInt64 {
-        self.generator &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.generator
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
