@@ -47,7 +47,7 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     init(storage: PArrayStorage<Element>, components: [NDIndexComponent]) {
         self.storage = storage
         self.components = components
-        let (shape, version) = storage.currentShape.withLock { $0 }
+        let (shape, version) = storage.shapeAndVersion
         self.madeRegion = Self.region(of: components, in: shape, label: storage.label)
         self.madeShapeVersion = version
     }
@@ -140,7 +140,7 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     /// when it cannot.
     func moveForAccess(on device: Device, mode: AccessMode) {
         // A task writing the region now would leave this access (and the copies it makes) stale.
-        self.storage.waitForRunningWriters(overlapping: self.components.isEmpty ? nil : self.box)
+        self.storage.waitForRunningWriters(overlapping: self.box)
         do {
             // Outside tasks: counted for the run whose body this is, if any.
             try self.storage.prepare(

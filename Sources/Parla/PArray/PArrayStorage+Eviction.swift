@@ -36,9 +36,14 @@ extension PArrayStorage {
                 try Self.ensureBuffer(&state, on: fallback, of: registry)
                 try Self.makeBufferUnique(on: fallback, in: &state)
                 // The fallback becomes the holder of what only `device` had: a move into it, for reading.
-                let move = PendingMove(destinations: [fallback], box: state.wholeBox, mode: .input, epoch: state.epoch)
+                let move = PendingMove(
+                    destinations: [fallback],
+                    box: state.coherence.whole,
+                    mode: .input,
+                    epoch: state.epoch
+                )
                 state.moves.append(move)
-                return .copy(move, state.shape, copies.map { Transfer($0, in: state) })
+                return .copy(move, state.coherence.shape, copies.map { Transfer($0, in: state) })
             }
             switch step {
             case .refused: return false

@@ -159,7 +159,7 @@ extension PArrayStorage {
             }
             let move = PendingMove(destinations: destinations, box: box, mode: mode, epoch: state.epoch)
             state.moves.append(move)
-            return .copy(move, shape: state.shape, phases: phases.map { $0.map { Transfer($0, in: state) } })
+            return .copy(move, shape: state.coherence.shape, phases: phases.map { $0.map { Transfer($0, in: state) } })
         }
     }
 

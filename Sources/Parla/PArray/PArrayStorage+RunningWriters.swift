@@ -73,7 +73,7 @@ extension PArrayStorage {
         var pause: UInt32 = 20
         while self.runningWriters.withLock({ writers in
             writers.contains {
-                $0.task != caller && $0.region.rank == region.rank && $0.region.intersection(region) != nil
+                $0.task != caller && $0.region.rank == region.rank && $0.region.intersects(region)
             }
         }) {
             // Writers are task bodies, which take a while: back off up to 2 ms between looks.

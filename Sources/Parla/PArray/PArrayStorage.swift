@@ -10,9 +10,7 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     // another array's lock.
 
     struct State: ~Copyable {
-        var shape: [Int]
-        /// The whole array as a box (kept, so that accesses to the whole array allocate none).
-        var wholeBox: Box
+        /// Which devices hold valid copies of which parts (and the array's shape: `coherence.shape`).
         var coherence: CoherenceProtocol
         var buffers: [Device: NDArray<Element>]
         /// Copies in progress outside the lock, each into one device's buffer.
@@ -20,9 +18,7 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         /// Raised when `update` replaces the contents: moves of older contents are not applied.
         var epoch = 0
 
-        init(shape: [Int], coherence: CoherenceProtocol, buffers: [Device: NDArray<Element>]) {
-            self.shape = shape
-            self.wholeBox = Box(shape: shape)
+        init(coherence: CoherenceProtocol, buffers: [Device: NDArray<Element>]) {
             self.coherence = coherence
             self.buffers = buffers
         }
@@ -45,36 +41,38 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
 
     init(wrapping array: NDArray<Element>) {
         let contiguous = array.contiguous()
-        defer { self.wholeValidity.publish(WholeValidity.bit(contiguous.device)) }
+        defer { self.wholeValidity.publish(DeviceSet(contiguous.device)) }
         self.state = AdaptiveMutex(
             State(
-                shape: contiguous.shape,
                 coherence: CoherenceProtocol(shape: contiguous.shape, home: contiguous.device),
                 buffers: [contiguous.device: contiguous]
             )
         )
         self.history = AdaptiveMutex(AccessHistory(rank: contiguous.shape.count))
-        self.currentShape = AdaptiveMutex((contiguous.shape, 0))
+        self.currentShape = AdaptiveMutex(contiguous.shape)
         let number = _PArrayNumbers.next.add(1, ordering: .relaxed).newValue
         self.label = "PArray #\(number) <\(Element.self)>"
     }
 
     /// The current shape of the whole array.
-    var shape: [Int] { self.currentShape.withLock { $0.shape } }
+    var shape: [Int] { self.currentShape.withLock { $0 } }
 
-    /// The shape, and its ``shapeVersion`` then, behind a lock of their own: making a view reads them
-    /// without waiting for the workers that hold `state` (changed under both, `state` first).
-    let currentShape: AdaptiveMutex<(shape: [Int], version: Int)>
+    /// The shape behind a lock of its own (`state.coherence.shape` is the same): making a view reads
+    /// it, with ``shapeVersion``, without waiting for the workers that hold `state` (changed under
+    /// both, `state` first).
+    let currentShape: AdaptiveMutex<[Int]>
 
-    /// The whole array as a box.
-    var wholeBox: Box { self.state.withLock { $0.wholeBox } }
+    /// The shape and its ``shapeVersion``, read together.
+    var shapeAndVersion: (shape: [Int], version: Int) {
+        self.currentShape.withLock { ($0, self.shapeVersion.load(ordering: .relaxed)) }
+    }
 
     /// The device's buffer, allocated on `registry`'s device (uninitialized: the protocol knows nothing
     /// there is valid).
     static func ensureBuffer(_ state: inout State, on device: Device, of registry: DeviceRegistry) throws(DeviceError) {
         if state.buffers[device] != nil { return }
         let backend = try registry.backend(for: device)
-        state.buffers[device] = try NDArray<Element>(uninitializedShape: state.shape, on: backend)
+        state.buffers[device] = try NDArray<Element>(uninitializedShape: state.coherence.shape, on: backend)
     }
 
     /// Index nodes and entries the array's coherence protocol and dependency inference have looked at
@@ -96,14 +94,12 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         let contiguous = array.contiguous()
         self.state.withLock { state in
             state.epoch += 1
-            if state.shape != contiguous.shape {
+            if state.coherence.shape != contiguous.shape {
                 self.currentShape.withLock { current in
-                    current.shape = contiguous.shape
-                    current.version = self.shapeVersion.add(1, ordering: .releasing).newValue
+                    current = contiguous.shape
+                    self.shapeVersion.add(1, ordering: .releasing)
                 }
             }
-            state.shape = contiguous.shape
-            state.wholeBox = Box(shape: contiguous.shape)
             state.coherence = CoherenceProtocol(shape: contiguous.shape, home: contiguous.device)
             state.buffers = [contiguous.device: contiguous]
             self.publishWholeValidity(state)
@@ -113,17 +109,15 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     /// Per device: whether the whole array is valid there and its buffer exists.
     let wholeValidity = WholeValidity()
 
-    /// Moves (under the lock) when `update` changes the shape, so that views know, without the lock,
+    /// Moves (under both locks) when `update` changes the shape, so that views know, without the lock,
     /// whether the region they computed still stands.
     let shapeVersion = Atomic<Int>(0)
 
     /// Recomputes ``wholeValidity`` (called with the lock held).
     func publishWholeValidity(_ state: borrowing State) {
-        var mask: UInt64 = 0
-        for device in state.buffers.keys where state.coherence.holdsWhole(on: device) {
-            mask |= WholeValidity.bit(device)
-        }
-        self.wholeValidity.publish(mask)
+        var devices = DeviceSet()
+        for device in state.buffers.keys where state.coherence.holdsWhole(on: device) { devices.insert(device) }
+        self.wholeValidity.publish(devices)
     }
 
     /// The earlier accesses a new one of `box` (the whole array when `isWhole`) conflicts with (see

@@ -29,7 +29,7 @@ final class PendingMove: Sendable {
     func blocks(_ region: Box, on device: Device, writing: Bool) -> Bool {
         // (A move of contents an `update` has replaced may have another rank: it overlaps nothing.)
         self.destinations.contains(device)
-            || (writing && self.box.rank == region.rank && self.box.intersection(region) != nil)
+            || (writing && self.box.rank == region.rank && self.box.intersects(region))
     }
 
     /// Ends the move (after its outcome is in the array's state).
