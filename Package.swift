@@ -1,6 +1,10 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The package's internal invariant checks (see `InternalChecks.swift`): on in debug builds, so that
+/// `swift test` and CI run with them; compiled out of release builds.
+let internalChecks: [SwiftSetting] = [.define("PARLA_INTERNAL_CHECKS", .when(configuration: .debug))]
+
 let package = Package(
     name: "parla-swift",
     products: [
@@ -24,7 +28,7 @@ let package = Package(
         // The CUDA driver API and NVRTC, declared by hand; loaded with dlopen at run time.
         .target(name: "CCUDADriver"),
         // Layer 1: devices and their memories.
-        .target(name: "ParlaDevices", dependencies: ["CCUDADriver"]),
+        .target(name: "ParlaDevices", dependencies: ["CCUDADriver"], swiftSettings: internalChecks),
         // Layer 2: NDArray, the strided N-dimensional array.
         .target(
             name: "ParlaArrays",
@@ -32,7 +36,8 @@ let package = Package(
                 "ParlaDevices",
                 "CParlaKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
-            ]
+            ],
+            swiftSettings: internalChecks
         ),
         // Layer 3: the runtime; re-exports the layers below so users write only `import Parla`.
         .target(
@@ -41,7 +46,8 @@ let package = Package(
                 "ParlaArrays",
                 "ParlaDevices",
                 .product(name: "DequeModule", package: "swift-collections"),
-            ]
+            ],
+            swiftSettings: internalChecks
         ),
         // Checks of the runtime against sequential models, shared by the tests and `parla check-programs`.
         .target(name: "ParlaChecks", dependencies: ["Parla"]),

@@ -129,12 +129,13 @@ struct SpawnTests {
                 origin: #fileID,
                 originLine: #line
             )
-            scope.taskSpawned()
+            scope.accounting.taskSpawned()
             _ = A.inferDependencies(of: reader, generation: 0, run: scope.serial, mode: .input, keepFinished: false)
-            reader.remaining.store(Int.min / 2, ordering: .relaxed)
-            scope.taskBecameReadyWithoutRunning()
+            reader.makeNeverReady()
+            scope.accounting.taskBecameActive()
             reader.complete(failure: nil)
-            // ...whose record now holds a new task that never runs.
+            // ...whose record now holds a new task that never runs (kept for reuse, as a cache would).
+            reader.checkLifecycle(becoming: .cached)
             let generation = reader.reset(scope: scope, placement: .one(.cpu), origin: #fileID, originLine: #line)
             #expect(generation == 1)
             // A writer of A conflicts with the finished reader only: it runs. (Ordered after the

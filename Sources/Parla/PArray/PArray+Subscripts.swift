@@ -95,9 +95,9 @@ extension PArray {
     /// Writes `value` into this region of the current device's copy. Outside tasks the write happens on
     /// the CPU (after making the region valid there); inside a task the task declared the region.
     func write(_ value: NDArray<Element>) {
-        let device = Device.current
-        let insideTask = _WorkerThreadDevice.get() != nil || Device._asyncTaskDevice != nil
-        if insideTask {
+        let taskDevice = Device.taskDevice
+        let device = taskDevice ?? .cpu
+        if taskDevice != nil {
             self.checkDeclared(writing: true)
         } else {
             self.moveForAccess(on: .cpu, mode: .inOut)
@@ -159,25 +159,25 @@ extension PArray where Element: NDIntegerElement {
 
 /// A `PArray` or a region of one, as listed in a task's `input`, `output` or `inOut`.
 ///
-/// Only `PArray` conforms: its requirement hands the runtime an internal view of the access.
+/// Only `PArray` conforms: its requirement hands the runtime its view of the region.
 public protocol PArrayAccess: Sendable {
-    /// The access as the runtime sees it. Implementation detail of the runtime (reached without a
-    /// dynamic cast at every spawn).
-    var _access: _PArrayAccessBox { get }
+    /// The region as a task's declaration of it: which array, which elements.
+    var declaredRegion: PArrayAccessRegion { get }
 }
 
-/// An array or region listed in a task's accesses, as the runtime sees it. Implementation detail of the
-/// runtime; only `PArray` makes one.
-public struct _PArrayAccessBox: Sendable {
-    let base: any _PArrayAccessing
+/// A region of a `PArray` listed in a task's accesses, as the runtime reads it; only `PArray` makes
+/// one (see ``PArrayAccess``).
+public struct PArrayAccessRegion: Sendable {
+    let base: any DeclaredRegion
 }
 
 extension PArray: PArrayAccess {
-    public var _access: _PArrayAccessBox { _PArrayAccessBox(base: self) }
+    /// This array or region.
+    public var declaredRegion: PArrayAccessRegion { PArrayAccessRegion(base: self) }
 }
 
 /// What the runtime does with a listed `PArray` (internal: `PArrayAccess`'s requirement is opaque).
-protocol _PArrayAccessing: PArrayAccess {
+protocol DeclaredRegion: PArrayAccess {
     /// The array (shared by all its regions).
     var storageIdentity: ObjectIdentifier { get }
     /// The region.
@@ -211,7 +211,7 @@ protocol _PArrayAccessing: PArrayAccess {
     ) -> [AccessConflict]
 }
 
-extension PArray: _PArrayAccessing {
+extension PArray: DeclaredRegion {
     var storageIdentity: ObjectIdentifier { ObjectIdentifier(self.storage) }
     var region: Box { self.box }
     var wholeValidity: WholeValidity { self.storage.wholeValidity }

@@ -80,13 +80,12 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     ///
     /// Parla (Python) equivalent: `A.array`.
     public var array: NDArray<Element> {
-        let device = Device.current
-        if _WorkerThreadDevice.get() == nil && Device._asyncTaskDevice == nil {
+        guard let device = Device.taskDevice else {
             // Outside tasks: make the region valid on the CPU first.
             self.moveForAccess(on: .cpu, mode: .input)
-        } else {
-            self.checkDeclared(writing: false)
+            return self.view(on: .cpu)
         }
+        self.checkDeclared(writing: false)
         return self.view(on: device)
     }
 

@@ -24,12 +24,12 @@ final class WholeValidity: Sendable {
 /// A `PArray` (or region) a task declared, with how it accesses it.
 struct DeclaredAccess {
     /// The array or region; keeps the array alive while the task may run.
-    let access: any _PArrayAccessing
+    let access: any DeclaredRegion
     let mode: AccessMode
     /// The array's validity bits, without reference counting (`access` keeps them alive).
     let wholeValidity: Unmanaged<WholeValidity>
 
-    init(_ access: any _PArrayAccessing, _ mode: AccessMode) {
+    init(_ access: any DeclaredRegion, _ mode: AccessMode) {
         self.access = access
         self.mode = mode
         self.wholeValidity = Unmanaged.passUnretained(access.wholeValidity)

@@ -39,13 +39,11 @@ extension Parla {
         let monitor = Task { await scope.monitor() }
         var bodyError: (any Error)? = nil
         do {
-            try await DeviceRegistry.$taskCurrent.withValue(registry) {
-                try await RunScope.$awaiterScope.withValue(scope) { try await body() }
-            }
+            try await TaskContext.$current.withValue(TaskContext(registry: registry, run: scope)) { try await body() }
         } catch {
             bodyError = error
         }
-        scope.bodyFinished()
+        scope.accounting.bodyFinished()
         await monitor.value
         if let error = bodyError ?? scope.failure { throw error }
         // A cancelled caller: every task has finished (none is abandoned with arrays half-moved).

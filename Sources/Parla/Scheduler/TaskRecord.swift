@@ -54,10 +54,27 @@ class TaskRecord: @unchecked Sendable {
 
     /// A `remaining` count that no number of releases brings to zero: stored in a task that fails
     /// without running, so that dependencies finishing later cannot schedule it.
-    static let neverReady = Int.min / 2
+    private static let neverReady = Int.min / 2
+
+    /// Makes sure no dependency finishing later schedules the task (it fails without running).
+    func makeNeverReady() { self.remaining.store(Self.neverReady, ordering: .sequentiallyConsistent) }
+
+    /// Fails the task while it is being spawned (a duplicate id, a placement no device satisfies, an
+    /// array shared with another run): it never runs, and finishes now with `failure`.
+    func failAtSpawn(_ failure: ParlaError) {
+        self.makeNeverReady()
+        self.withScope { $0.accounting.taskBecameActive() }
+        self.complete(failure: failure)
+    }
 
     /// The device chosen for the task.
     @exclusivity(unchecked) var device: Device = .cpu
+
+    #if PARLA_INTERNAL_CHECKS
+    /// Where the record is in its life cycle (see `TaskRecord+Lifecycle.swift`), tracked in builds with
+    /// internal checks only.
+    let lifecycle = Atomic<UInt8>(TaskRecord.Lifecycle.pending.rawValue)
+    #endif
 
     let state = Mutex(State())
 
@@ -72,8 +89,8 @@ class TaskRecord: @unchecked Sendable {
         /// The first successor, kept inline so that chains allocate no array.
         var firstSuccessor: TaskRecord? = nil
         var moreSuccessors: [TaskRecord] = []
-        var waiters: [UnsafeContinuation<Void, Never>] = []
-        var waiterScopes: [RunScope?] = []
+        /// Swift tasks awaiting the task's completion.
+        var waiters: [Waiter] = []
         /// The tasks this one depends on explicitly, with the use of each record meant (kept in
         /// `.explicit` mode, to check races).
         var predecessors: [(TaskRecord, generation: UInt32)] = []
@@ -153,6 +170,7 @@ class TaskRecord: @unchecked Sendable {
     /// Makes a finished record that only handles refer to a new pending one (see ``TaskRecordCache``);
     /// returns its new generation.
     func reset(scope: RunScope, placement: PlacementSpec, origin: StaticString, originLine: UInt) -> UInt32 {
+        self.checkLifecycle(becoming: .pending)
         if self.scopeReference.toOpaque() != Unmanaged.passUnretained(scope).toOpaque() { self.scope = scope }
         self.placement = placement
         self.vcus = 0
@@ -269,16 +287,14 @@ class TaskRecord: @unchecked Sendable {
         // The body is not needed any more either, and it may capture the arrays whose recent accesses
         // refer to this record: kept, it would make a cycle that keeps the arrays alive.
         self.clearBody()
-        let (first, more, waiters, scopes) = self.state.withLock { state in
+        self.checkLifecycle(becoming: .completed)
+        let (first, more, waiters) = self.state.withLock { state in
             state.completed = true
             state.failure = failure
-            let taken = (state.firstSuccessor, state.moreSuccessors, state.waiters, state.waiterScopes)
+            let taken = (state.firstSuccessor, state.moreSuccessors, state.waiters)
             state.firstSuccessor = nil
             if !state.moreSuccessors.isEmpty { state.moreSuccessors = [] }
-            if !state.waiters.isEmpty {
-                state.waiters = []
-                state.waiterScopes = []
-            }
+            if !state.waiters.isEmpty { state.waiters = [] }
             return taken
         }
         // In `.inferred` runs the id keeps only the outcome (`.explicit` runs check races through records).
@@ -292,7 +308,6 @@ class TaskRecord: @unchecked Sendable {
                 first: first,
                 more: more,
                 waiters: waiters,
-                scopes: scopes,
                 onWorkerLoop: onWorkerLoop
             )
         }
@@ -305,8 +320,7 @@ class TaskRecord: @unchecked Sendable {
         failure: (any Error)?,
         first: TaskRecord?,
         more: [TaskRecord],
-        waiters: [UnsafeContinuation<Void, Never>],
-        scopes: [RunScope?],
+        waiters: [Waiter],
         onWorkerLoop: Bool
     ) {
         if let failure { scope.recordFailure(failure) }
@@ -323,13 +337,14 @@ class TaskRecord: @unchecked Sendable {
             if successor.releaseMakesReady() { moreReady.append(successor) }
         }
         let readyCount = (firstReady == nil ? 0 : 1) + moreReady.count
-        let ownWaiters = scopes.reduce(0) { $0 + ($1 === scope ? 1 : 0) }
-        scope.taskFinished(handingOverTo: readyCount + ownWaiters)
+        // Awaiters of this run take over its share too; those of other runs (or of none) are counted
+        // by their own.
+        let ownWaiters = waiters.reduce(0) { $0 + ($1.scope === scope ? 1 : 0) }
+        scope.accounting.taskFinished(handingOverTo: readyCount + ownWaiters)
         if let firstReady { scope.pool.submit(firstReady, submitterRunsItNext: onWorkerLoop) }
         for successor in moreReady { scope.pool.submit(successor) }
-        for (waiter, waiterScope) in zip(waiters, scopes) {
-            if let waiterScope, waiterScope !== scope { waiterScope.awaiterResumed() }
-            waiter.resume()
+        for waiter in waiters {
+            if waiter.scope === scope { waiter.wakeAccounted() } else { waiter.wake() }
         }
     }
 
@@ -367,19 +382,18 @@ class TaskRecord: @unchecked Sendable {
             let registered = self.state.withLock { state in
                 if let generation, generation != state.generation { return false }
                 if state.completed { return false }
-                state.waiters.append(continuation)
-                state.waiterScopes.append(scope)
+                state.waiters.append(Waiter(continuation: continuation, scope: scope))
                 return true
             }
             if registered {
-                scope?.awaiterSuspended()
+                scope?.accounting.awaiterSuspended()
             } else {
                 continuation.resume()
             }
         }
         guard let outcome = self.outcome(generation: generation) else {
             // Only a run that found nothing able to progress wakes an awaiter of an unfinished task.
-            throw RunScope.abortError(of: scope) ?? ParlaError.runAborted("\(self.name) can never finish")
+            throw scope?.stalls.abortError ?? ParlaError.runAborted("\(self.name) can never finish")
         }
         if let failure = outcome { throw failure }
     }

@@ -10,7 +10,8 @@ import Glibc
 /// into a shared stack, from which threads that spawn more than they run take batches back.
 final class TaskRecordCache: @unchecked Sendable {
     // @unchecked Sendable: `records` is used only by the thread owning this cache (it lives in that
-    // thread's thread-local storage); the shared batches are behind a Mutex.
+    // thread's `ThreadContext`; builds with internal checks verify it); the shared batches are behind a
+    // Mutex.
 
     typealias Record = TypedTaskRecord<Void>
 
@@ -22,30 +23,35 @@ final class TaskRecordCache: @unchecked Sendable {
     /// At most this many batches are kept in the shared stack; more are freed.
     private static let sharedLimit = 512
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let result = pthread_key_create(&key) { pointer in
-            // The thread is ending: its cache goes with it.
-            if let pointer { Unmanaged<TaskRecordCache>.fromOpaque(pointer).release() }
-        }
-        parlaPrecondition(result == 0, "cannot create the thread-local key of the task record cache")
-        return key
-    }()
-
-    /// The calling thread's cache.
+    /// The calling thread's cache (kept in its ``ThreadContext``, which frees it with the thread).
     @inline(__always)
     static var current: TaskRecordCache {
-        if let pointer = pthread_getspecific(key) {
-            return Unmanaged<TaskRecordCache>.fromOpaque(pointer).takeUnretainedValue()
-        }
+        let context = ThreadContext.current
+        if let cache = context.recordCache { return unsafeDowncast(cache, to: TaskRecordCache.self) }
         let cache = TaskRecordCache()
-        pthread_setspecific(key, Unmanaged.passRetained(cache).toOpaque())
+        context.recordCache = cache
         return cache
+    }
+
+    #if PARLA_INTERNAL_CHECKS
+    /// The thread that owns the cache (the only one that may use `records`).
+    private let owner = pthread_self()
+    #endif
+
+    @inline(__always)
+    private func checkOwner() {
+        #if PARLA_INTERNAL_CHECKS
+        parlaInvariant(
+            pthread_equal(self.owner, pthread_self()) != 0,
+            "a thread used another thread's task record cache (its list is unchecked for exclusivity because only its thread uses it)"
+        )
+        #endif
     }
 
     /// A finished record to reuse, or `nil` when none is cached.
     @inline(__always)
     func take() -> Record? {
+        self.checkOwner()
         if let record = self.records.popLast() { return record }
         guard let batch = Self.sharedBatches.withLock({ $0.popLast() }) else { return nil }
         self.records = batch
@@ -55,6 +61,8 @@ final class TaskRecordCache: @unchecked Sendable {
     /// Keeps a finished record that nothing else references.
     @inline(__always)
     func put(_ record: Record) {
+        self.checkOwner()
+        record.checkLifecycle(becoming: .cached)
         // (Completion has dropped the body.)
         self.records.append(record)
         if self.records.count >= 2 * Self.batchSize {

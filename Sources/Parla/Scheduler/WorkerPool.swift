@@ -52,13 +52,6 @@ final class WorkerPool: @unchecked Sendable {
     private let parkingMutex: UnsafeMutablePointer<pthread_mutex_t>
     private let parkingCondition: UnsafeMutablePointer<pthread_cond_t>
 
-    /// The worker running on the current thread, if it is one of this pool's.
-    private static let currentWorkerKey: pthread_key_t = {
-        var key = pthread_key_t()
-        parlaPrecondition(pthread_key_create(&key, nil) == 0, "cannot create the worker thread key")
-        return key
-    }()
-
     init(threads: Int) {
         self.parkingMutex = .allocate(capacity: 1)
         self.parkingCondition = .allocate(capacity: 1)
@@ -77,7 +70,8 @@ final class WorkerPool: @unchecked Sendable {
             nil,
             { argument in
                 let worker = Unmanaged<Worker>.fromOpaque(argument!).takeRetainedValue()
-                pthread_setspecific(WorkerPool.currentWorkerKey, Unmanaged.passUnretained(worker).toOpaque())
+                // (Unretained: workers live as long as the process.)
+                ThreadContext.current.worker = Unmanaged.passUnretained(worker)
                 worker.pool.run(worker)
                 return nil
             },
@@ -90,8 +84,9 @@ final class WorkerPool: @unchecked Sendable {
     /// The pool worker on the calling thread, if any (the pool keeps it alive).
     @inline(__always)
     private var currentWorker: Unmanaged<Worker>? {
-        guard let raw = pthread_getspecific(Self.currentWorkerKey) else { return nil }
-        return Unmanaged<Worker>.fromOpaque(raw)
+        guard let worker = ThreadContext.existing?.worker else { return nil }
+        // Only this pool's workers are recorded (there is one pool per process).
+        return Unmanaged<Worker>.fromOpaque(worker.toOpaque())
     }
 
     /// Per-thread counters have one shard per worker and one for every other thread.

@@ -53,7 +53,8 @@ public struct ParlaTask<R: Sendable>: Sendable, TaskDependency, CustomStringConv
         return TaskRecord.unnamedTaskName(origin: file, line: UInt(self.originLine))
     }
 
-    public func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void) {
+    /// Calls `visit` with each task this dependency stands for (see ``TaskDependency``).
+    public func forEachTarget(_ visit: (TaskDependencyTarget) -> Void) {
         visit(.record(self.record, generation: self.generation))
     }
 }

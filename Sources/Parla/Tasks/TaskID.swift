@@ -22,9 +22,7 @@ final class TaskSlot: @unchecked Sendable {
         /// Tasks spawned before this id that depend on it; each counts this slot in its dependencies.
         var dependents: [TaskRecord] = []
         /// Barriers waiting for this id to be spawned.
-        var spawnWaiters: [UnsafeContinuation<Void, Never>] = []
-        /// The scopes whose awaiters are among `spawnWaiters` (for their accounting).
-        var waiterScopes: [RunScope?] = []
+        var spawnWaiters: [Waiter] = []
     }
 
     init(space: TaskSpace, index: TaskIndex) {
@@ -90,8 +88,7 @@ final class TaskSlot: @unchecked Sendable {
             func register() -> Bool {
                 self.state.withLock { state in
                     if state.record != nil || state.finished != nil { return false }
-                    state.spawnWaiters.append(continuation)
-                    state.waiterScopes.append(scope)
+                    state.spawnWaiters.append(Waiter(continuation: continuation, scope: scope))
                     return true
                 }
             }
@@ -102,8 +99,8 @@ final class TaskSlot: @unchecked Sendable {
                 noRunInProgress = !RunScope.registerOutsideWait(on: self) { registered = register() }
             }
             if registered {
-                if let space = self.space { scope?.noteSpace(space) }
-                scope?.awaiterSuspended()
+                if let space = self.space { scope?.stalls.noteSpace(space) }
+                scope?.accounting.awaiterSuspended()
             } else {
                 continuation.resume()
             }
@@ -118,24 +115,19 @@ final class TaskSlot: @unchecked Sendable {
                 )
             }
             // Only an aborted run resumes a waiter without a task.
-            throw RunScope.abortError(of: scope) ?? ParlaError.runAborted("\(self.name) was never spawned")
+            throw scope?.stalls.abortError ?? ParlaError.runAborted("\(self.name) was never spawned")
         }
         return spawned
     }
 
     /// Wakes the awaiters outside every run (the last run has ended; nobody can spawn the id now).
     func wakeOutsideWaiters() {
-        let woken = self.state.withLock { state -> [UnsafeContinuation<Void, Never>] in
-            var woken: [UnsafeContinuation<Void, Never>] = []
-            var kept: [(UnsafeContinuation<Void, Never>, RunScope?)] = []
-            for (waiter, scope) in zip(state.spawnWaiters, state.waiterScopes) {
-                if scope == nil { woken.append(waiter) } else { kept.append((waiter, scope)) }
-            }
-            state.spawnWaiters = kept.map(\.0)
-            state.waiterScopes = kept.map(\.1)
+        let woken = self.state.withLock { state -> [Waiter] in
+            let woken = state.spawnWaiters.filter { $0.scope == nil }
+            state.spawnWaiters.removeAll { $0.scope == nil }
             return woken
         }
-        for waiter in woken { waiter.resume() }
+        for waiter in woken { waiter.wake() }
     }
 }
 
@@ -185,7 +177,8 @@ public struct TaskID: Hashable, Sendable, CustomStringConvertible, TaskDependenc
         }
     }
 
-    public func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void) {
+    /// Calls `visit` with each task this dependency stands for (see ``TaskDependency``).
+    public func forEachTarget(_ visit: (TaskDependencyTarget) -> Void) {
         visit(.slot(self.slot))
     }
 }
@@ -215,7 +208,8 @@ public struct TaskSet: Sendable, Hashable, RandomAccessCollection, CustomStringC
         if let firstFailure { throw firstFailure }
     }
 
-    public func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void) {
+    /// Calls `visit` with each task this dependency stands for (see ``TaskDependency``).
+    public func forEachTarget(_ visit: (TaskDependencyTarget) -> Void) {
         for id in self.ids { visit(.slot(id.slot)) }
     }
 }
@@ -228,18 +222,35 @@ extension TaskSpace: TaskDependency {
         try await TaskSet(self.allSlots.map { TaskID(slot: $0) }).wait()
     }
 
-    public func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void) {
+    /// Calls `visit` with each task this dependency stands for (see ``TaskDependency``).
+    public func forEachTarget(_ visit: (TaskDependencyTarget) -> Void) {
         for slot in self.allSlots { visit(.slot(slot)) }
     }
 }
 
 /// What a task may depend on: ``TaskID``, ``TaskSet``, ``TaskSpace``, ``ParlaTask``, or an array of them.
+///
+/// Parla (Python) equivalent: the `dependencies=` argument of `@spawn`.
+///
+/// A type of your own can stand for tasks too (a block of a matrix that knows which tasks wrote it, say)
+/// by forwarding to the dependencies it holds:
+///
+/// ```swift
+/// struct Block: TaskDependency {
+///     var writers: [TaskID]
+///     func forEachTarget(_ visit: (TaskDependencyTarget) -> Void) {
+///         for id in writers { id.forEachTarget(visit) }
+///     }
+/// }
+/// ```
 public protocol TaskDependency: Sendable {
-    /// Calls `visit` with each task (or id) this dependency names. Implementation detail of the runtime.
-    func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void)
+    /// Calls `visit` with each task (or id, spawned or not) this dependency stands for; `spawn` makes the
+    /// new task wait for each.
+    func forEachTarget(_ visit: (TaskDependencyTarget) -> Void)
 }
 
-/// A resolved dependency: an id (spawned or not) or a spawned task.
+/// One task a dependency stands for: an id (spawned or not) or a spawned task. Only Parla's own
+/// dependencies (``TaskID``, ``ParlaTask``, ...) make them; see ``TaskDependency``.
 public struct TaskDependencyTarget: Sendable {
     enum Kind: Sendable {
         case slot(TaskSlot)
@@ -256,7 +267,8 @@ public struct TaskDependencyTarget: Sendable {
 }
 
 extension Array: TaskDependency where Element == any TaskDependency {
-    public func _forEachDependency(_ visit: (TaskDependencyTarget) -> Void) {
-        for element in self { element._forEachDependency(visit) }
+    /// Calls `visit` with each task this dependency stands for (see ``TaskDependency``).
+    public func forEachTarget(_ visit: (TaskDependencyTarget) -> Void) {
+        for element in self { element.forEachTarget(visit) }
     }
 }

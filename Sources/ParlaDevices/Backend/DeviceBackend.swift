@@ -38,6 +38,12 @@ public protocol DeviceBackend: AnyObject, Sendable {
     /// Waits until all work queued on this device has finished.
     func synchronize() throws(DeviceError)
 
+    /// Whether work queued on the device (kernels, copies) may still be running when the call that
+    /// queued it returns, as on a CUDA stream: a task on such a device finishes when
+    /// ``completionOfQueuedWork()`` completes. `false` for the CPU and virtual GPUs, whose work runs as
+    /// it is called.
+    var completesAsynchronously: Bool { get }
+
     /// An event that completes when the work queued so far on the device's compute stream has: a task
     /// on a GPU counts as finished when this does.
     func completionOfQueuedWork() throws(DeviceError) -> DeviceEvent
@@ -50,6 +56,9 @@ public protocol DeviceBackend: AnyObject, Sendable {
 extension DeviceBackend {
     /// Host-addressable devices have no kernels of their own: the host computes on their memory.
     public var kernels: (any DeviceKernels)? { nil }
+
+    /// Work runs as it is called (the CPU, virtual GPUs).
+    public var completesAsynchronously: Bool { false }
 
     /// On devices whose work runs as it is called (the CPU, virtual GPUs), everything has finished.
     public func completionOfQueuedWork() throws(DeviceError) -> DeviceEvent { .completed }

@@ -18,6 +18,8 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
     public let name: String
     public let memoryCapacity: Int?
     public let isHostAddressable = false
+    /// Kernels and copies run on CUDA streams, after the calls that queue them return.
+    public let completesAsynchronously = true
 
     /// The CUDA device ordinal (the driver's numbering; the same as `device.index` on real GPUs).
     public let ordinal: Int

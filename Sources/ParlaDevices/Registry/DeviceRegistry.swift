@@ -136,15 +136,12 @@ public final class DeviceRegistry: Sendable {
     /// runs in progress, in the order they started.
     private static let installed = Mutex<(fallback: DeviceRegistry?, runs: [DeviceRegistry])>((nil, []))
 
-    /// A registry bound to the current Swift task (and its child tasks) by ``withCurrent(_:_:)``, and by
-    /// the runtime in a run's body and asynchronous task bodies.
-    @TaskLocal
-    package static var taskCurrent: DeviceRegistry? = nil
-
     /// Runs `body` with `registry` as ``current`` for the calling Swift task only (other tasks and
     /// threads keep theirs).
     public static func withCurrent<R>(_ registry: DeviceRegistry, _ body: () throws -> R) rethrows -> R {
-        try $taskCurrent.withValue(registry) { try body() }
+        var context = TaskContext.current ?? TaskContext()
+        context.registry = registry
+        return try TaskContext.$current.withValue(context) { try body() }
     }
 
     /// The registry in use: one bound to the calling Swift task (``withCurrent(_:_:)``, or a run's body);
@@ -152,7 +149,7 @@ public final class DeviceRegistry: Sendable {
     /// started, when several are); else the default one: the one ``install(_:)`` set, or one made
     /// from `PARLA_DEVICES` or ``DeviceSelection/auto`` on first use.
     public static var current: DeviceRegistry {
-        if let bound = taskCurrent { return bound }
+        if let bound = TaskContext.current?.registry { return bound }
         let (first, several) = installed.withLock { state -> (DeviceRegistry, Bool) in
             switch state.runs.count {
             case 0:

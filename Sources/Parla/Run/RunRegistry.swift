@@ -1,11 +1,36 @@
 import ParlaDevices
 import Synchronization
 
-/// The runs in progress. Runs are independent: several may be in progress at once (from different
-/// threads or Swift tasks, or one started inside another's body or tasks), each with its own devices,
-/// tasks and failures. Code inside a run (its body, its tasks' bodies) belongs to that run; code
-/// elsewhere belongs to the run in progress when there is exactly one.
+/// The registry of runs in progress, and which run the calling code belongs to. Runs are independent:
+/// several may be in progress at once (from different threads or Swift tasks, or one started inside
+/// another's body or tasks), each with its own devices, tasks and failures. Code inside a run (its
+/// body, its tasks' bodies) belongs to that run; code elsewhere belongs to the run in progress when
+/// there is exactly one.
 extension RunScope {
+    /// The run whose body or asynchronous task body is running in the calling Swift task (bound in its
+    /// ``TaskContext``), whose accounting an `await` on a Parla barrier belongs to.
+    static var awaiterScope: RunScope? {
+        guard let run = TaskContext.current?.run else { return nil }
+        // The runtime binds only runs there.
+        return unsafeDowncast(run, to: RunScope.self)
+    }
+
+    /// The task whose asynchronous body is running in the calling Swift task.
+    static var asyncCurrentTask: TaskRecord? {
+        guard let task = TaskContext.current?.task else { return nil }
+        // The runtime binds only task records there.
+        return unsafeDowncast(task, to: TaskRecord.self)
+    }
+
+    /// The task whose body is running on the calling thread (or Swift task), if any.
+    static var currentTask: TaskRecord? {
+        if let task = asyncCurrentTask { return task }
+        guard let task = ThreadContext.existing?.task else { return nil }
+        // Set only while the record's body runs on this thread, which keeps the record alive; only
+        // records are set there.
+        return unsafeDowncast(task.takeUnretainedValue(), to: TaskRecord.self)
+    }
+
     /// Every run in progress, in the order they started, and the ids awaited outside every run before
     /// they were spawned (when the last run ends, nobody can spawn them any more).
     private static let inProgress = Mutex<(runs: [RunScope], outsideWaits: [TaskSlot])>(([], []))

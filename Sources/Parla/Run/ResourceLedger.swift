@@ -1,0 +1,134 @@
+import ParlaDevices
+import Synchronization
+
+/// Chooses the device of each task of a run and keeps the books of what tasks reserve there
+/// (`vcus`, `memory`): a task that does not fit waits, parked, until a running one gives its share back.
+final class ResourceLedger: Sendable {
+    /// The run's devices: the GPUs in order, then the CPU.
+    private let devices: [Device]
+    /// Per device (by position): its memory, when the backend knows it.
+    private let capacities: [Int?]
+    /// The process's pool (shards of the counters, and the queue parked tasks go back to).
+    private let pool: WorkerPool
+    /// Per device (by position): what running tasks reserved there.
+    private let usage: Mutex<[Usage]>
+    /// Tasks waiting for a share of a device to be given back.
+    private let parked = Mutex<[TaskRecord]>([])
+    /// Tasks running per device, counted per thread (shard): `running[shard][device]`, for spreading
+    /// unconstrained tasks.
+    private let running: [[PaddedCounter]]
+
+    private struct Usage {
+        var vcus = 0.0
+        var memory = 0
+    }
+
+    init(devices: [Device], capacities: [Int?], pool: WorkerPool) {
+        self.devices = devices
+        self.capacities = capacities
+        self.pool = pool
+        self.usage = Mutex(Array(repeating: Usage(), count: devices.count))
+        self.running = (0..<pool.shardCount).map { _ in (0..<devices.count).map { _ in PaddedCounter() } }
+    }
+
+    /// The slot of `device` in the per-device arrays (GPUs by index, the CPU last).
+    @inline(__always)
+    func position(of device: Device) -> Int {
+        device.kind == .cpu ? self.devices.count - 1 : device.index
+    }
+
+    /// Chooses the device for `record` and reserves its resources; `nil` parks it until resources free
+    /// up (it is then submitted again).
+    func place(_ record: TaskRecord) -> Device? {
+        let constrained = record.vcus > 0 || record.memory > 0
+        switch record.placement {
+        case .one(let device) where !constrained:
+            return device
+        case .one(let device):
+            return self.reserve(record, among: [device])
+        case .any where !constrained:
+            return self.leastLoaded(self.devices)
+        case .any:
+            return self.reserve(record, among: self.devices)
+        case .several(let candidates) where !constrained:
+            return self.leastLoaded(candidates)
+        case .several(let candidates):
+            return self.reserve(record, among: candidates)
+        }
+    }
+
+    /// A task placed on the device at `slot` starts running.
+    @inline(__always)
+    func taskStarted(on slot: Int) {
+        self.running[self.pool.currentShard][slot].value.add(1, ordering: .relaxed)
+    }
+
+    /// A task that ran on the device at `slot` is done: it gives back what it reserved, and parked tasks
+    /// are tried again.
+    func taskEnded(_ record: TaskRecord, on slot: Int) {
+        self.running[self.pool.currentShard][slot].value.subtract(1, ordering: .relaxed)
+        guard record.vcus > 0 || record.memory > 0 else { return }
+        let retry = self.usage.withLock { usage -> [TaskRecord] in
+            usage[slot].vcus -= record.vcus
+            usage[slot].memory -= record.memory
+            return self.parked.withLock { parked in
+                defer { parked = [] }
+                return parked
+            }
+        }
+        for parked in retry { self.pool.submit(parked) }
+    }
+
+    /// Why a task asking for `vcus` and `memory` can never be placed on any of `candidates`, checked at
+    /// spawn, or `nil` when it can be.
+    func unplaceableReason(vcus: Double, memory: Int, candidates: [Device]) -> String? {
+        if vcus > 1 + 1e-9 { return "it asks for \(vcus) compute units and a device has 1" }
+        let fits = candidates.contains { device in
+            self.capacities[self.position(of: device)].map { memory <= $0 } ?? true
+        }
+        if !fits {
+            return
+                "it asks for \(memory) bytes and no device it may run on (\(candidates.map(\.description).joined(separator: ", "))) has that much memory"
+        }
+        return nil
+    }
+
+    private func leastLoaded(_ candidates: [Device]) -> Device {
+        var best = candidates[0]
+        var bestLoad = Int.max
+        for device in candidates {
+            let slot = self.position(of: device)
+            let load = self.running.reduce(0) { $0 + $1[slot].value.load(ordering: .relaxed) }
+            if load < bestLoad {
+                best = device
+                bestLoad = load
+            }
+        }
+        return best
+    }
+
+    private func reserve(_ record: TaskRecord, among candidates: [Device]) -> Device? {
+        self.usage.withLock { usage -> Device? in
+            var best: Device? = nil
+            var bestLoad = Double.infinity
+            for device in candidates {
+                let slot = self.position(of: device)
+                let vcusFit = usage[slot].vcus + record.vcus <= 1 + 1e-9
+                let memoryFit = self.capacities[slot].map { usage[slot].memory + record.memory <= $0 } ?? true
+                if vcusFit && memoryFit && usage[slot].vcus < bestLoad {
+                    best = device
+                    bestLoad = usage[slot].vcus
+                }
+            }
+            if let best {
+                let slot = self.position(of: best)
+                usage[slot].vcus += record.vcus
+                usage[slot].memory += record.memory
+            } else {
+                // (Under the usage lock: a task ending now retries it after this.)
+                self.parked.withLock { $0.append(record) }
+            }
+            return best
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import ParlaDevices
+
+/// Execution: a ready task is placed on a device, its declared data is made valid there, its body
+/// runs (on the worker thread, or as a Swift task for an asynchronous body), and it completes.
+extension RunScope {
+    /// Runs `record` on the calling worker thread (or, for an asynchronous body, starts its Swift task).
+    /// Returns whether the task finished in this call (not parked for resources, not asynchronous).
+    @discardableResult
+    func execute(_ record: TaskRecord) -> Bool {
+        record.checkLifecycle(becoming: .running)
+        if record.hasFailedDependency.load(ordering: .acquiring),
+            let failure = record.state.withLock({ $0.dependencyFailure })
+        {
+            record.complete(failure: failure, onWorkerLoop: true)
+            return true
+        }
+        guard let device = self.ledger.place(record) else {
+            record.checkLifecycle(becoming: .pending)  // (parked: submitted again later)
+            return false
+        }
+        record.device = device
+        if record.memory > 0 { self.makeRoomForReservation(of: record, on: device) }
+        let slot = self.position(of: device)
+        self.ledger.taskStarted(on: slot)
+        if let race = self.unorderedConflict(of: record) {
+            self.finish(record, slot: slot, failure: race)
+            return true
+        }
+        if let failure = self.moveDataIn(for: record, to: device) {
+            self.finish(record, slot: slot, failure: failure)
+            return true
+        }
+        if record.isAsync {
+            self.startAsynchronousBody(of: record, on: device, slot: slot)
+            return false
+        }
+        var failure: (any Error)? = nil
+        let context = ThreadContext.current
+        context.device = device
+        // The body may check its data accesses against the current task (the record outlives the body).
+        context.task = Unmanaged.passUnretained(record)
+        do {
+            try record.runSynchronousBody()
+            try self.waitForDeviceWork(of: record, on: slot)
+        } catch {
+            failure = error
+        }
+        context.task = nil
+        context.device = nil
+        if record.hasDeviceFailure.load(ordering: .relaxed) { failure = record.deviceFailureOfBody() }
+        self.finish(record, slot: slot, failure: failure)
+        return true
+    }
+
+    /// In `.explicit` mode: the race of `record` with a task whose accesses conflict with its own and
+    /// that no dependency orders before or after it (one way or the other: a task may depend on one
+    /// spawned after it), if there is one.
+    private func unorderedConflict(of record: TaskRecord) -> ParlaError? {
+        for (other, conflict) in record.raceCandidates where !record.hasAncestor(other) && !other.hasAncestor(record) {
+            return .race(first: other.name, second: record.name, access: conflict)
+        }
+        return nil
+    }
+
+    /// Makes the regions `record` declared valid on `device` (and writable, for its writes); returns the
+    /// task's failure when a move fails.
+    private func moveDataIn(for record: TaskRecord, to device: Device) -> ParlaError? {
+        guard !record.accesses.isEmpty else { return nil }
+        // Set before any array's lock is taken: a prefetch that plans after this sees it, and one that
+        // planned before has registered its move, which this task's own move waits for.
+        record.hasStarted.store(true, ordering: .releasing)
+        // By position, and reads of arrays valid here decided without copying the entry (a copy retains
+        // the array: a reference count the workers running its tasks contend for).
+        for index in record.accesses.indices {
+            // (Trivial fields read in place: the entry is not copied.)
+            let validity = record.accesses[index].wholeValidity
+            if record.accesses[index].mode == .input && validity._withUnsafeGuaranteedRef({ $0.isValid(on: device) }) {
+                continue
+            }
+            let entry = record.accesses[index]
+            do {
+                try self.prepare(entry, of: record, on: device)
+            } catch {
+                return .deviceFailed(
+                    task: record.name,
+                    device: device,
+                    operation:
+                        "moving \(entry.access.label) region \(entry.access.region) to \(device) (\(entry.mode))",
+                    error: error
+                )
+            }
+        }
+        return nil
+    }
+
+    /// Moves one declared access of `record` to `device`; when the device is out of memory, the copies
+    /// other arrays left there give way, and the move is tried once more.
+    private func prepare(_ entry: DeclaredAccess, of record: TaskRecord, on device: Device) throws(DeviceError) {
+        func move() throws(DeviceError) {
+            try entry.access.prepare(
+                on: device,
+                mode: entry.mode,
+                run: self,
+                writer: entry.mode.writes ? record : nil,
+                isObsolete: nil
+            )
+        }
+        do {
+            try move()
+        } catch {
+            guard case .outOfMemory(let full, _, _) = error,
+                self.makeRoom(on: full, for: record)
+            else { throw error }
+            try move()
+        }
+    }
+
+    /// Starts the Swift task that runs `record`'s asynchronous body with its context bound, and finishes
+    /// the task when the body (and the device work it queued) has.
+    private func startAsynchronousBody(of record: TaskRecord, on device: Device, slot: Int) {
+        let context = TaskContext(registry: self.registry, run: self, task: record, device: device)
+        Task {
+            var failure: (any Error)? = nil
+            do {
+                try await TaskContext.$current.withValue(context) { try await record.runAsynchronousBody() }
+                try self.waitForDeviceWork(of: record, on: slot)
+            } catch {
+                failure = error
+            }
+            self.finish(record, slot: slot, failure: record.deviceFailureOfBody() ?? failure)
+        }
+    }
+
+    /// On a device whose work completes asynchronously (a CUDA GPU), a task is finished when the
+    /// kernels it queued are.
+    @inline(__always)
+    private func waitForDeviceWork(of record: TaskRecord, on slot: Int) throws(ParlaError) {
+        guard self.completesAsynchronously[slot] else { return }
+        let device = self.devices[slot]
+        do {
+            try self.registry.backend(for: device).completionOfQueuedWork().wait()
+        } catch {
+            throw .deviceFailed(
+                task: record.name,
+                device: device,
+                operation: "waiting for the work the task queued on \(device)",
+                error: error
+            )
+        }
+    }
+
+    private func finish(_ record: TaskRecord, slot: Int, failure: (any Error)?) {
+        for index in record.accesses.indices where record.accesses[index].mode.writes {
+            record.accesses[index].access.endWrite(by: record, failed: failure != nil)
+        }
+        self.ledger.taskEnded(record, on: slot)
+        // (On a worker, `execute` returns to the worker's loop right after; elsewhere this is ignored.)
+        record.complete(failure: failure, onWorkerLoop: true)
+    }
+}

@@ -1,0 +1,101 @@
+import ParlaDevices
+import Synchronization
+
+/// One `Parla.run` in progress: its devices and the parts that keep its books, each with one job.
+///
+/// - ``RunAccounting``: what the run still has to do, and when nothing in it can progress;
+/// - ``StallDetector``: what then waits for the impossible, failed with a report;
+/// - ``ResourceLedger``: each task's device, and the share of it the task reserved;
+/// - execution (`RunScope+Execution.swift`): a ready task's data moves, its body, its completion;
+/// - device memory (`RunScope+DeviceMemory.swift`): copies that give way when a device is full;
+/// - the registry of runs in progress (`RunRegistry.swift`): which run the calling code belongs to.
+final class RunScope: Sendable {
+    let registry: DeviceRegistry
+    let dependencyMode: DependencyMode
+    /// Numbers runs in the order they start (arrays drop accesses of earlier, finished runs).
+    let serial = RunScope.runCount.add(1, ordering: .relaxed).newValue
+    private static let runCount = Atomic<Int>(0)
+    /// The process's pool (it is never freed), not reference-counted on the hot path.
+    let pool: WorkerPool
+    /// The devices tasks may use: the GPUs in order, then the CPU.
+    let devices: [Device]
+    /// Per device (by position): whether a task's work there may still be in flight when its body
+    /// returns (the device's queues run asynchronously, as CUDA streams do), so that the task finishes
+    /// only when that work has.
+    let completesAsynchronously: [Bool]
+
+    let accounting: RunAccounting
+    let stalls = StallDetector()
+    let ledger: ResourceLedger
+    /// The first failure of a task (or the report of tasks that could never run).
+    private let firstFailure = Mutex<(any Error)?>(nil)
+    /// Bytes moved for PArrays by this run, per link.
+    let movement = AdaptiveMutex<[DataMovementLog.Link: Int]>([:])
+    /// Per device (by position): the arrays that allocated copies there for this run (see
+    /// `makeRoom(on:for:)`).
+    let residentArrays: Mutex<[[ObjectIdentifier: WeakResidentArray]]>
+
+    init(registry: DeviceRegistry, dependencyMode: DependencyMode, pool: WorkerPool) {
+        self.registry = registry
+        self.dependencyMode = dependencyMode
+        self.pool = pool
+        self.devices = registry.devices
+        let backends = registry.devices.map { try? registry.backend(for: $0) }
+        self.completesAsynchronously = backends.map { $0?.completesAsynchronously ?? false }
+        self.accounting = RunAccounting(pool: pool)
+        self.ledger = ResourceLedger(devices: self.devices, capacities: backends.map { $0?.memoryCapacity }, pool: pool)
+        self.residentArrays = Mutex(Array(repeating: [:], count: registry.devices.count))
+    }
+
+    /// The slot of `device` in the per-device arrays (GPUs by index, the CPU last).
+    @inline(__always)
+    func position(of device: Device) -> Int { self.ledger.position(of: device) }
+
+    /// Whether the run has `device`.
+    func has(_ device: Device) -> Bool {
+        device.kind == .cpu || device.index < self.devices.count - 1
+    }
+
+    /// A task became ready: it is queued to run.
+    func taskBecameReady(_ record: TaskRecord) {
+        self.accounting.taskBecameActive()
+        self.pool.submit(record)
+    }
+
+    func recordFailure(_ error: any Error) {
+        self.firstFailure.withLock { if $0 == nil { $0 = error } }
+    }
+
+    /// The first failure of a task (or the report of tasks that could never run).
+    var failure: (any Error)? { self.firstFailure.withLock { $0 } }
+
+    /// Watches the run until its body has returned and every task has finished, failing the tasks (and
+    /// waking the awaiters, the body's included) that wait for something that can never happen.
+    func monitor() async {
+        while true {
+            await self.accounting.waitForQuiescence()
+            if self.accounting.isBodyDone && self.accounting.allTasksFinished { return }
+            self.stalls.abortStuckTasks(of: self)
+        }
+    }
+
+    /// Lets go of what the run kept for its tasks (its task spaces, its arrays' residency), once it has
+    /// ended: finished task records kept for reuse still refer to their last run, and must not keep a
+    /// million ids alive with it.
+    func releaseTaskState() {
+        self.stalls.releaseSpaces()
+        self.residentArrays.withLock { residents in
+            for slot in residents.indices { residents[slot] = [:] }
+        }
+    }
+}
+
+/// How tasks are ordered besides their explicit dependencies.
+///
+/// Parla (Python) equivalent: none; Parla only has explicit dependencies (``explicit``).
+public enum DependencyMode: Hashable, Sendable {
+    /// A task also depends on every earlier task whose data accesses conflict with its own.
+    case inferred
+    /// Only explicit dependencies order tasks; conflicting accesses they leave unordered are reported.
+    case explicit
+}

@@ -1,0 +1,384 @@
+import ParlaDevices
+
+/// The arguments of one `spawn` call, minus the body.
+struct SpawnRequest {
+    let id: TaskID?
+    let dependencies: [any TaskDependency]
+    let placement: any Placement
+    let accesses: (input: [any PArrayAccess], output: [any PArrayAccess], inOut: [any PArrayAccess])
+    let memory: Int?
+    let vcus: Double?
+    let file: StaticString
+    let line: UInt
+
+    /// The task's name before it has a record: its id, or where it was spawned.
+    var name: String { self.id?.name ?? TaskRecord.unnamedTaskName(origin: "\(self.file)", line: self.line) }
+
+    var hasAccesses: Bool { !accesses.input.isEmpty || !accesses.output.isEmpty || !accesses.inOut.isEmpty }
+}
+
+/// `spawn`, step by step: find the run, resolve the placement, make (or reuse) the record, claim the
+/// id, register the dependencies and the data accesses, start prefetches, and let the task go.
+///
+/// A task that cannot run (a duplicate id, a placement no device of the run satisfies, an array used
+/// by another run at once) still gets a record, which fails at once: its handle and its dependents
+/// see the failure.
+@inline(__always)
+func spawnTask<R: Sendable>(
+    _ request: SpawnRequest,
+    synchronous: (@Sendable () throws -> R)?,
+    asynchronous: (@Sendable () async throws -> R)?
+) -> ParlaTask<R> {
+    let scope = runOfSpawn(request)
+    parlaPrecondition(
+        (request.vcus ?? 0) >= 0,
+        "vcus cannot be negative (\(request.vcus ?? 0)) for task \(request.name)"
+    )
+    parlaPrecondition(
+        (request.memory ?? 0) >= 0,
+        "memory cannot be negative (\(request.memory ?? 0)) for task \(request.name)"
+    )
+    var (placement, placementError) = resolvePlacement(request, in: scope)
+    let (record, generation) = makeRecord(request, placement: placement, in: scope, synchronous, asynchronous)
+    scope.accounting.taskSpawned()
+    placementError = placementError ?? checkPlacement(of: record, in: scope)
+    if let slot = request.id?.slot, !claim(slot, for: record, in: scope) {
+        record.failAtSpawn(.duplicateTaskID(slot.name))
+        return ParlaTask(record: record)
+    }
+    if let placementError {
+        record.failAtSpawn(placementError)
+        return ParlaTask(record: record)
+    }
+    var waits = registerDependencies(request.dependencies, of: record, in: scope, trackPending: request.hasAccesses)
+    if request.hasAccesses {
+        if let sharingFailure = registerAccesses(request, of: record, generation: generation, in: scope, waits: &waits)
+        {
+            record.failAtSpawn(sharingFailure)
+            return ParlaTask(record: record, generation: generation)
+        }
+        startPrefetches(for: record, generation: generation, waits: waits, in: scope, request: request)
+    }
+    // Drop the hold `spawn` had: the task is ready now unless a dependency is still running.
+    record.releaseOne()
+    return ParlaTask(record: record, generation: generation)
+}
+
+/// What a task still waits for when `spawn` registers its data accesses: its dependencies not finished
+/// yet (for tasks with data accesses), whether some id is not spawned yet, and the producers of each
+/// `input` (by position in `record.accesses`), which its prefetches follow.
+struct PendingWaits {
+    var dependencies = Set<ObjectIdentifier>()
+    var unspawned = false
+    /// Empty (no allocation) unless an input has producers.
+    var producersOfInput: [Int: [(TaskRecord, generation: UInt32)]] = [:]
+}
+
+/// The run `spawn` is called in; stops with a precise message outside every run.
+@inline(__always)
+private func runOfSpawn(_ request: SpawnRequest) -> RunScope {
+    guard let scope = RunScope.current else {
+        let several = RunScope.runsInProgress > 1
+        parlaPreconditionFailure(
+            "spawn\(request.id.map { "(\($0))" } ?? "") at \(request.file):\(request.line) is outside Parla.run; tasks exist only inside a run"
+                + (several
+                    ? " (several runs are in progress: spawn from the body or the tasks of the one it belongs to)" : "")
+        )
+    }
+    return scope
+}
+
+/// The devices `request`'s placement allows, and the failure of a placement that allows none.
+@inline(__always)
+private func resolvePlacement(_ request: SpawnRequest, in scope: RunScope) -> (PlacementSpec, ParlaError?) {
+    let resolved = request.placement.resolvedPlacement(gpuCount: scope.devices.count - 1)
+    switch resolved.spec {
+    case .several(let candidates) where candidates.isEmpty:
+        return (
+            resolved.spec,
+            .unsatisfiableResources(
+                task: request.name,
+                detail:
+                    "its placement allows no device of this run (devices: \(scope.devices.map(\.description).joined(separator: ", ")))"
+            )
+        )
+    default:
+        return (resolved.spec, nil)
+    }
+}
+
+/// A record for the task: a finished one of the same kind reused (the fast path allocates nothing),
+/// else a new one; with the generation (use) of the record the task is.
+@inline(__always)
+private func makeRecord<R: Sendable>(
+    _ request: SpawnRequest,
+    placement: PlacementSpec,
+    in scope: RunScope,
+    _ synchronous: (@Sendable () throws -> R)?,
+    _ asynchronous: (@Sendable () async throws -> R)?
+) -> (TypedTaskRecord<R>, generation: UInt32) {
+    if R.self == Void.self, request.id == nil, request.vcus == nil, request.memory == nil, let synchronous,
+        let cached = TaskRecordCache.current.take()
+    {
+        let generation = cached.reset(
+            scope: scope,
+            placement: placement,
+            origin: request.file,
+            originLine: request.line
+        )
+        let record = unsafeDowncast(cached, to: TypedTaskRecord<R>.self)
+        record.reuse(body: synchronous)
+        return (record, generation)
+    }
+    let record = TypedTaskRecord<R>(
+        slot: request.id?.slot,
+        scope: scope,
+        placement: placement,
+        vcus: request.vcus ?? 0,
+        memory: request.memory ?? 0,
+        synchronous: synchronous,
+        asynchronous: asynchronous,
+        origin: request.file,
+        originLine: request.line
+    )
+    return (record, 0)
+}
+
+/// Why the record's placement can never be satisfied in this run (a device it does not have, more
+/// resources than any allowed device has), or `nil`.
+@inline(__always)
+private func checkPlacement(of record: TaskRecord, in scope: RunScope) -> ParlaError? {
+    switch record.placement {
+    case .one(let device) where !scope.has(device):
+        return .noSuchDevice(task: record.name, device: device, available: scope.devices)
+    case .several(let devices):
+        if let missing = devices.first(where: { !scope.has($0) }) {
+            return .noSuchDevice(task: record.name, device: missing, available: scope.devices)
+        }
+    default:
+        break
+    }
+    guard record.vcus > 0 || record.memory > 0 else { return nil }
+    let candidates: [Device]
+    switch record.placement {
+    case .any: candidates = scope.devices
+    case .one(let device): candidates = [device]
+    case .several(let devices): candidates = devices
+    }
+    return scope.ledger.unplaceableReason(vcus: record.vcus, memory: record.memory, candidates: candidates).map {
+        .unsatisfiableResources(task: record.name, detail: $0)
+    }
+}
+
+/// Claims the id `slot` for `record`: the tasks spawned earlier that depend on the id now wait for
+/// it, and barriers waiting for its spawn wake. Returns `false` when the id was taken already.
+private func claim(_ slot: TaskSlot, for record: TaskRecord, in scope: RunScope) -> Bool {
+    if let space = slot.space { scope.stalls.noteSpace(space) }
+    let claimed = slot.state.withLock { state -> (dependents: [TaskRecord], waiters: [Waiter])? in
+        if state.record != nil || state.finished != nil { return nil }
+        state.record = record
+        defer {
+            state.dependents = []
+            state.spawnWaiters = []
+        }
+        return (state.dependents, state.spawnWaiters)
+    }
+    guard let claimed else { return false }
+    for dependent in claimed.dependents {
+        if scope.dependencyMode == .explicit { dependent.notePredecessor(record, generation: nil) }
+        if !record.addSuccessor(dependent) { dependent.releaseOne() }
+    }
+    for waiter in claimed.waiters { waiter.wake() }
+    return true
+}
+
+/// Makes `record` wait for its explicit dependencies; with `trackPending`, notes which are still
+/// running (for prefetching).
+@inline(__always)
+private func registerDependencies(
+    _ dependencies: [any TaskDependency],
+    of record: TaskRecord,
+    in scope: RunScope,
+    trackPending: Bool
+) -> PendingWaits {
+    var waits = PendingWaits()
+    for dependency in dependencies {
+        dependency.forEachTarget { target in
+            switch target.kind {
+            case .record(let predecessor, let predecessorGeneration):
+                if scope.dependencyMode == .explicit {
+                    record.notePredecessor(predecessor, generation: predecessorGeneration)
+                }
+                record.remaining.add(1, ordering: .relaxed)
+                if predecessor.addSuccessor(record, generation: predecessorGeneration) {
+                    if trackPending { waits.dependencies.insert(ObjectIdentifier(predecessor)) }
+                } else {
+                    record.remaining.subtract(1, ordering: .relaxed)
+                }
+            case .slot(let slot):
+                if let space = slot.space { scope.stalls.noteSpace(space) }
+                record.remaining.add(1, ordering: .relaxed)
+                let (spawned, finished) = slot.state.withLock { state -> (TaskRecord?, FinishedTask?) in
+                    if let existing = state.record { return (existing, nil) }
+                    if let finished = state.finished { return (nil, finished) }
+                    state.dependents.append(record)
+                    return (nil, nil)
+                }
+                if let finished {
+                    // The task finished and its record was let go: nothing to wait for.
+                    record.remaining.subtract(1, ordering: .relaxed)
+                    if finished.failure != nil { record.noteFailedDependency(named: slot.name) }
+                } else if let spawned {
+                    if scope.dependencyMode == .explicit { record.notePredecessor(spawned, generation: nil) }
+                    if spawned.addSuccessor(record) {
+                        if trackPending { waits.dependencies.insert(ObjectIdentifier(spawned)) }
+                    } else {
+                        record.remaining.subtract(1, ordering: .relaxed)
+                    }
+                } else {
+                    waits.unspawned = true
+                }
+            }
+        }
+    }
+    return waits
+}
+
+/// Declares the task's data accesses (moved in before its body runs); with inferred dependencies they
+/// also order the task after earlier tasks whose accesses conflict with its own, and in `.explicit`
+/// runs such conflicts become race candidates, checked when it is about to run. Returns the failure of
+/// an array in use by another run.
+@inline(__always)
+private func registerAccesses(
+    _ request: SpawnRequest,
+    of record: TaskRecord,
+    generation: UInt32,
+    in scope: RunScope,
+    waits: inout PendingWaits
+) -> ParlaError? {
+    let accesses = request.accesses
+    // (A reused record keeps the capacity of its list.)
+    record.accesses.reserveCapacity(accesses.input.count + accesses.output.count + accesses.inOut.count)
+    for access in accesses.input { record.accesses.append(DeclaredAccess(access.declaredRegion.base, .input)) }
+    for access in accesses.output { record.accesses.append(DeclaredAccess(access.declaredRegion.base, .output)) }
+    for access in accesses.inOut { record.accesses.append(DeclaredAccess(access.declaredRegion.base, .inOut)) }
+    var sharingFailure: ParlaError? = nil
+    // (By position: entries are not copied, which would retain their arrays.)
+    for position in record.accesses.indices {
+        let mode = record.accesses[position].mode
+        var conflicting = record.accesses[position].access.inferDependencies(
+            of: record,
+            generation: generation,
+            run: scope.serial,
+            mode: mode,
+            keepFinished: scope.dependencyMode == .explicit
+        )
+        if let other = conflicting.first(where: \.isOfAnotherRun) {
+            sharingFailure =
+                sharingFailure
+                ?? .sharedAcrossRuns(
+                    task: record.name,
+                    array: record.accesses[position].access.label,
+                    otherTask: other.task.name
+                )
+            conflicting.removeAll(where: \.isOfAnotherRun)
+        }
+        if scope.dependencyMode == .inferred {
+            for conflict in conflicting {
+                record.remaining.add(1, ordering: .relaxed)
+                if conflict.task.addSuccessor(record, generation: conflict.generation) {
+                    waits.dependencies.insert(ObjectIdentifier(conflict.task))
+                    // `input` regions are prefetched (an `inOut` region moves when its task starts, so
+                    // that the states a program prints between tasks stay those of the task order).
+                    if mode == .input && conflict.mode.writes {
+                        waits.producersOfInput[position, default: []].append((conflict.task, conflict.generation))
+                    }
+                } else {
+                    record.remaining.subtract(1, ordering: .relaxed)
+                }
+            }
+        } else {
+            let access = record.accesses[position].access
+            for conflict in conflicting {
+                record.raceCandidates.append(
+                    (
+                        conflict.task,
+                        "\(access.label) region \(access.region) (\(conflict.task.name): \(conflict.mode), \(record.name): \(mode))"
+                    )
+                )
+            }
+        }
+    }
+    return sharingFailure
+}
+
+/// Prefetch: when a task placed on one device waits for more than the producers of the data it reads,
+/// its input copies start as soon as those producers have finished.
+@inline(__always)
+private func startPrefetches(
+    for record: TaskRecord,
+    generation: UInt32,
+    waits: PendingWaits,
+    in scope: RunScope,
+    request: SpawnRequest
+) {
+    guard case .one(let device) = record.placement, scope.dependencyMode == .inferred,
+        waits.unspawned || !waits.dependencies.isEmpty
+    else { return }
+    for (position, entry) in record.accesses.enumerated() where entry.mode == .input {
+        let producers = waits.producersOfInput[position] ?? []
+        let producerIDs = Set(producers.map { ObjectIdentifier($0.0) })
+        if waits.unspawned || !waits.dependencies.isSubset(of: producerIDs) {
+            spawnPrefetch(
+                entry.access,
+                to: device,
+                for: record,
+                generation: generation,
+                after: producers,
+                scope: scope,
+                file: request.file,
+                line: request.line
+            )
+        }
+    }
+}
+
+/// Spawns the hidden task that brings `access` to `device` for `task` (use `generation` of its record)
+/// once `producers` have finished; it moves nothing once the task has started (the task then moves its
+/// data itself, and may already be followed by a writer of the region).
+private func spawnPrefetch(
+    _ access: any DeclaredRegion,
+    to device: Device,
+    for task: TaskRecord,
+    generation: UInt32,
+    after producers: [(TaskRecord, generation: UInt32)],
+    scope: RunScope,
+    file: StaticString,
+    line: UInt
+) {
+    let prefetch = TypedTaskRecord<Void>(
+        slot: nil,
+        scope: scope,
+        placement: .one(device),
+        vcus: 0,
+        memory: 0,
+        synchronous: {
+            // A failure here (no room, say) is not the task's, and changes nothing: the task moves the
+            // data again and reports it.
+            try? access.prepare(on: device, mode: .input, run: scope, writer: nil) {
+                task.hasStarted(generation: generation)
+            }
+        },
+        asynchronous: nil,
+        origin: file,
+        originLine: line
+    )
+    scope.accounting.taskSpawned()
+    for (producer, generation) in producers {
+        prefetch.remaining.add(1, ordering: .relaxed)
+        if !producer.addSuccessor(prefetch, generation: generation) {
+            prefetch.remaining.subtract(1, ordering: .relaxed)
+        }
+    }
+    prefetch.releaseOne()
+}
