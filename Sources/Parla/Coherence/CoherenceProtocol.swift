@@ -169,6 +169,7 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
             cut.append((inside, now))
         }
         self.addMerging(cut)
+        self.checkInvariants(around: region)
         return copies
     }
 
@@ -208,6 +209,12 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
             return true
         }
         return state
+    }
+
+    /// How many elements `device`'s copy holds validly (kept as pieces change).
+    func heldElementCount(on device: Device) -> Int {
+        let position = DeviceSet.position(of: device)
+        return position < self.heldElements.count ? self.heldElements[position] : 0
     }
 
     /// Whether `device` holds a valid copy of every element (without looking at the pieces).
@@ -260,6 +267,7 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
             }
         }
         self.addMerging(changed)
+        self.checkInvariants(around: nil)
         return copies
     }
 
@@ -291,13 +299,7 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
             changed.append((box, kept))
         }
         self.addMerging(changed)
-    }
-
-    /// Forgets every copy: `device` now holds the only valid copy of the whole array (after `update`).
-    public mutating func reset(to device: Device) {
-        self.index.removeAll()
-        self.heldElements = []
-        self.add(self.whole, heldBy: DeviceSet(device))
+        self.checkInvariants(around: region)
     }
 
     // MARK: Pieces

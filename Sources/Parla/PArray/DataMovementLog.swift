@@ -1,11 +1,9 @@
 import ParlaDevices
 import Synchronization
 
-/// Bytes moved between devices for `PArray`s, per link (source, destination): for the run in
-/// progress (``currentRun``), and for the whole process (``moved``) since the last ``reset()``.
+/// Bytes moved between devices for `PArray`s, per link (source, destination), by the run in progress
+/// (``currentRun``).
 public enum DataMovementLog {
-    private static let bytes = AdaptiveMutex<[Link: Int]>([:])
-
     /// A directed link between two devices.
     public struct Link: Hashable, Sendable, CustomStringConvertible {
         /// Where data came from.
@@ -19,15 +17,11 @@ public enum DataMovementLog {
     /// Adds `count` bytes moved from `source` to `destination`.
     static func record(_ count: Int, from source: Device, to destination: Device, run: RunScope?) {
         let link = Link(source: source, destination: destination)
-        bytes.withLock { $0[link, default: 0] += count }
         run?.movement.withLock { $0[link, default: 0] += count }
     }
 
-    /// The bytes moved per link in the whole process, CPU-to-GPU links first, then by device.
-    public static var moved: [(link: Link, bytes: Int)] { sorted(bytes.withLock { $0 }) }
-
     /// The bytes moved per link by the `Parla.run` whose body (or task) asks: its tasks' movements
-    /// and its body's reads (empty outside a run).
+    /// and its body's reads (empty outside a run), CPU-to-GPU links first, then by device.
     public static var currentRun: [(link: Link, bytes: Int)] {
         sorted((RunScope.currentTask?.scope ?? RunScope.awaiterScope)?.movement.withLock { $0 } ?? [:])
     }
@@ -38,7 +32,4 @@ public enum DataMovementLog {
             (key($0.0.source), key($0.0.destination)) < (key($1.0.source), key($1.0.destination))
         }
     }
-
-    /// Forgets what was recorded.
-    public static func reset() { bytes.withLock { $0 = [:] } }
 }

@@ -107,25 +107,46 @@ extension PArray {
         let task = RunningTask.sink
         // A task whose device work has failed writes nothing more: the region keeps what it held.
         if let task, task.hasRecordedDeviceFailure { return }
-        self.storage.state.withLock { state in
-            guard state.buffers[device] != nil else {
-                parlaPreconditionFailure(
-                    "\(self.storage.label) has no copy on \(device); declare it in the task's output or inOut"
-                )
+        while true {
+            // The buffer becomes this array's own first (copied outside the lock when the program shares
+            // it), so that the write cannot replace it by a copy that fails half-way.
+            let step = self.storage.state.withLock { state -> WriteStep in
+                guard state.buffers[device] != nil else {
+                    parlaPreconditionFailure(
+                        "\(self.storage.label) has no copy on \(device); declare it in the task's output or inOut"
+                    )
+                }
+                if PArrayStorage.bufferIsShared(on: device, in: &state) {
+                    if let busy = state.moves.first(where: { $0.destinations.contains(device) }) { return .wait(busy) }
+                    return .unshare(self.storage.beginUnsharing(on: device, in: &state))
+                }
+                if let record = RunScope.currentTask { self.storage.noteWrite(by: record, on: device) }
+                state.buffers[device]!._assign(value, to: components)
+                return .written
             }
-            do throws(DeviceError) {
-                // The buffer becomes this array's own first, so that the write cannot replace it by a
-                // copy that fails half-way.
-                try PArrayStorage.makeBufferUnique(on: device, in: &state)
-            } catch {
-                let what = "making \(self.storage.label)'s copy on \(device) its own before a write"
-                guard let task else { fatalError("\(what) failed: \(error)") }
-                task.recordDeviceFailure(error, operation: what)
+            switch step {
+            case .written:
                 return
+            case .wait(let move):
+                move.waitUntilFinished()
+            case .unshare(let unsharing):
+                do throws(DeviceError) {
+                    try self.storage.unshare(unsharing)
+                } catch {
+                    let what = "making \(self.storage.label)'s copy on \(device) its own before a write"
+                    guard let task else { fatalError("\(what) failed: \(error)") }
+                    task.recordDeviceFailure(error, operation: what)
+                    return
+                }
             }
-            if let record = RunScope.currentTask { self.storage.noteWrite(by: record, on: device) }
-            state.buffers[device]!._assign(value, to: components)
         }
+    }
+
+    /// What ``write(_:)`` does next.
+    private enum WriteStep {
+        case written
+        case wait(PendingMove)
+        case unshare(PArrayStorage<Element>.Unsharing)
     }
 
     // MARK: Forwarded queries (on the current device's copy)

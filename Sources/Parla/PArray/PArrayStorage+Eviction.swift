@@ -7,6 +7,7 @@ extension PArrayStorage {
         // to the thread that copies between them; the move registered with them keeps others out.
         case refused, evicted
         case wait(PendingMove)
+        case unshare(Unsharing)
         case copy(PendingMove, [Int], [Transfer])
     }
 
@@ -34,7 +35,9 @@ extension PArrayStorage {
                     return .evicted
                 }
                 try Self.ensureBuffer(&state, on: fallback, of: registry)
-                try Self.makeBufferUnique(on: fallback, in: &state)
+                if Self.bufferIsShared(on: fallback, in: &state) {
+                    return .unshare(self.beginUnsharing(on: fallback, in: &state))
+                }
                 // The fallback becomes the holder of what only `device` had: a move into it, for reading.
                 let move = PendingMove(
                     destinations: [fallback],
@@ -49,6 +52,7 @@ extension PArrayStorage {
             case .refused: return false
             case .evicted: return true
             case .wait(let move): move.waitUntilFinished()
+            case .unshare(let unsharing): try self.unshare(unsharing)
             case .copy(let move, let shape, let transfers):
                 // The fallback now holds what only `device` had too; the next round evicts.
                 try self.carryOut(move, shape: shape, phases: [transfers], run: RunScope.awaiterScope) { state in

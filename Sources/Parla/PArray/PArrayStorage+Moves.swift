@@ -51,6 +51,8 @@ extension PArrayStorage {
                 return
             case .wait(let move):
                 move.waitUntilFinished()
+            case .unshare(let unsharing):
+                try self.unshare(unsharing)
             case .copy(let move, let shape, let phases):
                 do throws(DeviceError) {
                     let applied = try self.carryOut(move, shape: shape, phases: phases, run: run) { state in
@@ -75,6 +77,8 @@ extension PArrayStorage {
         // to the thread that copies between them; the move registered with them keeps others out.
         case done
         case wait(PendingMove)
+        /// Copy a buffer shared with the program first (outside the lock), then plan again.
+        case unshare(Unsharing)
         case copy(PendingMove, shape: [Int], phases: [[Transfer]])
     }
 
@@ -117,10 +121,10 @@ extension PArrayStorage {
             let allocates = state.buffers[device] == nil
             try Self.ensureBuffer(&state, on: device, of: registry)
             if allocates { run?.noteResident(self, on: device) }
-            if mode.writes || !copies.isEmpty {
+            if (mode.writes || !copies.isEmpty) && Self.bufferIsShared(on: device, in: &state) {
                 // Written below or by the task: the buffer must not be shared with an NDArray the program
                 // holds (a wrapped array, or an earlier `.array`).
-                try Self.makeBufferUnique(on: device, in: &state)
+                return .unshare(self.beginUnsharing(on: device, in: &state))
             }
             if copies.isEmpty {
                 // (A writer is recorded with the pieces the access found before changing them.)
@@ -144,15 +148,19 @@ extension PArrayStorage {
                 )
             {
                 do throws(DeviceError) {
+                    var othersReady = true
                     for other in shared.devices where other != device {
                         if state.buffers[other] == nil {
                             try Self.ensureBuffer(&state, on: other, of: registry)
                             run.noteResident(self, on: other)
                         }
-                        try Self.makeBufferUnique(on: other, in: &state)
+                        // (A buffer the program shares is made the array's own by that GPU's task.)
+                        if Self.bufferIsShared(on: other, in: &state) { othersReady = false }
                     }
-                    destinations = shared.devices
-                    phases = shared.phases
+                    if othersReady {
+                        destinations = shared.devices
+                        phases = shared.phases
+                    }
                 } catch {
                     // Another GPU has no room: this read goes alone (that GPU's task reports it).
                 }
@@ -176,6 +184,7 @@ extension PArrayStorage {
         run: RunScope?,
         commit: (inout State) -> Void
     ) throws(DeviceError) -> Bool {
+        self.checkLockNotHeld(copying: "a region")
         var failure: DeviceError? = nil
         for phase in phases where failure == nil {
             var events: [DeviceEvent] = []

@@ -81,12 +81,65 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         self.state.withLock { $0.coherence.visits } + self.history.withLock { $0.visits }
     }
 
-    /// Makes `device`'s buffer, if there is one, this array's own (not shared with an `NDArray` the
-    /// program holds), in place. (Through the dictionary's values: its optional subscript's accessor
-    /// allocated a frame on every use.)
-    static func makeBufferUnique(on device: Device, in state: inout State) throws(DeviceError) {
-        guard let index = state.buffers.index(forKey: device) else { return }
-        try state.buffers.values[index].makeStorageUnique()
+    /// Whether `device`'s buffer is shared with an `NDArray` the program holds (a wrapped array, an
+    /// earlier `.array`): before anything writes into it, it must become this array's own, by a copy
+    /// made outside the lock (``beginUnsharing(on:in:)``). (Through the dictionary's values: its
+    /// optional subscript's accessor allocated a frame on every use.)
+    static func bufferIsShared(on device: Device, in state: inout State) -> Bool {
+        guard let index = state.buffers.index(forKey: device) else { return false }
+        return state.buffers.values[index].storageIsShared()
+    }
+
+    /// Under the lock: registers the move that keeps other accesses out of `device`'s shared buffer
+    /// while ``unshare(_:)`` copies it, outside the lock.
+    func beginUnsharing(on device: Device, in state: inout State) -> Unsharing {
+        let move = PendingMove(destinations: [device], box: state.coherence.whole, mode: .input, epoch: state.epoch)
+        state.moves.append(move)
+        return Unsharing(move: move, device: device, buffer: state.buffers[device]!)
+    }
+
+    /// Stops (in builds with internal checks) when the calling thread holds the array's lock while it
+    /// makes or waits for copies: every other task of the array would wait for them.
+    @inline(__always)
+    func checkLockNotHeld(copying what: @autoclosure () -> String) {
+        parlaInvariant(
+            !self.state.isHeldByCurrentThread,
+            "copies of \(what()) of \(self.label) were made with the array's lock held"
+        )
+    }
+
+    /// A shared buffer being copied into memory of the array's own (see ``unshare(_:)``).
+    struct Unsharing: @unchecked Sendable {
+        // @unchecked Sendable: handed from the lock's holder to the same thread, outside the lock.
+        let move: PendingMove
+        let device: Device
+        let buffer: NDArray<Element>
+    }
+
+    /// Outside the lock: copies a shared buffer into memory of the array's own, then installs the copy
+    /// (unless an `update` replaced the array, or the buffer was replaced, meanwhile) and ends the move
+    /// that kept other accesses to the buffer waiting. The copy is made without the array's lock held,
+    /// so that no other task of the array waits for it unless it needs that very buffer.
+    func unshare(_ unsharing: Unsharing) throws(DeviceError) {
+        self.checkLockNotHeld(copying: "a shared buffer")
+        var copy = unsharing.buffer
+        var failure: DeviceError? = nil
+        do throws(DeviceError) {
+            // (`copy` shares the storage with the state's buffer: it is always copied.)
+            try copy.makeStorageUnique()
+        } catch {
+            failure = error
+        }
+        self.state.withLock { state in
+            state.moves.removeAll { $0 === unsharing.move }
+            guard failure == nil, state.epoch == unsharing.move.epoch,
+                let index = state.buffers.index(forKey: unsharing.device),
+                state.buffers.values[index].memory.allocation === unsharing.buffer.memory.allocation
+            else { return }
+            state.buffers.values[index] = copy
+        }
+        unsharing.move.finish()
+        if let failure { throw failure }
     }
 
     /// Forgets every copy and keeps `array` (on its device) as the only one.

@@ -96,6 +96,12 @@ public struct NDArray<Element: NDElement>: Sendable {
         }
     }
 
+    /// Whether ``makeStorageUnique()`` would copy: the storage is shared with another array value, or
+    /// positions of the array share elements.
+    package mutating func storageIsShared() -> Bool {
+        !isKnownUniquelyReferenced(&self._storage) || self._hasSharedElements
+    }
+
     /// Makes the storage this array's own (copying it when shared), before the runtime writes into it
     /// directly (device copies bypass copy-on-write). When the copy cannot be made (no memory, a failing
     /// kernel), the array is unchanged and the device's error is thrown: the runtime's buffers never

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,6 +20,11 @@ package final class AdaptiveMutex<Value: ~Copyable>: @unchecked Sendable {
     // `@exclusivity(unchecked)`: accessed only with the mutex held, by one thread at a time, and never
     // twice at once by it (`withLock` is not reentrant).
     @exclusivity(unchecked) private var value: Value
+
+    #if PARLA_INTERNAL_CHECKS
+    /// The thread holding the lock (0: none), tracked in builds with internal checks only.
+    private let holder = Atomic<UInt>(0)
+    #endif
 
     /// A lock around `value`.
     package init(_ value: consuming sending Value) {
@@ -40,8 +47,25 @@ package final class AdaptiveMutex<Value: ~Copyable>: @unchecked Sendable {
     package func withLock<Result: ~Copyable, Failure: Error>(
         _ body: (inout sending Value) throws(Failure) -> sending Result
     ) throws(Failure) -> sending Result {
+        #if PARLA_INTERNAL_CHECKS
+        parlaInvariant(!self.isHeldByCurrentThread, "a thread took a lock it already holds (withLock is not reentrant)")
+        #endif
         pthread_mutex_lock(self.mutex)
+        #if PARLA_INTERNAL_CHECKS
+        self.holder.store(UInt(pthread_self()), ordering: .relaxed)
+        defer { self.holder.store(0, ordering: .relaxed) }
+        #endif
         defer { pthread_mutex_unlock(self.mutex) }
         return try body(&self.value)
+    }
+
+    /// Whether the calling thread holds the lock: known in builds with internal checks (debug builds);
+    /// always `false` in others.
+    package var isHeldByCurrentThread: Bool {
+        #if PARLA_INTERNAL_CHECKS
+        return self.holder.load(ordering: .relaxed) == UInt(pthread_self())
+        #else
+        return false
+        #endif
     }
 }
