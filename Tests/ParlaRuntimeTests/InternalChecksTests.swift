@@ -174,4 +174,18 @@ struct InternalChecksTests {
         )
         #expect(text.contains("coherence protocol of shape [4, 4]") && text.contains("overlap"))
     }
+
+    @Test("two threads changing one node of a box index at once stop")
+    func boxTreeChangedTwice() async {
+        let text = Self.text(
+            await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+                var tree = BoxTree<Int>(rank: 1)
+                tree.insert(Box(lower: [0], upper: [1]), 0)
+                // Another thread is changing the root (as a tree shared without copy-on-write would be).
+                tree.root.changer.store(1, ordering: .relaxed)
+                tree.insert(Box(lower: [1], upper: [2]), 1)
+            }
+        )
+        #expect(text.contains("two threads changed one node of a box index at once"))
+    }
 }

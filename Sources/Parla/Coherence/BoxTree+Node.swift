@@ -1,3 +1,10 @@
+import ParlaDevices
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension BoxTree {
     /// A node: a leaf holds values, an inner node holds subtrees one level down, each entry with its
     /// box (a leaf's entry) or its subtree's bounding box.
@@ -15,6 +22,37 @@ extension BoxTree {
         @exclusivity(unchecked) var children: [Node] = []
         /// A leaf's values.
         @exclusivity(unchecked) var values: [Value] = []
+
+        #if PARLA_INTERNAL_CHECKS
+        /// The thread changing the node (0: none), tracked in builds with internal checks: two threads
+        /// changing one node at once break the rule the unchecked properties rest on.
+        let changer = Atomic<UInt>(0)
+        #endif
+
+        /// Marks the start of a change by the calling thread (stopping, in builds with internal checks,
+        /// when another thread is changing the node); hand the result to ``endChange(_:)``.
+        @inline(__always)
+        func beginChange() -> UInt {
+            #if PARLA_INTERNAL_CHECKS
+            let me = UInt(pthread_self())
+            let previous = self.changer.exchange(me, ordering: .acquiringAndReleasing)
+            parlaInvariant(
+                previous == 0 || previous == me,
+                "two threads changed one node of a box index at once (its properties are unchecked for exclusivity because only the index's owner changes them)"
+            )
+            return previous
+            #else
+            return 0
+            #endif
+        }
+
+        /// Marks the end of a change begun by ``beginChange()``.
+        @inline(__always)
+        func endChange(_ previous: UInt) {
+            #if PARLA_INTERNAL_CHECKS
+            if previous == 0 { self.changer.store(0, ordering: .releasing) }
+            #endif
+        }
 
         init(height: Int) {
             self.height = height
@@ -119,6 +157,8 @@ extension BoxTree {
         /// Adds `entry` to the node of height `target` below this one whose box grows least; returns
         /// the new sibling when this node split.
         func insert(_ entry: Entry, box: Box, atHeight target: Int, visits: inout Int) -> Node? {
+            let change = self.beginChange()
+            defer { self.endChange(change) }
             visits += 1
             if self.height == target {
                 self.append(entry, box: box)
@@ -229,6 +269,8 @@ extension BoxTree {
             visits: inout Int,
             _ shouldRemove: (Box, Value) -> Bool
         ) -> Bool {
+            let change = self.beginChange()
+            defer { self.endChange(change) }
             visits += 1
             var changed = false
             var index = 0

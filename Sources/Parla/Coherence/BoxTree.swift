@@ -31,7 +31,8 @@ struct BoxTree<Value> {
     /// Nodes and entries looked at by mutations so far.
     private(set) var visits = 0
 
-    private var root: Node
+    /// The top node (readable by the checks' tests; changed only through the tree's methods).
+    private(set) var root: Node
 
     /// An empty tree of boxes with `rank` axes.
     init(rank: Int) {
