@@ -264,4 +264,37 @@ struct TaskHandleLayoutTests {
     func handleSize() {
         #expect(MemoryLayout<ParlaTask<Void>>.size <= 3 * MemoryLayout<Int>.size)
     }
+
+    /// A placement of a program's own: the even-numbered GPUs.
+    struct EvenGPUs: Placement {
+        func resolvedPlacement(gpuCount: Int) -> ResolvedPlacement {
+            ResolvedPlacement(allowing: stride(from: 0, to: gpuCount, by: 2).map { gpu($0) })
+        }
+    }
+
+    /// A dependency of a program's own: the tasks that wrote a block.
+    struct Block: TaskDependency {
+        var writers: [TaskID]
+        func forEachTarget(_ visit: (TaskDependencyTarget) -> Void) {
+            for id in writers { id.forEachTarget(visit) }
+        }
+    }
+
+    @Test("a program's own placements and dependencies work as the built-in ones do")
+    func ownPlacementsAndDependencies() async throws {
+        let devices = Mutex<[Device]>([])
+        let order = Mutex<[String]>([])
+        try await Parla.run(devices: .virtual(gpus: 4)) {
+            let W = TaskSpace("W")
+            for _ in 0..<8 { spawn(placement: EvenGPUs()) { devices.withLock { $0.append(Device.current) } } }
+            let block = Block(writers: [W[0], W[1]])
+            // The reader is spawned before the writers: it waits for them all the same.
+            spawn(W[2], dependencies: [block]) { order.withLock { $0.append("reader") } }
+            for i in 0..<2 { spawn(W[i]) { order.withLock { $0.append("writer") } } }
+        }
+        #expect(Set(devices.withLock { $0 }).isSubset(of: [gpu(0), gpu(2)]))
+        #expect(order.withLock { $0 } == ["writer", "writer", "reader"])
+        #expect(ResolvedPlacement(allowing: [gpu(1), gpu(1)]).devices(gpuCount: 4) == [gpu(1)])
+        #expect(ResolvedPlacement.anyDevice.devices(gpuCount: 2) == [gpu(0), gpu(1), cpu])
+    }
 }
