@@ -39,7 +39,11 @@ extension Parla {
         let monitor = Task { await scope.monitor() }
         var bodyError: (any Error)? = nil
         do {
-            try await TaskContext.$current.withValue(TaskContext(registry: registry, run: scope)) { try await body() }
+            // (A run started inside a task's asynchronous body keeps that task and its device.)
+            var context = TaskContext.current ?? TaskContext()
+            context.registry = registry
+            context.run = scope
+            try await TaskContext.$current.withValue(context) { try await body() }
         } catch {
             bodyError = error
         }
