@@ -62,7 +62,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ParlaRuntimeTests",
-            dependencies: ["Parla", "ParlaChecks", "ParlaCommand"]
+            dependencies: ["Parla", "ParlaChecks"]
+        ),
+        .testTarget(
+            name: "ParlaCommandTests",
+            dependencies: ["ParlaCommand", "Parla"]
         ),
         .testTarget(
             name: "ParlaDevicesTests",

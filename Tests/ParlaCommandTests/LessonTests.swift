@@ -68,3 +68,39 @@ struct LessonTests {
         #expect(lines[4] == "nested task returned 42")
     }
 }
+
+@Suite("lesson 6: automatic, coherent data movement")
+struct LessonSixTests {
+    @Test(
+        "lesson 6 prints the seed's states after each task, and the bytes moved per link",
+        arguments: [DeviceSelection.virtual(gpus: 4), .cudaSimulated(gpus: 4)]
+    )
+    func lessonSix(devices: DeviceSelection) async throws {
+        let lines = try await output(ofLesson: 6, devices: devices)
+        let text = lines.joined(separator: "\n")
+        #expect(
+            text.contains(
+                "ts[0] on gpu(0), input: [A]\n  A = {0: [[1.0, 2.0], [3.0, 4.0]], 1: nil, 2: nil, 3: nil, -1: [[1.0, 2.0], [3.0, 4.0]]}"
+            )
+        )
+        #expect(text.contains("ts[1] on gpu(1), output: [B]\n  B = {0: nil, 1: [["))
+        #expect(text.contains(", 2: nil, 3: nil, -1: nil}"))
+        #expect(
+            text.contains(
+                "ts[2] on cpu, input: [A], inOut: [B]\n  A = {0: [[1.0, 2.0], [3.0, 4.0]], 1: nil, 2: nil, 3: nil, -1: [[1.0, 2.0], [3.0, 4.0]]}\n  B = {0: nil, 1: nil, 2: nil, 3: nil, -1: [["
+            )
+        )
+        #expect(
+            text.contains(
+                "ts[3] on gpu(1), inOut: [A[0]]\n  A = {0: {[1..<2, 0..<2]: [[3.0, 4.0]]}, 1: {[0..<1, 0..<2]: [[1.0, 1.4142135623730951]]}, 2: nil, 3: nil, -1: {[1..<2, 0..<2]: [[3.0, 4.0]]}}"
+            )
+        )
+        #expect(text.contains("A = [[1.0, 1.4142135623730951], [3.0, 4.0]]"))
+        #expect(
+            lines.suffix(4) == [
+                "bytes moved per link:", "  cpu -> gpu(0): 32 bytes", "  gpu(0) -> gpu(1): 16 bytes",
+                "  gpu(1) -> cpu: 48 bytes",
+            ]
+        )
+    }
+}
