@@ -61,14 +61,6 @@ public enum ElementwiseOperation: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Whether the operation takes the scalar argument.
-    public var usesScalar: Bool {
-        switch self {
-        case .binaryWithScalarLeft, .binaryWithScalarRight, .fill: return true
-        default: return false
-        }
-    }
-
     public var description: String {
         switch self {
         case .unary(let op): return op.rawValue
