@@ -124,7 +124,7 @@ extension PArray {
                 return
             }
             if let record = RunScope.currentTask { self.storage.noteWrite(by: record, on: device) }
-            state.buffers[device]!._assign(value, to: components)
+            state.buffers[device]!.assign(value, to: components)
         }
     }
 

@@ -108,7 +108,7 @@ extension NDArray {
 
     /// A new contiguous array of `shape` on `backend`'s device whose elements are not initialized, or
     /// the device's allocation error. For the runtime's whole-array buffers.
-    public static func _allocate(shape: [Int], on backend: any DeviceBackend) throws(DeviceError) -> NDArray {
+    package static func allocate(shape: [Int], on backend: any DeviceBackend) throws(DeviceError) -> NDArray {
         let count = _checkedCount(of: shape, Element.self)
         return NDArray(
             _storage: try NDStorage(uninitializedCapacity: count, on: backend),
