@@ -119,6 +119,27 @@ struct VirtualGPUTests {
         }
     }
 
+    @Test("a device in host memory has the default diagnostics: memcpy as its own copies, no peer links")
+    func hostMemoryDiagnostics() throws {
+        let linked = VirtualGPU(index: 0, link: .pcie4)
+        let diagnostics = linked.diagnostics
+        #expect(diagnostics.details == "link 25.0 GB/s + 10.0 µs per copy")
+        #expect(VirtualGPU(index: 1).diagnostics.details == "copies at memcpy speed")
+        #expect(HostBackend().diagnostics.details == nil)
+        #expect(diagnostics.runsOnHost)
+        #expect(try diagnostics.isIdle())
+        #expect(diagnostics.driverCopyName(from: cpu, to: gpu(0)) == "memcpy")
+        #expect(diagnostics.directPeerCopies(from: gpu(1)) == nil)
+        diagnostics.setDirectPeerCopies(true, from: gpu(1))
+        #expect(diagnostics.directPeerCopies(from: gpu(1)) == nil)
+        let source = try HostBackend().allocate(byteCount: 256)
+        source.hostPointer!.initializeMemory(as: UInt8.self, repeating: 9, count: 256)
+        let target = try linked.allocate(byteCount: 256)
+        #expect(try diagnostics.timeDriverCopy(from: source, to: target, byteCount: 256) >= .zero)
+        let copied = UnsafeBufferPointer(start: target.hostPointer!.assumingMemoryBound(to: UInt8.self), count: 256)
+        #expect(copied.allSatisfy { $0 == 9 })
+    }
+
     @Test("copies on a virtual GPU's queue are asynchronous and complete, also with a link model")
     func asynchronousCopies() throws {
         let gpu0 = VirtualGPU(index: 0, link: .init(bytesPerSecond: 1e9, latency: 1e-4))

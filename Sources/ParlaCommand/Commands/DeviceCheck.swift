@@ -68,8 +68,7 @@ struct DeviceCheckCommand: AsyncParsableCommand {
         for device in gpus {
             let backend = try registry.backend(for: device)
             // Kernels of virtual and simulated GPUs run on the host; a small load shows the same there.
-            let isRealGPU = (backend as? CUDAGPU).map { !$0.isSimulated } ?? false
-            let size = isRealGPU ? 2048 : 64
+            let size = backend.diagnostics.runsOnHost ? 64 : 2048
             let idle = Mutex(false)
             let clock = ContinuousClock()
             var busy = Duration.zero
@@ -85,8 +84,7 @@ struct DeviceCheckCommand: AsyncParsableCommand {
                 }
                 try await task.wait()
                 busy = start.duration(to: clock.now)
-                let isIdle =
-                    try (backend as? CUDAGPU)?.computeStreamIsIdle ?? backend.completionOfQueuedWork().isComplete
+                let isIdle = try backend.diagnostics.isIdle()
                 idle.withLock { $0 = isIdle }
             }
             let emptyStart = clock.now
