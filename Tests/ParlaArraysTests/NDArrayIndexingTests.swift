@@ -1,4 +1,4 @@
-import Parla
+import ParlaArrays
 import Testing
 
 /// One subscript component and the positions it selects on an axis of extent 10 (NumPy's answer).

@@ -4,7 +4,7 @@
 // The random cases are built by hand from PropertyBased's seeded generator (one `Generator` per kind
 // of case), so a failure prints the whole case and the `.fixedSeed` that reproduces it.
 
-import Parla
+import ParlaArrays
 import PropertyBased
 import Testing
 

@@ -1,7 +1,7 @@
 import CCUDADriver
+import ParlaArrays
 import Testing
 
-@testable import Parla
 @testable import ParlaDevices
 
 /// The simulated CUDA driver keeps the driver's rules, so that the CUDA backend's own code is tested
