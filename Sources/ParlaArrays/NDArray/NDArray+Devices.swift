@@ -168,8 +168,8 @@ extension NDArray {
     ) -> NDArray {
         guard let kernels = self._deviceKernels else {
             return scalarFirst
-                ? self._map { Element._apply(Operation.self, scalar, $0) }
-                : self._map { Element._apply(Operation.self, $0, scalar) }
+                ? self._map(with: scalar) { x, scalar in Element._apply(Operation.self, scalar, x) }
+                : self._map(with: scalar) { x, scalar in Element._apply(Operation.self, x, scalar) }
         }
         let result = NDArray(_uninitializedShape: self.shape, on: self._backend)
         self._onDevice("\(Operation.kernelOperator)") { () throws(DeviceError) in
@@ -189,7 +189,9 @@ extension NDArray {
     /// `operation(self)` element by element.
     @inlinable
     func _unary<Operation: UnaryOperation>(_ operation: Operation.Type) -> NDArray {
-        guard let kernels = self._deviceKernels else { return self._map { Element._apply(Operation.self, $0) } }
+        guard let kernels = self._deviceKernels else {
+            return self._map(with: ()) { x, _ in Element._apply(Operation.self, x) }
+        }
         let result = NDArray(_uninitializedShape: self.shape, on: self._backend)
         self._onDevice("\(Operation.kernelOperator)") { () throws(DeviceError) in
             try kernels.elementwise(
