@@ -10,9 +10,9 @@
 // functions are the C library's, and `astype` truncates toward zero and saturates when converting a
 // floating-point value to an integer type and wraps when narrowing an integer.
 //
-// In the C, `x` and `y` are expressions of the element type, `t` its C type name, and `u64` is
-// `unsigned long long` (integer arithmetic goes through it so that overflow wraps instead of being
-// undefined); the Swift `x != x` and C `x != x` are true only for a NaN.
+// In the C, `x` and `y` are expressions of the element type, and `u64` is `unsigned long long`:
+// integer arithmetic goes through it so that overflow wraps instead of being undefined. In both
+// languages `x != x` is true only for a NaN (never for an integer).
 
 // MARK: Rows
 
