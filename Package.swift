@@ -68,14 +68,16 @@ let package = Package(
             name: "ParlaCommandTests",
             dependencies: ["ParlaCommand", "Parla"]
         ),
+        // The device layer, driven through raw allocations and copies, and through NDArray where a
+        // backend's kernels are what is tested.
         .testTarget(
             name: "ParlaDevicesTests",
-            dependencies: ["Parla", "ParlaCommand"]
+            dependencies: ["ParlaDevices", "ParlaArrays"]
         ),
         .testTarget(
             name: "ParlaArraysTests",
             dependencies: [
-                "Parla",
+                "ParlaArrays",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

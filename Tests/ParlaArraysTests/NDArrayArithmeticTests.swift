@@ -1,4 +1,4 @@
-import Parla
+import ParlaArrays
 import Testing
 
 #if canImport(Glibc)
@@ -334,6 +334,15 @@ struct NDArrayArithmeticTests {
         #expect(x.tanh().elements == [0, tanh(-1), 1])
         #expect(NDArray(4.0).sqrt().item() == 2)
         #expect(NDArray(4.0).sqrt().shape == [])
+    }
+
+    @Test func powerOfNegativeAndZeroBasesIsNumPys() {
+        // NumPy: np.power([-2., 0., -8., -2.], [2., 0., 1/3, -1.]) == [4., 1., nan, -0.5].
+        let bases = NDArray<Double>([-2, 0, -8, -2])
+        let powers = pow(bases, NDArray<Double>([2, 0, 1.0 / 3, -1])).elements
+        #expect(powers[0] == 4 && powers[1] == 1 && powers[2].isNaN && powers[3] == -0.5)
+        #expect(pow(NDArray<Float>([-3, 0]), 2).elements == [9, 0])
+        #expect(NDArray<Float>([0]).pow(0).elements == [1])
     }
 
     @Test func absOfIntegers() {

@@ -5,7 +5,8 @@
 // `precondition` prints no message in `-O`, so these tests fail there unless every check goes through
 // the package's `parlaPrecondition`.
 
-import Parla
+import ParlaArrays
+import ParlaDevices
 import Testing
 
 /// Checks that an exit test's captured standard error contains every one of `messages`.

@@ -1,4 +1,4 @@
-import Parla
+import ParlaArrays
 import Testing
 
 /// One subscript component and the positions it selects on an axis of extent 10 (NumPy's answer).
@@ -40,20 +40,20 @@ struct SliceCase: Sendable, CustomTestStringConvertible {
         SliceCase("NDSlice(lowerBound: -4)", NDSlice(lowerBound: -4), [6, 7, 8, 9]),
         SliceCase("NDSlice(upperBound: -5, step: 2)", NDSlice(upperBound: -5, step: 2), [0, 2, 4]),
         SliceCase("NDSlice(2..<8, step: -2)", NDSlice(2..<8, step: -2), [7, 5, 3]),
-        SliceCase("stride(from: 1, to: 7, by: 3)", stride(from: 1, to: 7, by: 3), [1, 4]),
-        SliceCase("stride(from: 8, to: 2, by: -2)", stride(from: 8, to: 2, by: -2), [8, 6, 4]),
-        SliceCase("stride(from: -1, to: -5, by: -1)", stride(from: -1, to: -5, by: -1), [9, 8, 7, 6]),
-        SliceCase("stride(from: 0, to: 100, by: 4)", stride(from: 0, to: 100, by: 4), [0, 4, 8]),
-        SliceCase("stride(from: 7, to: 1, by: -3)", stride(from: 7, to: 1, by: -3), [7, 4]),
-        SliceCase("stride(from: 5, to: 2, by: 1)", stride(from: 5, to: 2, by: 1), []),
+        SliceCase(".stride(from: 1, to: 7, by: 3)", NDSlice.stride(from: 1, to: 7, by: 3), [1, 4]),
+        SliceCase(".stride(from: 8, to: 2, by: -2)", NDSlice.stride(from: 8, to: 2, by: -2), [8, 6, 4]),
+        SliceCase(".stride(from: -1, to: -5, by: -1)", NDSlice.stride(from: -1, to: -5, by: -1), [9, 8, 7, 6]),
+        SliceCase(".stride(from: 0, to: 100, by: 4)", NDSlice.stride(from: 0, to: 100, by: 4), [0, 4, 8]),
+        SliceCase(".stride(from: 7, to: 1, by: -3)", NDSlice.stride(from: 7, to: 1, by: -3), [7, 4]),
+        SliceCase(".stride(from: 5, to: 2, by: 1)", NDSlice.stride(from: 5, to: 2, by: 1), []),
     ]
 
     /// Cases where the last position plus the step crosses zero.
     static let strideToCrossingZero: [SliceCase] = [
         // NumPy a[9:0:-4] == [9, 5, 1].
-        SliceCase("stride(from: 9, to: 0, by: -4)", stride(from: 9, to: 0, by: -4), [9, 5, 1]),
+        SliceCase(".stride(from: 9, to: 0, by: -4)", NDSlice.stride(from: 9, to: 0, by: -4), [9, 5, 1]),
         // NumPy a[-6:-1:4] == [4, 8].
-        SliceCase("stride(from: -6, to: -1, by: 4)", stride(from: -6, to: -1, by: 4), [4, 8]),
+        SliceCase(".stride(from: -6, to: -1, by: 4)", NDSlice.stride(from: -6, to: -1, by: 4), [4, 8]),
     ]
 }
 
@@ -107,7 +107,7 @@ struct NDArrayIndexingTests {
     }
 
     @Test(
-        "stride(from:to:by:) when the last position plus the step crosses zero",
+        ".stride(from:to:by:) when the last position plus the step crosses zero",
         arguments: SliceCase.strideToCrossingZero
     )
     func strideToCrossingZero(slice: SliceCase) {
@@ -165,7 +165,7 @@ struct NDArrayIndexingTests {
     @Test func slicesOf3DArraysMatchNaiveLoops() {
         let values = (0..<4).map { p in grid(5, 6) { i, j in 100 * p + 10 * i + j } }
         let c = NDArray(values)
-        let view = c[1..., .stride(by: -2), stride(from: 1, to: 6, by: 2)]
+        let view = c[1..., .stride(by: -2), .stride(from: 1, to: 6, by: 2)]
         var expected: [Int] = []
         for p in 1..<4 {
             for i in [4, 2, 0] {

@@ -1,4 +1,4 @@
-import Parla
+import ParlaArrays
 import Testing
 
 @Suite("NDArray matmul")

@@ -4,7 +4,7 @@
 // The random cases are built by hand from PropertyBased's seeded generator (one `Generator` per kind
 // of case), so a failure prints the whole case and the `.fixedSeed` that reproduces it.
 
-import Parla
+import ParlaArrays
 import PropertyBased
 import Testing
 
@@ -453,7 +453,7 @@ private enum IndexSpec: Sendable, CustomStringConvertible {
         case .sliceOfRange(let a, let b, let s): return "NDSlice(\(a)..<\(b), step: \(s))"
         case .all: return ".all"
         case .strideBy(let s): return ".stride(by: \(s))"
-        case .strideTo(let a, let b, let s): return "stride(from: \(a), to: \(b), by: \(s))"
+        case .strideTo(let a, let b, let s): return ".stride(from: \(a), to: \(b), by: \(s))"
         case .unbounded: return "..."
         }
     }
@@ -470,7 +470,7 @@ private enum IndexSpec: Sendable, CustomStringConvertible {
         case .sliceOfRange(let a, let b, let s): return NDSlice(a..<b, step: s)
         case .all: return NDSlice.all
         case .strideBy(let s): return NDSlice.stride(by: s)
-        case .strideTo(let a, let b, let s): return stride(from: a, to: b, by: s)
+        case .strideTo(let a, let b, let s): return NDSlice.stride(from: a, to: b, by: s)
         case .unbounded: return NDSlice.all
         }
     }
@@ -489,7 +489,7 @@ private enum IndexSpec: Sendable, CustomStringConvertible {
         case .sliceOfRange(let a, let b, let s): return rangeSlice(a, b, s, extent: n)
         case .all, .unbounded: return Array(0..<n)
         case .strideBy(let s): return rangeSlice(nil, nil, s, extent: n)
-        // Documented: `stride(from: a, to: b, by: s)` selects what NumPy's `a:b:s` does.
+        // Documented: `.stride(from: a, to: b, by: s)` selects what NumPy's `a:b:s` does.
         case .strideTo(let a, let b, let s): return pythonSlice(a, b, s, extent: n)
         }
     }
@@ -537,7 +537,7 @@ private struct SubscriptSpec: Sendable, CustomStringConvertible {
 
     /// A random subscript for `shape`: between 0 and `shape.count` components.
     ///
-    /// Unless `anyStrideTo`, `stride(from:to:by:)` components have non-negative bounds, and with a
+    /// Unless `anyStrideTo`, `.stride(from:to:by:)` components have non-negative bounds, and with a
     /// negative step they start inside the axis and land exactly on `to`.
     static func random(
         for shape: [Int],
@@ -1198,16 +1198,16 @@ private func referenceTransposed<T>(_ values: [T], shape: [Int], axes: [Int]) ->
     @Test
     func strideToSelectsLikeNumPy() {
         let a = NDArray<Int>(Array(0..<6))
-        // NumPy: np.arange(6)[1:-1] == [1, 2, 3, 4]; (the Swift stride itself is empty).
-        #expect((a[stride(from: 1, to: -1, by: 1)] as NDArray<Int>).elements == [1, 2, 3, 4])
+        // NumPy: np.arange(6)[1:-1] == [1, 2, 3, 4].
+        #expect((a[.stride(from: 1, to: -1, by: 1)] as NDArray<Int>).elements == [1, 2, 3, 4])
         // NumPy: np.arange(6)[-4:-1:2] == [2, 4].
-        #expect((a[stride(from: -4, to: -1, by: 2)] as NDArray<Int>).elements == [2, 4])
+        #expect((a[.stride(from: -4, to: -1, by: 2)] as NDArray<Int>).elements == [2, 4])
         // NumPy: np.arange(6)[4:0:-3] == [4, 1].
-        #expect((a[stride(from: 4, to: 0, by: -3)] as NDArray<Int>).elements == [4, 1])
+        #expect((a[.stride(from: 4, to: 0, by: -3)] as NDArray<Int>).elements == [4, 1])
         // NumPy: np.arange(6)[-1:-3:-2] == [5].
-        #expect((a[stride(from: -1, to: -3, by: -2)] as NDArray<Int>).elements == [5])
+        #expect((a[.stride(from: -1, to: -3, by: -2)] as NDArray<Int>).elements == [5])
         // NumPy: np.arange(3)[4:1:-3] == [2].
-        #expect((NDArray<Int>([0, 1, 2])[stride(from: 4, to: 1, by: -3)] as NDArray<Int>).elements == [2])
+        #expect((NDArray<Int>([0, 1, 2])[.stride(from: 4, to: 1, by: -3)] as NDArray<Int>).elements == [2])
     }
 
     @Test

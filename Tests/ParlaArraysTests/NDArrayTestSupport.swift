@@ -1,4 +1,4 @@
-import Parla
+import ParlaArrays
 import Testing
 
 // Shared fixtures for the NDArray unit tests: element-type selection, conversions that do not go

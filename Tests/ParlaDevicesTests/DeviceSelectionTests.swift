@@ -1,6 +1,6 @@
+import ParlaArrays
 import Testing
 
-@testable import Parla
 @testable import ParlaDevices
 
 #if canImport(Glibc)

@@ -1,7 +1,7 @@
 import CCUDADriver
+import ParlaArrays
 import Testing
 
-@testable import Parla
 @testable import ParlaDevices
 
 /// The simulated CUDA driver keeps the driver's rules, so that the CUDA backend's own code is tested
@@ -213,6 +213,26 @@ struct SimulatedCUDATests {
         #expect(failures(seed: 5) != failures(seed: 6))
         let rate = Double(failures(seed: 9).filter { $0 }.count) / 64
         #expect(rate > 0.1 && rate < 0.5)
+    }
+
+    @Test("a CUDA GPU's diagnostics describe it, query its stream, time the driver's copies and switch peer copies")
+    func diagnostics() throws {
+        let machine = try self.machine()
+        let (first, second) = (machine.gpus[0], machine.gpus[1])
+        let diagnostics = second.diagnostics
+        #expect(diagnostics.details == "compute capability 9.0, 132 SMs")
+        #expect(diagnostics.runsOnHost)
+        try second.synchronize()
+        #expect(try diagnostics.isIdle())
+        #expect(diagnostics.driverCopyName(from: first.device, to: second.device) == "cuMemcpyPeerAsync")
+        #expect(diagnostics.driverCopyName(from: cpu, to: second.device) == "cuMemcpyHtoDAsync")
+        #expect(diagnostics.directPeerCopies(from: first.device) == true)
+        diagnostics.setDirectPeerCopies(false, from: first.device)
+        #expect(diagnostics.directPeerCopies(from: first.device) == false)
+        diagnostics.setDirectPeerCopies(true, from: first.device)
+        #expect(diagnostics.directPeerCopies(from: first.device) == true)
+        let (from, to) = (try first.allocate(byteCount: 4096), try second.allocate(byteCount: 4096))
+        #expect(try diagnostics.timeDriverCopy(from: from, to: to, byteCount: 4096) > .zero)
     }
 
     @Test("kernel names round-trip, so that the simulated driver runs the kernel that was compiled")

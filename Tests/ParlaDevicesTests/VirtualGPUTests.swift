@@ -1,8 +1,7 @@
 import Testing
 
-@testable import Parla
 @testable import ParlaArrays
-@testable import ParlaCommand
+@testable import ParlaDevices
 
 /// Makes a registry of virtual GPUs current for the calling test (a task-local binding, so tests in
 /// parallel keep their own devices).
@@ -14,26 +13,6 @@ func withVirtualGPUs<R>(_ count: Int, memory: Int? = nil, _ body: (DeviceRegistr
 
 @Suite(.serialized)
 struct VirtualGPUTests {
-    @Test(
-        "every NDArray operation on a virtual GPU equals the host's result",
-        arguments: [DType.float32, .float64, .int32, .int64, .uint8]
-    )
-    func operationsMatchHost(dtype: DType) throws {
-        let results: [CheckResult] = try withVirtualGPUs(2) { _ in
-            switch dtype {
-            case .float32: return checkAll(Float.self, on: gpu(1))
-            case .float64: return checkAll(Double.self, on: gpu(1))
-            case .int32: return checkAll(Int32.self, on: gpu(1))
-            case .int64: return checkAll(Int.self, on: gpu(1))
-            case .uint8: return checkAll(UInt8.self, on: gpu(1))
-            }
-        }
-        #expect(results.count >= 45)
-        for result in results {
-            #expect(result.passed, "\(result.name) [\(dtype)]: \(result.detail)")
-        }
-    }
-
     @Test("results of operations on a virtual GPU stay on that GPU")
     func resultsStayOnDevice() throws {
         try withVirtualGPUs(2) { _ in
@@ -117,6 +96,27 @@ struct VirtualGPUTests {
                 _ = try NDArray<Int>.arange(3).copy(to: gpu(5))
             }
         }
+    }
+
+    @Test("a device in host memory has the default diagnostics: memcpy as its own copies, no peer links")
+    func hostMemoryDiagnostics() throws {
+        let linked = VirtualGPU(index: 0, link: .pcie4)
+        let diagnostics = linked.diagnostics
+        #expect(diagnostics.details == "link 25.0 GB/s + 10.0 µs per copy")
+        #expect(VirtualGPU(index: 1).diagnostics.details == "copies at memcpy speed")
+        #expect(HostBackend().diagnostics.details == nil)
+        #expect(diagnostics.runsOnHost)
+        #expect(try diagnostics.isIdle())
+        #expect(diagnostics.driverCopyName(from: cpu, to: gpu(0)) == "memcpy")
+        #expect(diagnostics.directPeerCopies(from: gpu(1)) == nil)
+        diagnostics.setDirectPeerCopies(true, from: gpu(1))
+        #expect(diagnostics.directPeerCopies(from: gpu(1)) == nil)
+        let source = try HostBackend().allocate(byteCount: 256)
+        source.hostPointer!.initializeMemory(as: UInt8.self, repeating: 9, count: 256)
+        let target = try linked.allocate(byteCount: 256)
+        #expect(try diagnostics.timeDriverCopy(from: source, to: target, byteCount: 256) >= .zero)
+        let copied = UnsafeBufferPointer(start: target.hostPointer!.assumingMemoryBound(to: UInt8.self), count: 256)
+        #expect(copied.allSatisfy { $0 == 9 })
     }
 
     @Test("copies on a virtual GPU's queue are asynchronous and complete, also with a link model")

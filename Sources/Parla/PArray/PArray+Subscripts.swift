@@ -121,7 +121,7 @@ extension PArray {
                     return .unshare(self.storage.beginUnsharing(on: device, in: &state))
                 }
                 if let record = RunScope.currentTask { self.storage.noteWrite(by: record, on: device) }
-                state.buffers[device]!._assign(value, to: components)
+                state.buffers[device]!.assign(value, to: components)
                 return .written
             }
             switch step {

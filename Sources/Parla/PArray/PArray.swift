@@ -114,7 +114,7 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     /// The region of the device's buffer.
     func view(on device: Device) -> NDArray<Element> {
         if let buffer = self.storage.state.withLock({ $0.buffers[device] }) {
-            return self.components.isEmpty ? buffer : buffer._view(self.components)
+            return self.components.isEmpty ? buffer : buffer.view(self.components)
         }
         guard let task = RunScope.currentTask else {
             parlaPreconditionFailure("\(self.storage.label) has no copy on \(device)")
@@ -130,7 +130,7 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
             task.recordDeviceFailure(error, operation: what)
             // The task fails when its body returns; until then it reads zeros.
             let whole = NDArray<Element>.zeros(self.storage.shape)
-            return self.components.isEmpty ? whole : whole._view(self.components)
+            return self.components.isEmpty ? whole : whole.view(self.components)
         }
         return self.view(on: device)
     }
@@ -237,14 +237,14 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
                 continue
             }
             if covered == box.count {
-                let view = self.components.isEmpty ? buffer : buffer._view(self.components)
+                let view = self.components.isEmpty ? buffer : buffer.view(self.components)
                 entries.append("\(key): \(view)")
             } else {
                 let parts = valid.map { part -> String in
                     let region = zip(part.lower, part.upper).map {
                         NDIndexComponent.slice(NDSlice(lowerBound: $0, upperBound: $1))
                     }
-                    return "\(part): \(buffer._view(region))"
+                    return "\(part): \(buffer.view(region))"
                 }
                 entries.append("\(key): {\(parts.joined(separator: ", "))}")
             }

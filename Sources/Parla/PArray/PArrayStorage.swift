@@ -211,6 +211,6 @@ enum _PArrayNumbers {
 extension NDArray {
     /// A whole-array buffer of `shape` on `backend`'s device, its elements not initialized.
     init(uninitializedShape shape: [Int], on backend: any DeviceBackend) throws(DeviceError) {
-        self = try NDArray._allocate(shape: shape, on: backend)
+        self = try NDArray.allocate(shape: shape, on: backend)
     }
 }

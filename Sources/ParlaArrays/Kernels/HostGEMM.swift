@@ -1,5 +1,6 @@
 import CParlaKernels
 import Dispatch
+import ParlaDevices
 
 #if canImport(Glibc)
 import Glibc
@@ -151,7 +152,10 @@ extension NDElement {
                     for l in 0..<q.k {
                         let x = q.a[i * q.aRow + l * q.aColumn]
                         let bRow = q.b + l * q.bRow
-                        for j in 0..<q.n { row[j] = Self._add(row[j], Self._multiply(x, bRow[j * q.bColumn])) }
+                        for j in 0..<q.n {
+                            let product = Self._apply(BinaryOperator.Multiply.self, x, bRow[j * q.bColumn])
+                            row[j] = Self._apply(BinaryOperator.Add.self, row[j], product)
+                        }
                     }
                 }
             }

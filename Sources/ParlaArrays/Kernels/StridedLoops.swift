@@ -147,15 +147,21 @@ extension NDArray {
         return result
     }
 
-    /// Applies `op` to every element, into a new contiguous array.
+    /// Applies `op` to every element and `context`, into a new contiguous array.
+    ///
+    /// `context` is what `op` would otherwise capture (a scalar operand): the optimizer specializes the
+    /// loop for a closure that captures nothing, and calls one that captures a value once per element.
     @inlinable
-    func _map<Result: NDElement>(_ op: (Element) -> Result) -> NDArray<Result> {
+    func _map<Context, Result: NDElement>(
+        with context: Context,
+        _ op: (Element, Context) -> Result
+    ) -> NDArray<Result> {
         let result = NDArray<Result>(_uninitializedShape: self.shape, on: self._backend)
         let out = result._storage.base
         if self.isContiguous {
             let count = self.count
             self._withBasePointer { a in
-                for i in 0..<count { out[i] = op(a[i]) }
+                for i in 0..<count { out[i] = op(a[i], context) }
             }
             return result
         }
@@ -165,7 +171,7 @@ extension NDArray {
                 let pa = a + offsets[0]
                 let po = out + offsets[1]
                 let (sa, so) = (s[0], s[1])
-                for i in 0..<n { po[i * so] = op(pa[i * sa]) }
+                for i in 0..<n { po[i * so] = op(pa[i * sa], context) }
             }
         }
         return result

@@ -6,71 +6,71 @@ import ParlaDevices
 extension NDArray {
     /// Element-wise sum, broadcasting. NumPy: `a + b`.
     @inlinable
-    public static func + (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._binary(.add, rhs, Element._add) }
+    public static func + (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._binary(BinaryOperator.Add.self, rhs) }
 
     /// Element-wise difference, broadcasting. NumPy: `a - b`.
     @inlinable
-    public static func - (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._binary(.subtract, rhs, Element._subtract) }
+    public static func - (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._binary(BinaryOperator.Subtract.self, rhs) }
 
     /// Element-wise product, broadcasting. NumPy: `a * b`.
     @inlinable
-    public static func * (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._binary(.multiply, rhs, Element._multiply) }
+    public static func * (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._binary(BinaryOperator.Multiply.self, rhs) }
 
     /// Element-wise quotient, broadcasting. NumPy: `a / b` (for integers, `a // b` truncated toward zero).
     @inlinable
-    public static func / (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._binary(.divide, rhs, Element._divide) }
+    public static func / (lhs: NDArray, rhs: NDArray) -> NDArray { lhs._binary(BinaryOperator.Divide.self, rhs) }
 
     /// Adds a scalar to every element. NumPy: `a + 1`.
     @inlinable
     public static func + (lhs: NDArray, rhs: Element) -> NDArray {
-        lhs._binary(.add, scalar: rhs, scalarFirst: false) { Element._add($0, rhs) }
+        lhs._binary(BinaryOperator.Add.self, scalar: rhs, scalarFirst: false)
     }
 
     /// Subtracts a scalar from every element. NumPy: `a - 1`.
     @inlinable
     public static func - (lhs: NDArray, rhs: Element) -> NDArray {
-        lhs._binary(.subtract, scalar: rhs, scalarFirst: false) { Element._subtract($0, rhs) }
+        lhs._binary(BinaryOperator.Subtract.self, scalar: rhs, scalarFirst: false)
     }
 
     /// Multiplies every element by a scalar. NumPy: `a * 2`.
     @inlinable
     public static func * (lhs: NDArray, rhs: Element) -> NDArray {
-        lhs._binary(.multiply, scalar: rhs, scalarFirst: false) { Element._multiply($0, rhs) }
+        lhs._binary(BinaryOperator.Multiply.self, scalar: rhs, scalarFirst: false)
     }
 
     /// Divides every element by a scalar. NumPy: `a / 2`.
     @inlinable
     public static func / (lhs: NDArray, rhs: Element) -> NDArray {
-        lhs._binary(.divide, scalar: rhs, scalarFirst: false) { Element._divide($0, rhs) }
+        lhs._binary(BinaryOperator.Divide.self, scalar: rhs, scalarFirst: false)
     }
 
     /// Adds every element to a scalar. NumPy: `1 + a`.
     @inlinable
     public static func + (lhs: Element, rhs: NDArray) -> NDArray {
-        rhs._binary(.add, scalar: lhs, scalarFirst: true) { Element._add(lhs, $0) }
+        rhs._binary(BinaryOperator.Add.self, scalar: lhs, scalarFirst: true)
     }
 
     /// Subtracts every element from a scalar. NumPy: `1 - a`.
     @inlinable
     public static func - (lhs: Element, rhs: NDArray) -> NDArray {
-        rhs._binary(.subtract, scalar: lhs, scalarFirst: true) { Element._subtract(lhs, $0) }
+        rhs._binary(BinaryOperator.Subtract.self, scalar: lhs, scalarFirst: true)
     }
 
     /// Multiplies a scalar by every element. NumPy: `2 * a`.
     @inlinable
     public static func * (lhs: Element, rhs: NDArray) -> NDArray {
-        rhs._binary(.multiply, scalar: lhs, scalarFirst: true) { Element._multiply(lhs, $0) }
+        rhs._binary(BinaryOperator.Multiply.self, scalar: lhs, scalarFirst: true)
     }
 
     /// Divides a scalar by every element. NumPy: `1 / a`.
     @inlinable
     public static func / (lhs: Element, rhs: NDArray) -> NDArray {
-        rhs._binary(.divide, scalar: lhs, scalarFirst: true) { Element._divide(lhs, $0) }
+        rhs._binary(BinaryOperator.Divide.self, scalar: lhs, scalarFirst: true)
     }
 
     /// Element-wise negation. NumPy: `-a`.
     @inlinable
-    public static prefix func - (operand: NDArray) -> NDArray { operand._unary(.negate, Element._negate) }
+    public static prefix func - (operand: NDArray) -> NDArray { operand._unary(UnaryOperator.Negate.self) }
 
     /// `lhs = lhs + rhs`; the result keeps `lhs`'s shape. NumPy: `a += b`.
     public static func += (lhs: inout NDArray, rhs: NDArray) { lhs._updateInPlace(with: lhs + rhs) }
@@ -108,30 +108,30 @@ extension NDArray {
 
     /// Element-wise absolute value. NumPy: `np.abs(a)`.
     @inlinable
-    public func abs() -> NDArray { self._unary(.abs, Element._magnitude) }
+    public func abs() -> NDArray { self._unary(UnaryOperator.Abs.self) }
 
     /// Element-wise larger of two arrays, broadcasting. NumPy: `np.maximum(a, b)` (NaN wins, as there).
     @inlinable
     public func maximum(_ other: NDArray) -> NDArray {
-        self._binary(.maximum, other) { a, b in (a != a || a > b) ? a : b }
+        self._binary(BinaryOperator.Maximum.self, other)
     }
 
     /// Element-wise smaller of two arrays, broadcasting. NumPy: `np.minimum(a, b)` (NaN wins, as there).
     @inlinable
     public func minimum(_ other: NDArray) -> NDArray {
-        self._binary(.minimum, other) { a, b in (a != a || a < b) ? a : b }
+        self._binary(BinaryOperator.Minimum.self, other)
     }
 
     /// Element-wise larger of each element and a scalar. NumPy: `np.maximum(a, x)`.
     @inlinable
     public func maximum(_ scalar: Element) -> NDArray {
-        self._binary(.maximum, scalar: scalar, scalarFirst: false) { a in (a != a || a > scalar) ? a : scalar }
+        self._binary(BinaryOperator.Maximum.self, scalar: scalar, scalarFirst: false)
     }
 
     /// Element-wise smaller of each element and a scalar. NumPy: `np.minimum(a, x)`.
     @inlinable
     public func minimum(_ scalar: Element) -> NDArray {
-        self._binary(.minimum, scalar: scalar, scalarFirst: false) { a in (a != a || a < scalar) ? a : scalar }
+        self._binary(BinaryOperator.Minimum.self, scalar: scalar, scalarFirst: false)
     }
 }
 

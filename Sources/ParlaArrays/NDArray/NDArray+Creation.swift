@@ -79,7 +79,7 @@ extension NDArray {
     /// `[0, 1, ..., n-1]`. NumPy: `np.arange(n)`.
     public static func arange(_ count: Int) -> NDArray {
         parlaPrecondition(count >= 0, "arange needs a count of 0 or more, got \(count)")
-        return NDArray((0..<count).lazy.map { Element(_ndInt64: Int64($0)) }, shape: [count])
+        return NDArray((0..<count).lazy.map { Element._converting($0) }, shape: [count])
     }
 
     /// `[start, start + step, ...]` up to but excluding `end`. NumPy: `np.arange(start, end, step)`.
@@ -89,18 +89,22 @@ extension NDArray {
     public static func arange(_ start: Element, _ end: Element, step: Element = 1) -> NDArray {
         let call = "arange(\(start), \(end), step: \(step))"
         parlaPrecondition(step != .zero, "\(call) needs a non-zero step")
+        let (first, last, increment) = (Double._converting(start), Double._converting(end), Double._converting(step))
         parlaPrecondition(
-            start._doubleValue.isFinite && end._doubleValue.isFinite && step._doubleValue.isFinite,
+            first.isFinite && last.isFinite && increment.isFinite,
             "\(call) needs a finite start, end and step (not NaN or infinite)"
         )
-        let span = ((end._doubleValue - start._doubleValue) / step._doubleValue).rounded(.up)
+        let span = ((last - first) / increment).rounded(.up)
         parlaPrecondition(
             span < 0x1p63,
             "\(call) would have \(span) elements, more than Int.max (\(Int.max))"
         )
         let count = Swift.max(Int(span), 0)
         return NDArray(
-            (0..<count).lazy.map { i in Element._add(start, Element._multiply(Element(_ndInt64: Int64(i)), step)) },
+            (0..<count).lazy.map { i in
+                let offset = Element._apply(BinaryOperator.Multiply.self, Element._converting(i), step)
+                return Element._apply(BinaryOperator.Add.self, start, offset)
+            },
             shape: [count]
         )
     }
@@ -116,7 +120,7 @@ extension NDArray where Element: NDFloatingElement {
         // Rounding a double just below 1 to Float can give 1; keep the interval half-open.
         let belowOne = (1 as Element).nextDown
         return NDArray(
-            (0..<count).lazy.map { _ in Swift.min(Element(_ndDouble: generator.nextUnitDouble()), belowOne) },
+            (0..<count).lazy.map { _ in Swift.min(Element(generator.nextUnitDouble()), belowOne) },
             shape: shape
         )
     }
@@ -134,8 +138,8 @@ extension NDArray where Element: NDFloatingElement {
             let u1 = 1 - generator.nextUnitDouble()  // in (0, 1], so log is finite
             let u2 = generator.nextUnitDouble()
             let radius = (-2 * Double.log(u1)).squareRoot()
-            values.append(Element(_ndDouble: radius * Double.cos(2 * .pi * u2)))
-            values.append(Element(_ndDouble: radius * Double.sin(2 * .pi * u2)))
+            values.append(Element(radius * Double.cos(2 * .pi * u2)))
+            values.append(Element(radius * Double.sin(2 * .pi * u2)))
         }
         return NDArray(values.prefix(count), shape: shape)
     }

@@ -108,7 +108,7 @@ extension NDArray {
 
     /// A new contiguous array of `shape` on `backend`'s device whose elements are not initialized, or
     /// the device's allocation error. For the runtime's whole-array buffers.
-    public static func _allocate(shape: [Int], on backend: any DeviceBackend) throws(DeviceError) -> NDArray {
+    package static func allocate(shape: [Int], on backend: any DeviceBackend) throws(DeviceError) -> NDArray {
         let count = _checkedCount(of: shape, Element.self)
         return NDArray(
             _storage: try NDStorage(uninitializedCapacity: count, on: backend),
@@ -134,16 +134,19 @@ extension NDArray {
 
     // MARK: Device dispatch of element-wise operations
 
-    /// `f(self, other)` element by element with broadcasting: on the device's kernels, or on the host.
+    /// `operation(self, other)` element by element with broadcasting: on the device's kernels, or on
+    /// the host.
     @inlinable
-    func _binary(_ op: BinaryOperator, _ other: NDArray, _ host: (Element, Element) -> Element) -> NDArray {
+    func _binary<Operation: BinaryOperation>(_ operation: Operation.Type, _ other: NDArray) -> NDArray {
         _checkSameDevice(self.device, other.device)
-        guard let kernels = self._deviceKernels else { return self._zipMap(other, host) }
+        guard let kernels = self._deviceKernels else {
+            return self._zipMap(other) { Element._apply(Operation.self, $0, $1) }
+        }
         let shape = _broadcastShape(self.shape, other.shape)
         let result = NDArray(_uninitializedShape: shape, on: self._backend)
-        self._onDevice("\(op)") { () throws(DeviceError) in
+        self._onDevice("\(Operation.kernelOperator)") { () throws(DeviceError) in
             try kernels.elementwise(
-                .binary(op),
+                .binary(Operation.kernelOperator),
                 shape: shape,
                 output: result._operand(),
                 inputs: [
@@ -156,19 +159,24 @@ extension NDArray {
         return result
     }
 
-    /// `f(self, scalar)` (or `f(scalar, self)` when `scalarFirst`) element by element.
+    /// `operation(self, scalar)` (or `operation(scalar, self)` when `scalarFirst`) element by element.
     @inlinable
-    func _binary(
-        _ op: BinaryOperator,
+    func _binary<Operation: BinaryOperation>(
+        _ operation: Operation.Type,
         scalar: Element,
-        scalarFirst: Bool,
-        _ host: (Element) -> Element
+        scalarFirst: Bool
     ) -> NDArray {
-        guard let kernels = self._deviceKernels else { return self._map(host) }
+        guard let kernels = self._deviceKernels else {
+            return scalarFirst
+                ? self._map(with: scalar) { x, scalar in Element._apply(Operation.self, scalar, x) }
+                : self._map(with: scalar) { x, scalar in Element._apply(Operation.self, x, scalar) }
+        }
         let result = NDArray(_uninitializedShape: self.shape, on: self._backend)
-        self._onDevice("\(op)") { () throws(DeviceError) in
+        self._onDevice("\(Operation.kernelOperator)") { () throws(DeviceError) in
             try kernels.elementwise(
-                scalarFirst ? .binaryWithScalarLeft(op) : .binaryWithScalarRight(op),
+                scalarFirst
+                    ? .binaryWithScalarLeft(Operation.kernelOperator)
+                    : .binaryWithScalarRight(Operation.kernelOperator),
                 shape: self.shape,
                 output: result._operand(),
                 inputs: [self._operand()],
@@ -178,14 +186,16 @@ extension NDArray {
         return result
     }
 
-    /// `f(self)` element by element.
+    /// `operation(self)` element by element.
     @inlinable
-    func _unary(_ op: UnaryOperator, _ host: (Element) -> Element) -> NDArray {
-        guard let kernels = self._deviceKernels else { return self._map(host) }
+    func _unary<Operation: UnaryOperation>(_ operation: Operation.Type) -> NDArray {
+        guard let kernels = self._deviceKernels else {
+            return self._map(with: ()) { x, _ in Element._apply(Operation.self, x) }
+        }
         let result = NDArray(_uninitializedShape: self.shape, on: self._backend)
-        self._onDevice("\(op)") { () throws(DeviceError) in
+        self._onDevice("\(Operation.kernelOperator)") { () throws(DeviceError) in
             try kernels.elementwise(
-                .unary(op),
+                .unary(Operation.kernelOperator),
                 shape: self.shape,
                 output: result._operand(),
                 inputs: [self._operand()],
@@ -233,6 +243,6 @@ extension NDElement {
     /// The value as a kernel argument.
     @inlinable
     var _kernelScalar: KernelScalar {
-        Self._isInteger ? .integer(self._int64Value) : .float(self._doubleValue)
+        Self.dtype.isFloatingPoint ? .float(Double._converting(self)) : .integer(Int64(Int._converting(self)))
     }
 }

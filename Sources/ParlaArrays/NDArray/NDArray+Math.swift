@@ -1,28 +1,29 @@
 import ParlaDevices
-import RealModule
 
 // Real-valued element-wise functions, for floating-point arrays. Convert integer arrays first:
 // `sqrt(a.astype(Double.self))`.
 
 extension NDArray where Element: NDFloatingElement {
     /// Element-wise square root. NumPy: `np.sqrt(a)`.
-    @inlinable public func sqrt() -> NDArray { self._unary(.sqrt) { $0.squareRoot() } }
+    @inlinable public func sqrt() -> NDArray { self._unary(UnaryOperator.Sqrt.self) }
     /// Element-wise e^x. NumPy: `np.exp(a)`.
-    @inlinable public func exp() -> NDArray { self._unary(.exp) { Element.exp($0) } }
+    @inlinable public func exp() -> NDArray { self._unary(UnaryOperator.Exp.self) }
     /// Element-wise natural logarithm. NumPy: `np.log(a)`.
-    @inlinable public func log() -> NDArray { self._unary(.log) { Element.log($0) } }
+    @inlinable public func log() -> NDArray { self._unary(UnaryOperator.Log.self) }
     /// Element-wise sine. NumPy: `np.sin(a)`.
-    @inlinable public func sin() -> NDArray { self._unary(.sin) { Element.sin($0) } }
+    @inlinable public func sin() -> NDArray { self._unary(UnaryOperator.Sin.self) }
     /// Element-wise cosine. NumPy: `np.cos(a)`.
-    @inlinable public func cos() -> NDArray { self._unary(.cos) { Element.cos($0) } }
+    @inlinable public func cos() -> NDArray { self._unary(UnaryOperator.Cos.self) }
     /// Element-wise hyperbolic tangent. NumPy: `np.tanh(a)`.
-    @inlinable public func tanh() -> NDArray { self._unary(.tanh) { Element.tanh($0) } }
-    /// Element-wise power with a scalar exponent. NumPy: `a ** p`.
+    @inlinable public func tanh() -> NDArray { self._unary(UnaryOperator.Tanh.self) }
+    /// Element-wise power with a scalar exponent: the C library's `pow`, as NumPy's (a negative base
+    /// gives NaN unless the exponent is integral, and `pow(0, 0)` is 1). NumPy: `a ** p`.
     @inlinable public func pow(_ exponent: Element) -> NDArray {
-        self._binary(.pow, scalar: exponent, scalarFirst: false) { Element.pow($0, exponent) }
+        self._binary(BinaryOperator.Pow.self, scalar: exponent, scalarFirst: false)
     }
-    /// Element-wise power, broadcasting. NumPy: `np.power(a, b)`.
-    @inlinable public func pow(_ exponent: NDArray) -> NDArray { self._binary(.pow, exponent) { Element.pow($0, $1) } }
+    /// Element-wise power, broadcasting: the C library's `pow`, as NumPy's (a negative base gives NaN
+    /// unless the exponent is integral, and `pow(0, 0)` is 1). NumPy: `np.power(a, b)`.
+    @inlinable public func pow(_ exponent: NDArray) -> NDArray { self._binary(BinaryOperator.Pow.self, exponent) }
 }
 
 /// Element-wise square root. NumPy: `np.sqrt(a)`.

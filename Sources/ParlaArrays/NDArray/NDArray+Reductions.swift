@@ -146,7 +146,7 @@ extension NDArray {
         if self._deviceKernels != nil { return self.astype(Element.SumElement.self)._deviceReduce(.sum, axis: axis) }
         guard let axis else { return self._scalarResult(self._widenedSumAll()) }
         return self._reduce(axis: axis, identity: .zero) { sum, element in
-            Element.SumElement._add(sum, element._sumValue)
+            Element.SumElement._combine(ReductionOperator.Sum.self, sum, Element.SumElement._converting(element))
         }
     }
 
@@ -154,33 +154,37 @@ extension NDArray {
     /// written out: the optimizer does not specialize that one for a combining closure of two types).
     @inlinable
     func _widenedSumAll() -> Element.SumElement {
-        typealias Sum = Element.SumElement
+        typealias Total = Element.SumElement
+        func add(_ sum: Total, _ element: Element) -> Total {
+            Total._combine(ReductionOperator.Sum.self, sum, Total._converting(element))
+        }
         let count = self.count
         if self.isContiguous {
             return self._withBasePointer { p in
-                var (a0, a1, a2, a3) = (Sum.zero, Sum.zero, Sum.zero, Sum.zero)
+                var (a0, a1, a2, a3) = (Total.zero, Total.zero, Total.zero, Total.zero)
                 var i = 0
                 while i + 4 <= count {
-                    a0 = Sum._add(a0, p[i]._sumValue)
-                    a1 = Sum._add(a1, p[i + 1]._sumValue)
-                    a2 = Sum._add(a2, p[i + 2]._sumValue)
-                    a3 = Sum._add(a3, p[i + 3]._sumValue)
+                    a0 = add(a0, p[i])
+                    a1 = add(a1, p[i + 1])
+                    a2 = add(a2, p[i + 2])
+                    a3 = add(a3, p[i + 3])
                     i += 4
                 }
                 while i < count {
-                    a0 = Sum._add(a0, p[i]._sumValue)
+                    a0 = add(a0, p[i])
                     i += 1
                 }
-                return Sum._add(Sum._add(a0, a1), Sum._add(a2, a3))
+                let sum = ReductionOperator.Sum.self
+                return Total._combine(sum, Total._combine(sum, a0, a1), Total._combine(sum, a2, a3))
             }
         }
-        var sum = Sum.zero
+        var sum = Total.zero
         let nest = _LoopNest(shape: self.shape, strides: [self.strides])
         self._withBasePointer { base in
             nest.forEachRow { offsets, n, s in
                 let p = base + offsets[0]
                 let step = s[0]
-                for i in 0..<n { sum = Sum._add(sum, p[i * step]._sumValue) }
+                for i in 0..<n { sum = add(sum, p[i * step]) }
             }
         }
         return sum
@@ -188,10 +192,17 @@ extension NDArray {
 
     /// The sum in the element type (wrapping for integers).
     @inlinable
-    func _sameTypeSum(axis: Int?) -> NDArray {
-        if self._deviceKernels != nil { return self._deviceReduce(.sum, axis: axis) }
-        guard let axis else { return self._scalarResult(self._reduceAll(identity: .zero, Element._add)) }
-        return self._reduce(axis: axis, identity: .zero, Element._add)
+    func _sameTypeSum(axis: Int?) -> NDArray { self._fold(ReductionOperator.Sum.self, axis: axis) }
+
+    /// The reduction by `operation`, in the element type: on the device's kernels, or on the host.
+    @inlinable
+    func _fold<Operation: FoldingReduction>(_ operation: Operation.Type, axis: Int?) -> NDArray {
+        if self._deviceKernels != nil { return self._deviceReduce(Operation.kernelOperator, axis: axis) }
+        let identity = Element._identity(of: operation)
+        guard let axis else {
+            return self._scalarResult(self._reduceAll(identity: identity) { Element._combine(Operation.self, $0, $1) })
+        }
+        return self._reduce(axis: axis, identity: identity) { Element._combine(Operation.self, $0, $1) }
     }
 
     /// The largest element, or of each line along `axis` (NaN propagates). NumPy: `a.max(axis=...)`.
@@ -200,10 +211,7 @@ extension NDArray {
     @inlinable
     public func max(axis: Int? = nil) -> NDArray {
         self._requireElements(for: "max", axis: axis)
-        let combine: (Element, Element) -> Element = { a, b in (a != a || a >= b) ? a : b }
-        if self._deviceKernels != nil { return self._deviceReduce(.max, axis: axis) }
-        guard let axis else { return self._scalarResult(self._reduceAll(identity: Element._lowest, combine)) }
-        return self._reduce(axis: axis, identity: Element._lowest, combine)
+        return self._fold(ReductionOperator.Max.self, axis: axis)
     }
 
     /// The smallest element, or of each line along `axis` (NaN propagates). NumPy: `a.min(axis=...)`.
@@ -212,10 +220,7 @@ extension NDArray {
     @inlinable
     public func min(axis: Int? = nil) -> NDArray {
         self._requireElements(for: "min", axis: axis)
-        let combine: (Element, Element) -> Element = { a, b in (a != a || a <= b) ? a : b }
-        if self._deviceKernels != nil { return self._deviceReduce(.min, axis: axis) }
-        guard let axis else { return self._scalarResult(self._reduceAll(identity: Element._highest, combine)) }
-        return self._reduce(axis: axis, identity: Element._highest, combine)
+        return self._fold(ReductionOperator.Min.self, axis: axis)
     }
 
     /// The position of the first largest element: in row-major order without `axis`, else along each
@@ -225,8 +230,7 @@ extension NDArray {
     @inlinable
     public func argmax(axis: Int? = nil) -> NDArray<Int> {
         self._requireElements(for: "argmax", axis: axis)
-        if self._deviceKernels != nil { return self._deviceReduce(.argmax, axis: axis) }
-        return self._argReduce(axis: axis) { candidate, best in candidate > best }
+        return self._positional(ReductionOperator.ArgMax.self, axis: axis)
     }
 
     /// The position of the first smallest element: in row-major order without `axis`, else along each
@@ -236,13 +240,14 @@ extension NDArray {
     @inlinable
     public func argmin(axis: Int? = nil) -> NDArray<Int> {
         self._requireElements(for: "argmin", axis: axis)
-        if self._deviceKernels != nil { return self._deviceReduce(.argmin, axis: axis) }
-        return self._argReduce(axis: axis) { candidate, best in candidate < best }
+        return self._positional(ReductionOperator.ArgMin.self, axis: axis)
     }
 
-    /// The index of the first element each line that `isBetter` prefers over all earlier ones (a NaN wins).
+    /// The position of the element each line that `operation` picks: on the device's kernels, or on the
+    /// host, in row-major order without `axis`.
     @inlinable
-    func _argReduce(axis: Int?, _ isBetter: (Element, Element) -> Bool) -> NDArray<Int> {
+    func _positional<Operation: PositionalReduction>(_ operation: Operation.Type, axis: Int?) -> NDArray<Int> {
+        if self._deviceKernels != nil { return self._deviceReduce(Operation.kernelOperator, axis: axis) }
         // Bring the reduced axis last and make lines contiguous; then each output is one scan.
         let lines: NDArray
         let outShape: [Int]
@@ -266,15 +271,18 @@ extension NDArray {
                 let start = p + line * length
                 var bestIndex = 0
                 var best = start[0]
+                // The row's rule (`PositionalReduction.replaces`), with an early exit: the first NaN wins
+                // (and once it is the best, nothing replaces it), else an element replaces the best so
+                // far when the row prefers it.
                 if best == best {
                     for i in 1..<Swift.max(length, 1) {
-                        let candidate = start[i]
-                        if candidate != candidate {
+                        let x = start[i]
+                        if x != x {
                             bestIndex = i
                             break
                         }
-                        if isBetter(candidate, best) {
-                            best = candidate
+                        if Element._prefers(Operation.self, x, over: best) {
+                            best = x
                             bestIndex = i
                         }
                     }

@@ -2,7 +2,7 @@ import ParlaDevices
 
 extension NDArray {
     /// The view selected by `components`, sharing this array's storage (what the subscripts return).
-    public func _view(_ components: [NDIndexComponent]) -> NDArray {
+    package func view(_ components: [NDIndexComponent]) -> NDArray {
         let region = _resolveRegion(components, shape: self.shape, strides: self.strides)
         return NDArray(
             _storage: self._storage,
@@ -14,7 +14,7 @@ extension NDArray {
 
     /// Writes `value`, broadcast to the region selected by `components`, into this array (what the
     /// subscript setters do).
-    public mutating func _assign(_ value: NDArray, to components: [NDIndexComponent]) {
+    package mutating func assign(_ value: NDArray, to components: [NDIndexComponent]) {
         _checkSameDevice(self.device, value.device)
         // Copy-on-write first: if `value` is a view of this array, this also gives the write its own
         // storage, so overlapping source and destination regions cannot corrupt each other. The region
@@ -58,7 +58,7 @@ extension NDArray {
             // The host writes this device's memory; the value is a 0-d array beside it.
             let scalar = NDArray(_uninitializedShape: [], on: self._backend)
             scalar._storage.base.initialize(to: value)
-            self._assign(scalar, to: components)
+            self.assign(scalar, to: components)
             return
         }
         self._makeUnique()
@@ -75,7 +75,7 @@ extension NDArray {
     /// Reads the one element of the region selected by `components`.
     @usableFromInline
     func _element(at components: [NDIndexComponent]) -> Element {
-        let view = self._view(components)
+        let view = self.view(components)
         parlaPrecondition(
             view.count == 1,
             "reading one element needs an index for every axis, but \(components.map(_describe)) selects shape \(view.shape) of an array of shape \(self.shape)"
@@ -88,8 +88,8 @@ extension NDArray {
     /// NumPy: `a[0]`, `a[1:3, 0]`, `a[::2]`. Integer indices drop their axis, ranges keep it; missing
     /// trailing indices select whole axes. Assigning broadcasts the value as NumPy does.
     public subscript(_ indices: any NDIndex...) -> NDArray {
-        get { self._view(indices.map(\.ndIndexComponent)) }
-        set { self._assign(newValue, to: indices.map(\.ndIndexComponent)) }
+        get { self.view(indices.map(\.ndIndexComponent)) }
+        set { self.assign(newValue, to: indices.map(\.ndIndexComponent)) }
     }
 
     /// One element (`let x: Double = a[0, 1]`), or, when assigned, the value written into every element
@@ -102,14 +102,14 @@ extension NDArray {
 
     /// A view with `...` as the first index: the whole first axis. NumPy: `a[:, ...]`.
     public subscript(_ all: UnboundedRange, _ rest: any NDIndex...) -> NDArray {
-        get { self._view([NDSlice.all.ndIndexComponent] + rest.map(\.ndIndexComponent)) }
-        set { self._assign(newValue, to: [NDSlice.all.ndIndexComponent] + rest.map(\.ndIndexComponent)) }
+        get { self.view([NDSlice.all.ndIndexComponent] + rest.map(\.ndIndexComponent)) }
+        set { self.assign(newValue, to: [NDSlice.all.ndIndexComponent] + rest.map(\.ndIndexComponent)) }
     }
 
     /// A view with `...` as the second index: the whole second axis. NumPy: `a[i, :, ...]`.
     public subscript(_ first: any NDIndex, _ all: UnboundedRange, _ rest: any NDIndex...) -> NDArray {
-        get { self._view(_components(first, rest: rest)) }
-        set { self._assign(newValue, to: _components(first, rest: rest)) }
+        get { self.view(_components(first, rest: rest)) }
+        set { self.assign(newValue, to: _components(first, rest: rest)) }
     }
 
     /// A view with `...` as the third index: the whole third axis. NumPy: `a[i, j, :, ...]`.
@@ -119,15 +119,15 @@ extension NDArray {
         _ all: UnboundedRange,
         _ rest: any NDIndex...
     ) -> NDArray {
-        get { self._view(_components(first, second, rest: rest)) }
-        set { self._assign(newValue, to: _components(first, second, rest: rest)) }
+        get { self.view(_components(first, second, rest: rest)) }
+        set { self.assign(newValue, to: _components(first, second, rest: rest)) }
     }
 
     /// A view with `...` as the first two indices. NumPy: `a[:, :, ...]`.
     public subscript(_ all0: UnboundedRange, _ all1: UnboundedRange, _ rest: any NDIndex...) -> NDArray {
-        get { self._view([NDSlice.all.ndIndexComponent, NDSlice.all.ndIndexComponent] + rest.map(\.ndIndexComponent)) }
+        get { self.view([NDSlice.all.ndIndexComponent, NDSlice.all.ndIndexComponent] + rest.map(\.ndIndexComponent)) }
         set {
-            self._assign(
+            self.assign(
                 newValue,
                 to: [NDSlice.all.ndIndexComponent, NDSlice.all.ndIndexComponent] + rest.map(\.ndIndexComponent)
             )

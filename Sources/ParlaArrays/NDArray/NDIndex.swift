@@ -12,7 +12,8 @@ import ParlaDevices
 /// | `a[:3]`     | `a[..<3]`                               |
 /// | `a[:, 2]`   | `a[..., 2]` or `a[.all, 2]`             |
 /// | `a[::2]`    | `a[.stride(by: 2)]`                     |
-/// | `a[1:7:3]`  | `a[NDSlice(1..<7, step: 3)]` or `a[stride(from: 1, to: 7, by: 3)]` |
+/// | `a[1:7:3]`  | `a[NDSlice(1..<7, step: 3)]` or `a[.stride(from: 1, to: 7, by: 3)]` |
+/// | `a[1:-1]`   | `a[.stride(from: 1, to: -1, by: 1)]`    |
 /// | `a[::-1]`   | `a[.stride(by: -1)]`                    |
 public protocol NDIndex: Sendable {
     /// What this component selects along one axis.
@@ -38,7 +39,7 @@ public struct NDSlice: NDIndex, Hashable, Sendable {
     public var upperBound: Int?
     /// The distance between selected positions; negative walks from the top of the range down.
     public var step: Int
-    /// Python slice semantics (`start:stop:step`, as `stride(from:to:by:)` gives), instead of range ones.
+    /// Python slice semantics (`start:stop:step`, as `.stride(from:to:by:)` gives), instead of range ones.
     @usableFromInline var _pythonSemantics: Bool
 
     /// A slice of the positions `lowerBound..<upperBound` every `step`.
@@ -62,6 +63,18 @@ public struct NDSlice: NDIndex, Hashable, Sendable {
 
     /// Every `step`-th position of the axis. NumPy: `::step`.
     public static func stride(by step: Int) -> NDSlice { NDSlice(step: step) }
+
+    /// The positions NumPy's `start:stop:step` selects: from `start` toward `stop` (excluded), every
+    /// `step`. Negative bounds count from the end of the axis, and bounds past the ends are clamped, as
+    /// in NumPy: on an axis of 6, `.stride(from: 1, to: -1, by: 1)` selects `[1, 2, 3, 4]` and
+    /// `.stride(from: -1, to: -4, by: -1)` selects `[5, 4, 3]`.
+    ///
+    /// - Precondition: `step != 0`.
+    public static func stride(from start: Int, to stop: Int, by step: Int) -> NDSlice {
+        var slice = NDSlice(lowerBound: start, upperBound: stop, step: step)
+        slice._pythonSemantics = true
+        return slice
+    }
 
     public var ndIndexComponent: NDIndexComponent { .slice(self) }
 
@@ -110,6 +123,11 @@ extension NDIndex where Self == NDSlice {
 
     /// Every `step`-th position of the axis. NumPy: `::step`.
     public static func stride(by step: Int) -> NDSlice { NDSlice(step: step) }
+
+    /// The positions NumPy's `start:stop:step` selects (see ``NDSlice/stride(from:to:by:)``).
+    public static func stride(from start: Int, to stop: Int, by step: Int) -> NDSlice {
+        NDSlice.stride(from: start, to: stop, by: step)
+    }
 }
 
 extension Int: NDIndex {
@@ -146,31 +164,6 @@ extension PartialRangeThrough: NDIndex where Bound == Int {
     /// The positions up to and including `upperBound`.
     public var ndIndexComponent: NDIndexComponent {
         .slice(NDSlice(upperBound: self.upperBound == -1 ? nil : self.upperBound + 1))
-    }
-}
-
-extension StrideTo: NDIndex where Element == Int {
-    /// `stride(from: a, to: b, by: s)` selects what NumPy's `a:b:s` does: negative bounds count from
-    /// the end of the axis, and bounds past the ends are clamped.
-    public var ndIndexComponent: NDIndexComponent {
-        // StrideTo keeps its bounds private; its custom mirror shows them as "from", "to" and "by".
-        var start: Int? = nil
-        var end: Int? = nil
-        var step: Int? = nil
-        for child in Mirror(reflecting: self).children {
-            switch child.label {
-            case "from": start = child.value as? Int
-            case "to": end = child.value as? Int
-            case "by": step = child.value as? Int
-            default: break
-            }
-        }
-        guard let start, let end, let step else {
-            parlaPreconditionFailure("cannot read the bounds of \(self) to use it as an index")
-        }
-        var slice = NDSlice(lowerBound: start, upperBound: end, step: step)
-        slice._pythonSemantics = true
-        return .slice(slice)
     }
 }
 

@@ -37,12 +37,14 @@ extension DeviceCheckCommand {
             let pinned = registry.host.isPinned(pinnedHost) ? "pinned" : "host block"
             var line =
                 "cpu -> \(device): \(pinned) \(format(up)) GB/s, pageable \(format(upPageable)) GB/s; \(device) -> cpu: \(pinned) \(format(down)) GB/s, pageable \(format(downPageable)) GB/s"
-            if let cuda = backend as? CUDAGPU, registry.host.isPinned(pinnedHost) {
+            // Host blocks are pinned when CUDA GPUs are in use: then the driver's own copies are timed too.
+            if registry.host.isPinned(pinnedHost) {
+                let diagnostics = backend.diagnostics
                 let driverUp = try driverBandwidth {
-                    try cuda.timeDriverCopy(from: pinnedHost, to: block, byteCount: copyBytes)
+                    try diagnostics.timeDriverCopy(from: pinnedHost, to: block, byteCount: copyBytes)
                 }
                 let driverDown = try driverBandwidth {
-                    try cuda.timeDriverCopy(from: block, to: pinnedHost, byteCount: copyBytes)
+                    try diagnostics.timeDriverCopy(from: block, to: pinnedHost, byteCount: copyBytes)
                 }
                 line += " (the driver's own copies: \(format(driverUp)) and \(format(driverDown)) GB/s)"
             }
@@ -106,7 +108,8 @@ extension DeviceCheckCommand {
     ) throws -> (String, Int) {
         let from = blocks[source]!
         let to = blocks[target]!
-        guard let cuda = try registry.backend(for: target) as? CUDAGPU else {
+        let diagnostics = try registry.backend(for: target).diagnostics
+        guard let hasPeer = diagnostics.directPeerCopies(from: source) else {
             let rate = try bandwidth { try DeviceCopies.copy(from: from, to: to, byteCount: copyBytes) }
             let right = try self.copyArrives(from: source, to: target, registry: registry)
             return (
@@ -115,20 +118,22 @@ extension DeviceCheckCommand {
         }
         var parts: [String] = []
         var wrong = 0
-        let hasPeer = cuda.hasPeerAccess(to: source)
         for direct in hasPeer ? [true, false] : [false] {
-            cuda.setPeerCopiesEnabled(direct, to: source)
+            diagnostics.setDirectPeerCopies(direct, from: source)
             let rate = try bandwidth { try DeviceCopies.copy(from: from, to: to, byteCount: copyBytes) }
             let right = try self.copyArrives(from: source, to: target, registry: registry)
             if !right { wrong += 1 }
             var part = direct ? "peer access \(format(rate)) GB/s" : "staged through pinned memory \(format(rate)) GB/s"
             if direct {
-                let driver = try driverBandwidth { try cuda.timeDriverCopy(from: from, to: to, byteCount: copyBytes) }
-                part += " (the driver's cuMemcpyPeerAsync: \(format(driver)) GB/s)"
+                let driver = try driverBandwidth {
+                    try diagnostics.timeDriverCopy(from: from, to: to, byteCount: copyBytes)
+                }
+                part +=
+                    " (the driver's \(diagnostics.driverCopyName(from: source, to: target)): \(format(driver)) GB/s)"
             }
             parts.append(part + (right ? ", bytes arrive" : ", BYTES WRONG"))
         }
-        cuda.setPeerCopiesEnabled(hasPeer, to: source)
+        diagnostics.setDirectPeerCopies(hasPeer, from: source)
         return ("\(source) -> \(target): " + parts.joined(separator: "; "), wrong)
     }
 

@@ -68,8 +68,7 @@ struct DeviceCheckCommand: AsyncParsableCommand {
         for device in gpus {
             let backend = try registry.backend(for: device)
             // Kernels of virtual and simulated GPUs run on the host; a small load shows the same there.
-            let isRealGPU = (backend as? CUDAGPU).map { !$0.isSimulated } ?? false
-            let size = isRealGPU ? 2048 : 64
+            let size = backend.diagnostics.runsOnHost ? 64 : 2048
             let idle = Mutex(false)
             let clock = ContinuousClock()
             var busy = Duration.zero
@@ -85,8 +84,7 @@ struct DeviceCheckCommand: AsyncParsableCommand {
                 }
                 try await task.wait()
                 busy = start.duration(to: clock.now)
-                let isIdle =
-                    try (backend as? CUDAGPU)?.computeStreamIsIdle ?? backend.completionOfQueuedWork().isComplete
+                let isIdle = try backend.diagnostics.isIdle()
                 idle.withLock { $0 = isIdle }
             }
             let emptyStart = clock.now
@@ -149,7 +147,7 @@ struct ComparableResult {
     init<E: NDElement>(_ array: NDArray<E>) {
         let host = array.to(.cpu)
         self.shape = host.shape
-        self.values = host.elements.map(\._doubleValue)
+        self.values = host.astype(Double.self).elements
     }
 }
 
@@ -176,7 +174,7 @@ func compare(
 
 /// Every operation for element type `E` on `device`.
 func checkAll<E: NDElement>(_ type: E.Type, on device: Device) -> [CheckResult] {
-    let isFloat = !E._isInteger
+    let isFloat = E.dtype.isFloatingPoint
     // Small integers keep sums and products exact in every type (UInt8 wraps identically everywhere).
     let a = NDArray<Double>.random([37, 53], seed: 11).astype(Double.self) * 9
     let b = NDArray<Double>.random([37, 53], seed: 12) * 9 + 1

@@ -43,14 +43,8 @@ struct DevicesCommand: ParsableCommand {
 /// One line about a device.
 func describe(_ backend: any DeviceBackend) -> String {
     let memory = backend.memoryCapacity.map { formatBytes($0) } ?? "host memory"
-    var line = "\(backend.device): \(backend.name), \(memory)"
-    if let cuda = backend as? CUDAGPU {
-        line +=
-            ", compute capability \(cuda.computeCapability / 10).\(cuda.computeCapability % 10), \(cuda.multiprocessorCount) SMs"
-    } else if let virtual = backend as? VirtualGPU {
-        line += virtual.link.map { ", link \(formatBytes(Int($0.bytesPerSecond)))/s" } ?? ", copies at memcpy speed"
-    }
-    return line
+    let details = backend.diagnostics.details.map { ", \($0)" } ?? ""
+    return "\(backend.device): \(backend.name), \(memory)\(details)"
 }
 
 /// `1.5 GiB`, `256 MiB`, `12 KiB`, `100 B`.

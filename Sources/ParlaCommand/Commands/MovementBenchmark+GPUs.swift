@@ -20,14 +20,9 @@ extension MovementBenchmark {
         let from = try first.allocate(byteCount: bytes)
         let to = try second.allocate(byteCount: bytes)
         try DeviceCopies.copy(from: try data.hostBlock(registry), to: from, byteCount: bytes).wait()
+        let diagnostics = second.diagnostics
         func rawCopy() throws -> Double {
-            if let cuda = second as? CUDAGPU {
-                return seconds(try cuda.timeDriverCopy(from: from, to: to, byteCount: bytes))
-            }
-            let clock = ContinuousClock()
-            let start = clock.now
-            memcpy(to.hostPointer!, from.hostPointer!, bytes)
-            return seconds(start.duration(to: clock.now))
+            seconds(try diagnostics.timeDriverCopy(from: from, to: to, byteCount: bytes))
         }
         var raw = Double.infinity
         var rawChain = Double.infinity
@@ -69,7 +64,7 @@ extension MovementBenchmark {
         }
         let byTask = single.withLock { $0.dropFirst().min() ?? .infinity }
         let byChain = chained.withLock { $0.dropFirst().min() ?? .infinity }
-        let reference = second is CUDAGPU ? "cuMemcpyPeerAsync" : "memcpy"
+        let reference = diagnostics.driverCopyName(from: first.device, to: second.device)
         func rate(_ seconds: Double, _ count: Int = 1) -> String {
             "\(format(Double(bytes * count) / seconds / 1e9)) GB/s"
         }
@@ -94,11 +89,7 @@ extension MovementBenchmark {
             let failure = Mutex<(any Error)?>(nil)
             DispatchQueue.concurrentPerform(iterations: gpus.count) { index in
                 do {
-                    if let cuda = gpus[index] as? CUDAGPU {
-                        _ = try cuda.timeDriverCopy(from: host, to: blocks[index], byteCount: count * 4)
-                    } else {
-                        memcpy(blocks[index].hostPointer!, host.hostPointer!, count * 4)
-                    }
+                    _ = try gpus[index].diagnostics.timeDriverCopy(from: host, to: blocks[index], byteCount: count * 4)
                 } catch {
                     failure.withLock { $0 = error }
                 }

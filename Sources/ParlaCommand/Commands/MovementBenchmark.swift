@@ -97,8 +97,8 @@ struct MovementBenchmark: AsyncParsableCommand {
 
         if registry.gpus.count > 1 {
             try await self.measureGPUToGPU(registry, data: data)
-            let simulated = (gpuBackend as? CUDAGPU)?.isSimulated ?? true
-            try await self.measureReadOnEveryGPU(registry, bytes: everyGPUBytes ?? (simulated ? 64 << 20 : 4 << 30))
+            let onHost = gpuBackend.diagnostics.runsOnHost
+            try await self.measureReadOnEveryGPU(registry, bytes: everyGPUBytes ?? (onHost ? 64 << 20 : 4 << 30))
         }
 
         // Bookkeeping: tasks declaring an array that is already valid on their device, against the same

@@ -51,6 +51,10 @@ public protocol DeviceBackend: AnyObject, Sendable {
     /// The kernels of a device whose memory the host cannot address; `nil` for the CPU and virtual
     /// GPUs, whose arrays are computed on by the host.
     var kernels: (any DeviceKernels)? { get }
+
+    /// What tools can ask the device about itself: details, idleness, its own copies to time Parla's
+    /// against, its peer links (``DeviceDiagnostics``).
+    var diagnostics: any DeviceDiagnostics { get }
 }
 
 extension DeviceBackend {

@@ -27,10 +27,6 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
     public let computeCapability: Int
     /// The number of streaming multiprocessors.
     public let multiprocessorCount: Int
-    /// Whether the GPU is simulated in host memory by the simulated CUDA driver (CI's stand-in for a GPU,
-    /// selected with `PARLA_DEVICES=cuda-simulated:N`).
-    public var isSimulated: Bool { self.driver.isSimulated }
-
     let driver: CUDADriver
     /// The machine's compiled kernel images.
     let kernelImages: CUDAKernelImages

@@ -25,15 +25,15 @@ enum CUDAKernelSource {
         let value: String
         switch operation {
         case .unary(let op):
-            value = unaryExpression(op, "a[oa]", type: output)
+            value = op.semantics.cuda("a[oa]", output)
         case .binary(let op):
-            value = binaryExpression(op, "a[oa]", "b[ob]", type: output)
+            value = op.semantics.cuda("a[oa]", "b[ob]", output)
         case .binaryWithScalarRight(let op):
-            value = binaryExpression(op, "a[oa]", "s", type: output)
+            value = op.semantics.cuda("a[oa]", "s", output)
         case .binaryWithScalarLeft(let op):
-            value = binaryExpression(op, "s", "a[oa]", type: output)
+            value = op.semantics.cuda("s", "a[oa]", output)
         case .cast:
-            value = castExpression("a[oa]", from: input ?? output, to: output)
+            value = Conversion.cuda("a[oa]", from: input ?? output, to: output)
         case .fill:
             value = "s"
         }
@@ -59,79 +59,6 @@ enum CUDAKernelSource {
             """
     }
 
-    /// C for `f(x)` with NumPy semantics (integers wrap).
-    static func unaryExpression(_ op: UnaryOperator, _ x: String, type: DType) -> String {
-        let t = type.cTypeName
-        let isFloat = type == .float32 || type == .float64
-        let f = type == .float32 ? "f" : ""
-        switch op {
-        case .copy: return x
-        case .negate: return isFloat ? "(-\(x))" : "(\(t))(0ULL - (u64)\(x))"
-        case .abs:
-            if isFloat { return "fabs\(f)(\(x))" }
-            if type == .uint8 { return x }
-            return "(\(x) < 0 ? (\(t))(0ULL - (u64)\(x)) : \(x))"
-        case .sqrt: return "sqrt\(f)(\(x))"
-        case .exp: return "exp\(f)(\(x))"
-        case .log: return "log\(f)(\(x))"
-        case .sin: return "sin\(f)(\(x))"
-        case .cos: return "cos\(f)(\(x))"
-        case .tanh: return "tanh\(f)(\(x))"
-        }
-    }
-
-    /// C for `f(x, y)` with NumPy semantics (integers wrap; integer division by zero gives 0).
-    static func binaryExpression(_ op: BinaryOperator, _ x: String, _ y: String, type: DType) -> String {
-        let t = type.cTypeName
-        let isFloat = type == .float32 || type == .float64
-        switch op {
-        case .add: return isFloat ? "(\(x) + \(y))" : "(\(t))((u64)\(x) + (u64)\(y))"
-        case .subtract: return isFloat ? "(\(x) - \(y))" : "(\(t))((u64)\(x) - (u64)\(y))"
-        case .multiply: return isFloat ? "(\(x) * \(y))" : "(\(t))((u64)\(x) * (u64)\(y))"
-        case .divide:
-            if isFloat { return "(\(x) / \(y))" }
-            if type == .uint8 { return "(\(y) == 0 ? (\(t))0 : (\(t))(\(x) / \(y)))" }
-            return "(\(y) == 0 ? (\(t))0 : (\(y) == (\(t))-1 ? (\(t))(0ULL - (u64)\(x)) : (\(t))(\(x) / \(y))))"
-        case .maximum: return "((\(x) != \(x) || \(x) > \(y)) ? \(x) : \(y))"
-        case .minimum: return "((\(x) != \(x) || \(x) < \(y)) ? \(x) : \(y))"
-        case .pow: return type == .float32 ? "powf(\(x), \(y))" : "pow(\(x), \(y))"
-        }
-    }
-
-    /// C for `astype`: floats truncate toward zero and saturate into integers (NaN gives 0); integers
-    /// wrap when narrowed; everything else converts to nearest.
-    static func castExpression(_ x: String, from source: DType, to target: DType) -> String {
-        let t = target.cTypeName
-        let sourceIsFloat = source == .float32 || source == .float64
-        let targetIsFloat = target == .float32 || target == .float64
-        if sourceIsFloat && !targetIsFloat {
-            let (low, high): (String, String)
-            switch target {
-            case .int32: (low, high) = ("-2147483648.0", "2147483647.0")
-            case .int64: (low, high) = ("-9223372036854775808.0", "9223372036854775808.0")
-            default: (low, high) = ("0.0", "255.0")
-            }
-            let maxValue: String
-            switch target {
-            case .int32: maxValue = "2147483647"
-            case .int64: maxValue = "9223372036854775807LL"
-            default: maxValue = "255"
-            }
-            let minValue: String
-            switch target {
-            case .int32: minValue = "(-2147483647 - 1)"
-            case .int64: minValue = "(-9223372036854775807LL - 1)"
-            default: minValue = "0"
-            }
-            return
-                "((double)\(x) != (double)\(x) ? (\(t))0 : ((double)\(x) >= \(high) ? (\(t))\(maxValue) : ((double)\(x) <= \(low) ? (\(t))\(minValue) : (\(t))(double)\(x))))"
-        }
-        if !sourceIsFloat && !targetIsFloat {
-            return "(\(t))(u64)(i64)\(x)"
-        }
-        return "(\(t))\(x)"
-    }
-
     // MARK: Reductions
 
     /// The layout parameter of reductions: outputs, segment length, stride along it, total (or -1),
@@ -140,48 +67,17 @@ enum CUDAKernelSource {
 
     static func reduction(_ operation: ReductionOperator, input: DType) -> String {
         let t = input.cTypeName
-        let isFloat = input == .float32 || input == .float64
         let outType = operation.isPositional ? "i64" : t
+        // A thread folds its strided elements, then the block merges pairs of partial results; a fold
+        // merges by folding, a positional reduction by its merge rule.
         let identity: String
-        switch operation {
-        case .sum: identity = "(\(t))0"
-        case .max:
-            identity =
-                isFloat
-                ? "(\(t))(-1.0/0.0)"
-                : (input == .uint8
-                    ? "(\(t))0" : (input == .int32 ? "(\(t))(-2147483647 - 1)" : "(\(t))(-9223372036854775807LL - 1)"))
-        case .min:
-            identity =
-                isFloat
-                ? "(\(t))(1.0/0.0)"
-                : (input == .uint8
-                    ? "(\(t))255" : (input == .int32 ? "(\(t))2147483647" : "(\(t))9223372036854775807LL"))
-        case .argmax, .argmin: identity = "(\(t))0"
-        }
         let merge: String
-        switch operation {
-        case .sum:
-            merge = "acc = \(binaryExpression(.add, "acc", "x", type: input));"
-        case .max:
-            merge = "if (acc == acc && (x != x || x > acc)) acc = x;"
-        case .min:
-            merge = "if (acc == acc && (x != x || x < acc)) acc = x;"
-        case .argmax, .argmin:
-            let better = operation == .argmax ? ">" : "<"
-            merge = """
-                {
-                    bool take;
-                    if (ai < 0) take = xi >= 0;
-                    else if (xi < 0) take = false;
-                    else if (acc != acc) take = (x != x) && xi < ai;
-                    else if (x != x) take = true;
-                    else if (x \(better) acc) take = true;
-                    else if (x == acc) take = xi < ai;
-                    else take = false;
-                    if (take) { acc = x; ai = xi; }
-                }
-                """
+        if let folding = operation.folding {
+            identity = folding.cudaIdentity(input)
+            merge = folding.cudaCombine(input)
+        } else {
+            identity = "(\(t))0"
+            merge = operation.positional!.cudaMerge
         }
         return prelude + """
             struct Layout { i64 m; i64 len; i64 lenStride; i64 total; i64 ndim; i64 shape[PARLA_MAX_RANK]; i64 strides[PARLA_MAX_RANK]; };
@@ -213,7 +109,7 @@ enum CUDAKernelSource {
                             \(t) x = values[tid + w];
                             i64 xi = positions[tid + w];
                             (void)xi;
-                            \(operation.isPositional ? merge : (operation == .sum ? "acc = \(binaryExpression(.add, "acc", "x", type: input));" : merge))
+                            \(merge)
                             values[tid] = acc; positions[tid] = ai;
                         }
                         __syncthreads();
@@ -233,11 +129,8 @@ enum CUDAKernelSource {
 
     static func matmul(_ type: DType) -> String {
         let t = type.cTypeName
-        let isFloat = type == .float32 || type == .float64
-        let mad =
-            isFloat
-            ? "acc += As[threadIdx.y][q] * Bs[q][threadIdx.x];"
-            : "acc = (\(t))((u64)acc + (u64)As[threadIdx.y][q] * (u64)Bs[q][threadIdx.x]);"
+        let product = BinaryOperator.Multiply.cuda("As[threadIdx.y][q]", "Bs[q][threadIdx.x]", type)
+        let mad = "acc = \(BinaryOperator.Add.cuda("acc", product, type));"
         return prelude + """
             struct Layout { i64 m; i64 n; i64 k; i64 aRow; i64 aCol; i64 bRow; i64 bCol; i64 batch; i64 ndim;
                             i64 shape[PARLA_MAX_RANK]; i64 sa[PARLA_MAX_RANK]; i64 sb[PARLA_MAX_RANK]; i64 sc[PARLA_MAX_RANK]; };

@@ -24,6 +24,9 @@ public enum DType: String, Hashable, Sendable, CaseIterable, CustomStringConvert
         }
     }
 
+    /// Whether the elements are floating-point numbers (`float32`, `float64`) rather than integers.
+    public var isFloatingPoint: Bool { self == .float32 || self == .float64 }
+
     /// The size of one element in bytes.
     public var byteSize: Int {
         switch self {

@@ -26,14 +26,45 @@ public enum KernelScalar: Hashable, Sendable {
     case integer(Int64)
 }
 
-/// A one-argument element-wise function.
+/// A one-argument element-wise function, with NumPy's semantics (integers wrap).
 public enum UnaryOperator: String, Hashable, Sendable, CaseIterable {
-    case copy, negate, abs, sqrt, exp, log, sin, cos, tanh
+    /// The element itself (a copy into another layout).
+    case copy
+    /// `-x`. NumPy: `np.negative`.
+    case negate
+    /// `|x|`. NumPy: `np.abs`.
+    case abs
+    /// The square root (floating point only). NumPy: `np.sqrt`.
+    case sqrt
+    /// e^x (floating point only). NumPy: `np.exp`.
+    case exp
+    /// The natural logarithm (floating point only). NumPy: `np.log`.
+    case log
+    /// The sine (floating point only). NumPy: `np.sin`.
+    case sin
+    /// The cosine (floating point only). NumPy: `np.cos`.
+    case cos
+    /// The hyperbolic tangent (floating point only). NumPy: `np.tanh`.
+    case tanh
 }
 
-/// A two-argument element-wise function.
+/// A two-argument element-wise function, with NumPy's semantics (integers wrap, integer division by
+/// zero gives 0, a NaN wins in `maximum` and `minimum`).
 public enum BinaryOperator: String, Hashable, Sendable, CaseIterable {
-    case add, subtract, multiply, divide, maximum, minimum, pow
+    /// `x + y`. NumPy: `np.add`.
+    case add
+    /// `x - y`. NumPy: `np.subtract`.
+    case subtract
+    /// `x * y`. NumPy: `np.multiply`.
+    case multiply
+    /// `x / y`, truncated toward zero for integers. NumPy: `np.true_divide`, or `//` for integers.
+    case divide
+    /// The larger of `x` and `y`. NumPy: `np.maximum`.
+    case maximum
+    /// The smaller of `x` and `y`. NumPy: `np.minimum`.
+    case minimum
+    /// `x` to the power `y` (floating point only). NumPy: `np.power`.
+    case pow
 }
 
 /// What an element-wise kernel computes for each output element `out`, from input `a` (and `b`) and
@@ -61,14 +92,6 @@ public enum ElementwiseOperation: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Whether the operation takes the scalar argument.
-    public var usesScalar: Bool {
-        switch self {
-        case .binaryWithScalarLeft, .binaryWithScalarRight, .fill: return true
-        default: return false
-        }
-    }
-
     public var description: String {
         switch self {
         case .unary(let op): return op.rawValue
@@ -83,7 +106,16 @@ public enum ElementwiseOperation: Hashable, Sendable, CustomStringConvertible {
 
 /// A reduction along one axis (or over everything).
 public enum ReductionOperator: String, Hashable, Sendable, CaseIterable {
-    case sum, min, max, argmin, argmax
+    /// The sum (integers wrap). NumPy: `np.sum`.
+    case sum
+    /// The smallest element (a NaN if there is one). NumPy: `np.min`.
+    case min
+    /// The largest element (a NaN if there is one). NumPy: `np.max`.
+    case max
+    /// The position of the first smallest element (of the first NaN if there is one). NumPy: `np.argmin`.
+    case argmin
+    /// The position of the first largest element (of the first NaN if there is one). NumPy: `np.argmax`.
+    case argmax
 
     /// Whether the result is a position (an `Int`) rather than an element.
     public var isPositional: Bool { self == .argmin || self == .argmax }

@@ -61,6 +61,14 @@ public final class VirtualGPU: DeviceBackend {
 
     public var memoryInUse: Int { self.inUse.load(ordering: .relaxed) }
 
+    /// The diagnostics of a device in host memory, with the simulated link as details.
+    public var diagnostics: any DeviceDiagnostics {
+        let details = self.link.map { link in
+            "link \((link.bytesPerSecond / 1e7).rounded() / 100) GB/s + \((link.latency * 1e8).rounded() / 100) µs per copy"
+        }
+        return HostMemoryDiagnostics(backend: self, details: details ?? "copies at memcpy speed")
+    }
+
     /// How many calls the fault plan has made fail so far.
     public var faultsInjected: Int { self.hasFaults ? self.faults.withLock { $0.injected } : 0 }
 

@@ -5,8 +5,8 @@ import Glibc
 /// The host implementation of Parla's generated kernels, run by the simulated driver when one is
 /// launched: it reads the launch's arguments as the CUDA C of ``CUDAKernelSource`` declares them,
 /// checks that every element the kernel touches lies in memory the launching context may access, and
-/// computes what the kernel computes, with the same NumPy semantics (integers wrap, integer division by
-/// zero gives 0, NaN wins in `maximum`, `min` and `max`, `astype` truncates and saturates).
+/// computes what the kernel computes, from the same rows of the table of operation semantics
+/// (`OperationSemantics.swift`) that the kernel's CUDA C comes from.
 enum SimulatedKernel {
     /// Reads the arguments of a launch of `kernel` from device `ordinal`, checks the memory they name,
     /// and returns the work to queue.
@@ -182,12 +182,12 @@ enum SimulatedKernel {
         }
 
         @inline(__always)
-        func load<T: SimulatedElement>(_ offset: Int, as type: T.Type) -> T {
+        func load<T: BitwiseCopyable>(_ offset: Int, as type: T.Type) -> T {
             self.pointer.load(fromByteOffset: offset * MemoryLayout<T>.stride, as: T.self)
         }
 
         @inline(__always)
-        func store<T: SimulatedElement>(_ value: T, at offset: Int) {
+        func store<T: BitwiseCopyable>(_ value: T, at offset: Int) {
             self.pointer.storeBytes(of: value, toByteOffset: offset * MemoryLayout<T>.stride, as: T.self)
         }
     }
@@ -231,37 +231,38 @@ enum SimulatedKernel {
         b: Memory?,
         scalar: [UInt8]
     ) {
-        if operation == .cast {
-            func cast<Source: SimulatedElement>(_: Source.Type) {
-                output.withElementType { (Target: any SimulatedElement.Type) in
-                    func run<T: SimulatedElement>(_: T.Type) {
-                        loop.visit { o, i, _ in out.store(T.converting(a!.load(i, as: Source.self)), at: o) }
-                    }
-                    run(Target)
-                }
-            }
-            input.withElementType { cast($0) }
-            return
+        func cast<Source: KernelElement, Target: KernelElement>(_: Source.Type, _: Target.Type) {
+            loop.visit { o, i, _ in out.store(Target.converting(a!.load(i, as: Source.self)), at: o) }
         }
-        func run<T: SimulatedElement>(_: T.Type) {
+        func unary<T: KernelElement, Operation: UnaryOperation>(_: T.Type, _: Operation.Type) {
+            loop.visit { o, i, _ in out.store(T.apply(Operation.self, a!.load(i, as: T.self)), at: o) }
+        }
+        func binary<T: KernelElement, Operation: BinaryOperation>(_: T.Type, _: Operation.Type) {
             let s = scalar.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
             switch operation {
-            case .unary(let op):
-                loop.visit { o, i, _ in out.store(T.apply(op, a!.load(i, as: T.self)), at: o) }
-            case .binary(let op):
-                loop.visit { o, i, j in out.store(T.apply(op, a!.load(i, as: T.self), b!.load(j, as: T.self)), at: o)
+            case .binaryWithScalarRight:
+                loop.visit { o, i, _ in out.store(T.apply(Operation.self, a!.load(i, as: T.self), s), at: o) }
+            case .binaryWithScalarLeft:
+                loop.visit { o, i, _ in out.store(T.apply(Operation.self, s, a!.load(i, as: T.self)), at: o) }
+            default:
+                loop.visit { o, i, j in
+                    out.store(T.apply(Operation.self, a!.load(i, as: T.self), b!.load(j, as: T.self)), at: o)
                 }
-            case .binaryWithScalarRight(let op):
-                loop.visit { o, i, _ in out.store(T.apply(op, a!.load(i, as: T.self), s), at: o) }
-            case .binaryWithScalarLeft(let op):
-                loop.visit { o, i, _ in out.store(T.apply(op, s, a!.load(i, as: T.self)), at: o) }
-            case .fill:
-                loop.visit { o, _, _ in out.store(s, at: o) }
-            case .cast:
-                parlaPreconditionFailure("casts are handled above")
             }
         }
-        output.withElementType { run($0) }
+        func fill<T: KernelElement>(_: T.Type) {
+            let s = scalar.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
+            loop.visit { o, _, _ in out.store(s, at: o) }
+        }
+        output.withKernelElementType { (type: any KernelElement.Type) in
+            switch operation {
+            case .cast: input.withKernelElementType { cast($0, type) }
+            case .unary(let op): unary(type, op.semantics)
+            case .binary(let op), .binaryWithScalarRight(let op), .binaryWithScalarLeft(let op):
+                binary(type, op.semantics)
+            case .fill: fill(type)
+            }
+        }
     }
 
     // MARK: Reductions
@@ -312,44 +313,41 @@ enum SimulatedKernel {
         out: Memory,
         input: Memory
     ) {
-        func run<T: SimulatedElement>(_: T.Type) {
+        func fold<T: KernelElement, Operation: FoldingReduction>(_: T.Type, _: Operation.Type) {
             for output in 0..<reduction.outputs {
                 let start = reduction.start(of: output)
-                let length = reduction.length(of: output)
-                var accumulator: T
-                switch operation {
-                case .sum: accumulator = T.zero
-                case .max: accumulator = T.lowest
-                case .min: accumulator = T.highest
-                case .argmax, .argmin: accumulator = T.zero
+                var accumulator = T.identity(of: Operation.self)
+                for j in 0..<Swift.max(reduction.length(of: output), 0) {
+                    accumulator = Operation.combine(
+                        accumulator,
+                        input.load(start + j * reduction.lengthStride, as: T.self)
+                    )
                 }
-                var position = -1
-                for j in 0..<Swift.max(length, 0) {
-                    let x = input.load(start + j * reduction.lengthStride, as: T.self)
-                    switch operation {
-                    case .sum:
-                        accumulator = T.apply(.add, accumulator, x)
-                    case .max:
-                        if !accumulator.isNotANumber && (x.isNotANumber || x > accumulator) { accumulator = x }
-                    case .min:
-                        if !accumulator.isNotANumber && (x.isNotANumber || x < accumulator) { accumulator = x }
-                    case .argmax, .argmin:
-                        // The first NaN, else the first extreme value.
-                        let better = operation == .argmax ? x > accumulator : x < accumulator
-                        if position < 0 || (!accumulator.isNotANumber && (x.isNotANumber || better)) {
-                            accumulator = x
-                            position = j
-                        }
-                    }
-                }
-                if operation.isPositional {
-                    out.store(Int64(position), at: output)
-                } else {
-                    out.store(accumulator, at: output)
-                }
+                out.store(accumulator, at: output)
             }
         }
-        type.withElementType { run($0) }
+        func position<T: KernelElement, Operation: PositionalReduction>(_: T.Type, _: Operation.Type) {
+            for output in 0..<reduction.outputs {
+                let start = reduction.start(of: output)
+                var best = T.zero
+                var position = -1
+                for j in 0..<Swift.max(reduction.length(of: output), 0) {
+                    let x = input.load(start + j * reduction.lengthStride, as: T.self)
+                    if position < 0 || Operation.replaces(x, best) {
+                        best = x
+                        position = j
+                    }
+                }
+                out.store(Int64(position), at: output)
+            }
+        }
+        type.withKernelElementType { (type: any KernelElement.Type) in
+            if let folding = operation.folding {
+                fold(type, folding)
+            } else {
+                position(type, operation.positional!)
+            }
+        }
     }
 
     // MARK: Matrix products
@@ -393,7 +391,7 @@ enum SimulatedKernel {
     }
 
     static func runMatmul(type: DType, _ product: MatrixProduct, c: Memory, a: Memory, b: Memory) {
-        func run<T: SimulatedElement>(_: T.Type) {
+        func run<T: KernelElement>(_: T.Type) {
             for z in 0..<product.batch {
                 let (oa, ob, oc) = product.offsets(z)
                 for row in 0..<product.m {
@@ -402,174 +400,17 @@ enum SimulatedKernel {
                         for q in 0..<product.k {
                             let x = a.load(oa + row * product.aRow + q * product.aColumn, as: T.self)
                             let y = b.load(ob + q * product.bRow + column * product.bColumn, as: T.self)
-                            accumulator = T.apply(.add, accumulator, T.apply(.multiply, x, y))
+                            accumulator = T.apply(
+                                BinaryOperator.Add.self,
+                                accumulator,
+                                T.apply(BinaryOperator.Multiply.self, x, y)
+                            )
                         }
                         c.store(accumulator, at: oc + row * product.n + column)
                     }
                 }
             }
         }
-        type.withElementType { run($0) }
-    }
-}
-
-// MARK: Element semantics
-
-/// An element type of the simulated kernels, with the kernels' NumPy semantics.
-protocol SimulatedElement: Comparable, BitwiseCopyable {
-    static var zero: Self { get }
-    /// The identity of `max`.
-    static var lowest: Self { get }
-    /// The identity of `min`.
-    static var highest: Self { get }
-    var isNotANumber: Bool { get }
-    var doubleValue: Double { get }
-    var int64Value: Int64 { get }
-    static var isFloatingPoint: Bool { get }
-    /// `astype` from a floating-point value: truncation toward zero, saturating; NaN gives 0.
-    init(convertingDouble value: Double)
-    /// `astype` from an integer: wraps when narrowing.
-    init(convertingInt64 value: Int64)
-    static func apply(_ op: UnaryOperator, _ x: Self) -> Self
-    static func apply(_ op: BinaryOperator, _ x: Self, _ y: Self) -> Self
-}
-
-extension SimulatedElement {
-    /// `astype` from any element type.
-    static func converting<Source: SimulatedElement>(_ value: Source) -> Self {
-        Source.isFloatingPoint ? Self(convertingDouble: value.doubleValue) : Self(convertingInt64: value.int64Value)
-    }
-
-    /// `maximum` and `minimum`: NaN in the first operand wins, as in the kernels.
-    static func extreme(_ op: BinaryOperator, _ x: Self, _ y: Self) -> Self {
-        if x.isNotANumber { return x }
-        return op == .maximum ? (x > y ? x : y) : (x < y ? x : y)
-    }
-}
-
-extension SimulatedElement where Self: BinaryFloatingPoint {
-    static var lowest: Self { -.infinity }
-    static var highest: Self { .infinity }
-    var isNotANumber: Bool { self.isNaN }
-    var doubleValue: Double { Double(self) }
-    var int64Value: Int64 { Int64(Double(self).rounded(.towardZero)) }
-    static var isFloatingPoint: Bool { true }
-    init(convertingDouble value: Double) { self.init(value) }
-    init(convertingInt64 value: Int64) { self.init(value) }
-}
-
-extension SimulatedElement where Self: FixedWidthInteger {
-    static var lowest: Self { .min }
-    static var highest: Self { .max }
-    var isNotANumber: Bool { false }
-    var doubleValue: Double { Double(self) }
-    var int64Value: Int64 { Int64(truncatingIfNeeded: self) }
-    static var isFloatingPoint: Bool { false }
-    init(convertingDouble value: Double) {
-        if value.isNaN {
-            self = 0
-        } else if value >= Double(Self.max) {
-            self = .max
-        } else if value <= Double(Self.min) {
-            self = .min
-        } else {
-            self.init(value.rounded(.towardZero))
-        }
-    }
-    init(convertingInt64 value: Int64) { self.init(truncatingIfNeeded: value) }
-
-    static func apply(_ op: UnaryOperator, _ x: Self) -> Self {
-        switch op {
-        case .copy: return x
-        case .negate: return 0 &- x
-        case .abs: return x < 0 ? 0 &- x : x
-        case .sqrt, .exp, .log, .sin, .cos, .tanh:
-            parlaPreconditionFailure("\(op) has no integer kernel")
-        }
-    }
-
-    static func apply(_ op: BinaryOperator, _ x: Self, _ y: Self) -> Self {
-        switch op {
-        case .add: return x &+ y
-        case .subtract: return x &- y
-        case .multiply: return x &* y
-        case .divide:
-            if y == 0 { return 0 }
-            if Self.isSigned && y == 0 &- 1 { return 0 &- x }
-            return x / y
-        case .maximum, .minimum: return extreme(op, x, y)
-        case .pow: parlaPreconditionFailure("pow has no integer kernel")
-        }
-    }
-}
-
-extension Float: SimulatedElement {
-    static func apply(_ op: UnaryOperator, _ x: Float) -> Float {
-        switch op {
-        case .copy: return x
-        case .negate: return -x
-        case .abs: return Swift.abs(x)
-        case .sqrt: return sqrtf(x)
-        case .exp: return expf(x)
-        case .log: return logf(x)
-        case .sin: return sinf(x)
-        case .cos: return cosf(x)
-        case .tanh: return tanhf(x)
-        }
-    }
-
-    static func apply(_ op: BinaryOperator, _ x: Float, _ y: Float) -> Float {
-        switch op {
-        case .add: return x + y
-        case .subtract: return x - y
-        case .multiply: return x * y
-        case .divide: return x / y
-        case .maximum, .minimum: return extreme(op, x, y)
-        case .pow: return powf(x, y)
-        }
-    }
-}
-
-extension Double: SimulatedElement {
-    static func apply(_ op: UnaryOperator, _ x: Double) -> Double {
-        switch op {
-        case .copy: return x
-        case .negate: return -x
-        case .abs: return Swift.abs(x)
-        case .sqrt: return Glibc.sqrt(x)
-        case .exp: return Glibc.exp(x)
-        case .log: return Glibc.log(x)
-        case .sin: return Glibc.sin(x)
-        case .cos: return Glibc.cos(x)
-        case .tanh: return Glibc.tanh(x)
-        }
-    }
-
-    static func apply(_ op: BinaryOperator, _ x: Double, _ y: Double) -> Double {
-        switch op {
-        case .add: return x + y
-        case .subtract: return x - y
-        case .multiply: return x * y
-        case .divide: return x / y
-        case .maximum, .minimum: return extreme(op, x, y)
-        case .pow: return Glibc.pow(x, y)
-        }
-    }
-}
-
-extension Int32: SimulatedElement {}
-extension Int64: SimulatedElement {}
-extension UInt8: SimulatedElement {}
-
-extension DType {
-    /// Calls `body` with the Swift type of this element type.
-    func withElementType(_ body: (any SimulatedElement.Type) -> Void) {
-        switch self {
-        case .float32: body(Float.self)
-        case .float64: body(Double.self)
-        case .int32: body(Int32.self)
-        case .int64: body(Int64.self)
-        case .uint8: body(UInt8.self)
-        }
+        type.withKernelElementType { run($0) }
     }
 }
