@@ -26,7 +26,7 @@ struct InternalChecksTests {
             nil,
             { argument in
                 let context = Unmanaged<ThreadContext>.fromOpaque(argument!).takeRetainedValue()
-                context.device = .gpu(0)
+                context.enterTaskBody(device: .gpu(0), task: Unmanaged.passUnretained(context))
                 return nil
             },
             context

@@ -10,29 +10,40 @@ import Testing
 @Suite("regions at scale")
 struct RegionScaleTests {
     /// The index entries looked at by a program on `n` rows of one array on 2 virtual GPUs (written,
-    /// updated and read on alternating GPUs, as `parla bench regions` does), per access.
+    /// updated and read on alternating GPUs, as `parla bench regions` does), per access. Each task is
+    /// awaited before the next is spawned, so that the counts do not depend on how the workers
+    /// interleave (which accesses have finished when the next one is inferred, in which order the
+    /// pieces change).
     static func rowVisits(_ n: Int) async throws -> (visits: Int, accesses: Int) {
         let A = PArray(NDArray<Double>.zeros([n, 4]))
         try await Parla.run(devices: .virtual(gpus: 2)) {
-            for i in 0..<n { spawn(placement: gpu(i % 2), output: [A[i]]) {} }
-            for i in 0..<n { spawn(placement: gpu(i % 2), inOut: [A[i]]) {} }
-            for i in 0..<n { spawn(placement: gpu((i + 1) % 2), input: [A[i]]) {} }
+            for i in 0..<n { try await spawn(placement: gpu(i % 2), output: [A[i]]) {}.wait() }
+            for i in 0..<n { try await spawn(placement: gpu(i % 2), inOut: [A[i]]) {}.wait() }
+            for i in 0..<n { try await spawn(placement: gpu((i + 1) % 2), input: [A[i]]) {}.wait() }
         }
         return (A.storage.bookkeepingVisits, 3 * n)
     }
 
-    /// The same for `t`×`t` tiles factored in Cholesky order (tile (i, j) on gpu((i + j) mod 2)).
+    /// The same for `t`×`t` tiles factored in Cholesky order (tile (i, j) on gpu((i + j) mod 2)), each
+    /// task awaited before the next is spawned.
     static func tileVisits(_ t: Int) async throws -> (visits: Int, accesses: Int) {
         let A = PArray(NDArray<Double>.zeros([2 * t, 2 * t]))
         func tile(_ i: Int, _ j: Int) -> PArray<Double> { A[(2 * i)..<(2 * i + 2), (2 * j)..<(2 * j + 2)] }
         var accesses = 0
         try await Parla.run(devices: .virtual(gpus: 2)) {
             for k in 0..<t {
-                spawn(placement: gpu(0), inOut: [tile(k, k)]) {}
-                for i in (k + 1)..<t { spawn(placement: gpu((i + k) % 2), input: [tile(k, k)], inOut: [tile(i, k)]) {} }
+                try await spawn(placement: gpu(0), inOut: [tile(k, k)]) {}.wait()
+                for i in (k + 1)..<t {
+                    try await spawn(placement: gpu((i + k) % 2), input: [tile(k, k)], inOut: [tile(i, k)]) {}.wait()
+                }
                 for i in (k + 1)..<t {
                     for j in (k + 1)...i {
-                        spawn(placement: gpu((i + j) % 2), input: [tile(i, k), tile(j, k)], inOut: [tile(i, j)]) {}
+                        try await spawn(
+                            placement: gpu((i + j) % 2),
+                            input: [tile(i, k), tile(j, k)],
+                            inOut: [tile(i, j)]
+                        ) {}
+                        .wait()
                         accesses += 3
                     }
                     accesses += 2

@@ -8,8 +8,9 @@ final class ResourceLedger: Sendable {
     private let devices: [Device]
     /// Per device (by position): its memory, when the backend knows it.
     private let capacities: [Int?]
-    /// The process's pool (shards of the counters, and the queue parked tasks go back to).
-    private let pool: WorkerPool
+    /// The process's pool (shards of the counters, and the queue parked tasks go back to), not
+    /// reference-counted: it is never freed, and every worker would contend for its count.
+    private let pool: Unmanaged<WorkerPool>
     /// Per device (by position): what running tasks reserved there.
     private let usage: Mutex<[Usage]>
     /// Tasks waiting for a share of a device to be given back.
@@ -26,10 +27,14 @@ final class ResourceLedger: Sendable {
     init(devices: [Device], capacities: [Int?], pool: WorkerPool) {
         self.devices = devices
         self.capacities = capacities
-        self.pool = pool
+        self.pool = Unmanaged.passUnretained(pool)
         self.usage = Mutex(Array(repeating: Usage(), count: devices.count))
         self.running = (0..<pool.shardCount).map { _ in (0..<devices.count).map { _ in PaddedCounter() } }
     }
+
+    /// The calling thread's shard of the per-thread counters.
+    @inline(__always)
+    private var shard: Int { self.pool._withUnsafeGuaranteedRef { $0.currentShard } }
 
     /// The slot of `device` in the per-device arrays (GPUs by index, the CPU last).
     @inline(__always)
@@ -60,13 +65,13 @@ final class ResourceLedger: Sendable {
     /// A task placed on the device at `slot` starts running.
     @inline(__always)
     func taskStarted(on slot: Int) {
-        self.running[self.pool.currentShard][slot].value.add(1, ordering: .relaxed)
+        self.running[self.shard][slot].value.add(1, ordering: .relaxed)
     }
 
     /// A task that ran on the device at `slot` is done: it gives back what it reserved, and parked tasks
     /// are tried again.
     func taskEnded(_ record: TaskRecord, on slot: Int) {
-        self.running[self.pool.currentShard][slot].value.subtract(1, ordering: .relaxed)
+        self.running[self.shard][slot].value.subtract(1, ordering: .relaxed)
         guard record.vcus > 0 || record.memory > 0 else { return }
         let retry = self.usage.withLock { usage -> [TaskRecord] in
             usage[slot].vcus -= record.vcus
@@ -76,7 +81,7 @@ final class ResourceLedger: Sendable {
                 return parked
             }
         }
-        for parked in retry { self.pool.submit(parked) }
+        for parked in retry { self.pool._withUnsafeGuaranteedRef { $0.submit(parked) } }
     }
 
     /// Why a task asking for `vcus` and `memory` can never be placed on any of `candidates`, checked at

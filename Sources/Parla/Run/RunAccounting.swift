@@ -8,8 +8,9 @@ import Synchronization
 /// reaches 0 only when nothing can progress: then either everything is done (`live == 0`) or the
 /// waiting tasks can never run, which the run's stall detection reports instead of hanging.
 final class RunAccounting: Sendable {
-    /// The process's pool (for the calling thread's shard; it is never freed).
-    private let pool: WorkerPool
+    /// The process's pool (for the calling thread's shard), not reference-counted: it is never freed,
+    /// and every worker would contend for its count.
+    private let pool: Unmanaged<WorkerPool>
     /// Spawned tasks not finished, counted per thread (shard) so that threads do not contend; only the
     /// sum means anything.
     private let live: [PaddedCounter]
@@ -24,11 +25,15 @@ final class RunAccounting: Sendable {
     }
 
     init(pool: WorkerPool) {
-        self.pool = pool
+        self.pool = Unmanaged.passUnretained(pool)
         self.live = (0..<pool.shardCount).map { _ in PaddedCounter() }
     }
 
-    func taskSpawned() { self.live[self.pool.currentShard].value.add(1, ordering: .relaxed) }
+    func taskSpawned() { self.live[self.shard].value.add(1, ordering: .relaxed) }
+
+    /// The calling thread's shard of the per-thread counters.
+    @inline(__always)
+    private var shard: Int { self.pool._withUnsafeGuaranteedRef { $0.currentShard } }
 
     /// A task became ready (or, failing at spawn, will finish without running): it can progress.
     func taskBecameActive() { self.active.add(1, ordering: .sequentiallyConsistent) }
@@ -36,7 +41,7 @@ final class RunAccounting: Sendable {
     /// A task finished; `successors` tasks it made ready (or awaiters it woke) take over its share of
     /// `active`.
     func taskFinished(handingOverTo successors: Int = 0) {
-        self.live[self.pool.currentShard].value.subtract(1, ordering: .relaxed)
+        self.live[self.shard].value.subtract(1, ordering: .relaxed)
         let change = successors - 1
         if change != 0 && self.active.add(change, ordering: .sequentiallyConsistent).newValue == 0 {
             self.signalQuiescence()

@@ -25,7 +25,7 @@ extension RunScope {
     /// The task whose body is running on the calling thread (or Swift task), if any.
     static var currentTask: TaskRecord? {
         if let task = asyncCurrentTask { return task }
-        guard let task = ThreadContext.existing?.task else { return nil }
+        guard let task = ThreadContext.unretained?._withUnsafeGuaranteedRef({ $0.task }) else { return nil }
         // Set only while the record's body runs on this thread, which keeps the record alive; only
         // records are set there.
         return unsafeDowncast(task.takeUnretainedValue(), to: TaskRecord.self)

@@ -36,17 +36,15 @@ extension RunScope {
         }
         var failure: (any Error)? = nil
         let context = ThreadContext.current
-        context.device = device
         // The body may check its data accesses against the current task (the record outlives the body).
-        context.task = Unmanaged.passUnretained(record)
+        context.enterTaskBody(device: device, task: Unmanaged.passUnretained(record))
         do {
             try record.runSynchronousBody()
             try self.waitForDeviceWork(of: record, on: slot)
         } catch {
             failure = error
         }
-        context.task = nil
-        context.device = nil
+        context.leaveTaskBody()
         if record.hasDeviceFailure.load(ordering: .relaxed) { failure = record.deviceFailureOfBody() }
         self.finish(record, slot: slot, failure: failure)
         return true

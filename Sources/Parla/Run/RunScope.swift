@@ -25,8 +25,8 @@ final class RunScope: Sendable {
     let completesAsynchronously: [Bool]
 
     let accounting: RunAccounting
-    let stalls = StallDetector()
     let ledger: ResourceLedger
+    let stalls = StallDetector()
     /// The first failure of a task (or the report of tasks that could never run).
     private let firstFailure = Mutex<(any Error)?>(nil)
     /// Bytes moved for PArrays by this run, per link.

@@ -10,7 +10,7 @@ import Glibc
 /// into a shared stack, from which threads that spawn more than they run take batches back.
 final class TaskRecordCache: @unchecked Sendable {
     // @unchecked Sendable: `records` is used only by the thread owning this cache (it lives in that
-    // thread's `ThreadContext`; builds with internal checks verify it); the shared batches are behind a
+    // thread's `WorkerThreadState`; builds with internal checks verify it); the shared batches are behind a
     // Mutex.
 
     typealias Record = TypedTaskRecord<Void>
@@ -23,13 +23,12 @@ final class TaskRecordCache: @unchecked Sendable {
     /// At most this many batches are kept in the shared stack; more are freed.
     private static let sharedLimit = 512
 
-    /// The calling thread's cache (kept in its ``ThreadContext``, which frees it with the thread).
+    /// The calling thread's cache (kept in its ``WorkerThreadState``, which frees it with the thread).
     @inline(__always)
     static var current: TaskRecordCache {
-        let context = ThreadContext.current
-        if let cache = context.recordCache { return unsafeDowncast(cache, to: TaskRecordCache.self) }
+        if let cache = WorkerThreadState.unretained?._withUnsafeGuaranteedRef({ $0.recordCache }) { return cache }
         let cache = TaskRecordCache()
-        context.recordCache = cache
+        WorkerThreadState.current.recordCache = cache
         return cache
     }
 

@@ -71,7 +71,7 @@ final class WorkerPool: @unchecked Sendable {
             { argument in
                 let worker = Unmanaged<Worker>.fromOpaque(argument!).takeRetainedValue()
                 // (Unretained: workers live as long as the process.)
-                ThreadContext.current.worker = Unmanaged.passUnretained(worker)
+                WorkerThreadState.current.worker = Unmanaged.passUnretained(worker)
                 worker.pool.run(worker)
                 return nil
             },
@@ -84,9 +84,8 @@ final class WorkerPool: @unchecked Sendable {
     /// The pool worker on the calling thread, if any (the pool keeps it alive).
     @inline(__always)
     private var currentWorker: Unmanaged<Worker>? {
-        guard let worker = ThreadContext.existing?.worker else { return nil }
-        // Only this pool's workers are recorded (there is one pool per process).
-        return Unmanaged<Worker>.fromOpaque(worker.toOpaque())
+        // (Only this pool's workers are recorded: there is one pool per process.)
+        WorkerThreadState.unretained?._withUnsafeGuaranteedRef { $0.worker }
     }
 
     /// Per-thread counters have one shard per worker and one for every other thread.

@@ -1,48 +1,54 @@
 import ParlaDevices
 
-/// The arguments of one `spawn` call, minus the body.
-struct SpawnRequest {
-    let id: TaskID?
-    let dependencies: [any TaskDependency]
-    let placement: any Placement
-    let accesses: (input: [any PArrayAccess], output: [any PArrayAccess], inOut: [any PArrayAccess])
-    let memory: Int?
-    let vcus: Double?
-    let file: StaticString
-    let line: UInt
-
-    /// The task's name before it has a record: its id, or where it was spawned.
-    var name: String { self.id?.name ?? TaskRecord.unnamedTaskName(origin: "\(self.file)", line: self.line) }
-
-    var hasAccesses: Bool { !accesses.input.isEmpty || !accesses.output.isEmpty || !accesses.inOut.isEmpty }
-}
-
 /// `spawn`, step by step: find the run, resolve the placement, make (or reuse) the record, claim the
 /// id, register the dependencies and the data accesses, start prefetches, and let the task go.
 ///
 /// A task that cannot run (a duplicate id, a placement no device of the run satisfies, an array used
 /// by another run at once) still gets a record, which fails at once: its handle and its dependents
 /// see the failure.
+///
+/// The arguments are those of `spawn`, passed on as they are (borrowed: a struct of them would retain
+/// every array once more per task).
+// swift-format-ignore: FunctionParameterCount
 @inline(__always)
 func spawnTask<R: Sendable>(
-    _ request: SpawnRequest,
+    _ id: TaskID?,
+    dependencies: [any TaskDependency],
+    placement: any Placement,
+    input: [any PArrayAccess],
+    output: [any PArrayAccess],
+    inOut: [any PArrayAccess],
+    memory: Int?,
+    vcus: Double?,
+    file: StaticString,
+    line: UInt,
     synchronous: (@Sendable () throws -> R)?,
     asynchronous: (@Sendable () async throws -> R)?
 ) -> ParlaTask<R> {
-    let scope = runOfSpawn(request)
+    let scope = runOfSpawn(id, file: file, line: line)
     parlaPrecondition(
-        (request.vcus ?? 0) >= 0,
-        "vcus cannot be negative (\(request.vcus ?? 0)) for task \(request.name)"
+        (vcus ?? 0) >= 0,
+        "vcus cannot be negative (\(vcus ?? 0)) for task \(spawnedTaskName(id, file: file, line: line))"
     )
     parlaPrecondition(
-        (request.memory ?? 0) >= 0,
-        "memory cannot be negative (\(request.memory ?? 0)) for task \(request.name)"
+        (memory ?? 0) >= 0,
+        "memory cannot be negative (\(memory ?? 0)) for task \(spawnedTaskName(id, file: file, line: line))"
     )
-    var (placement, placementError) = resolvePlacement(request, in: scope)
-    let (record, generation) = makeRecord(request, placement: placement, in: scope, synchronous, asynchronous)
+    var (spec, placementError) = resolvePlacement(placement, in: scope, id: id, file: file, line: line)
+    let (record, generation) = makeRecord(
+        id,
+        memory: memory,
+        vcus: vcus,
+        file: file,
+        line: line,
+        placement: spec,
+        in: scope,
+        synchronous,
+        asynchronous
+    )
     scope.accounting.taskSpawned()
     placementError = placementError ?? checkPlacement(of: record, in: scope)
-    if let slot = request.id?.slot, !claim(slot, for: record, in: scope) {
+    if let slot = id?.slot, !claim(slot, for: record, in: scope) {
         record.failAtSpawn(.duplicateTaskID(slot.name))
         return ParlaTask(record: record)
     }
@@ -50,18 +56,24 @@ func spawnTask<R: Sendable>(
         record.failAtSpawn(placementError)
         return ParlaTask(record: record)
     }
-    var waits = registerDependencies(request.dependencies, of: record, in: scope, trackPending: request.hasAccesses)
-    if request.hasAccesses {
-        if let sharingFailure = registerAccesses(request, of: record, generation: generation, in: scope, waits: &waits)
-        {
+    let hasAccesses = !input.isEmpty || !output.isEmpty || !inOut.isEmpty
+    var waits = registerDependencies(dependencies, of: record, in: scope, trackPending: hasAccesses)
+    if hasAccesses {
+        declareAccesses(input: input, output: output, inOut: inOut, of: record)
+        if let sharingFailure = registerAccesses(of: record, generation: generation, in: scope, waits: &waits) {
             record.failAtSpawn(sharingFailure)
             return ParlaTask(record: record, generation: generation)
         }
-        startPrefetches(for: record, generation: generation, waits: waits, in: scope, request: request)
+        startPrefetches(for: record, generation: generation, waits: waits, in: scope, file: file, line: line)
     }
     // Drop the hold `spawn` had: the task is ready now unless a dependency is still running.
     record.releaseOne()
     return ParlaTask(record: record, generation: generation)
+}
+
+/// The name of a task before it has a record: its id, or where it was spawned.
+private func spawnedTaskName(_ id: TaskID?, file: StaticString, line: UInt) -> String {
+    id?.name ?? TaskRecord.unnamedTaskName(origin: "\(file)", line: line)
 }
 
 /// What a task still waits for when `spawn` registers its data accesses: its dependencies not finished
@@ -76,11 +88,11 @@ struct PendingWaits {
 
 /// The run `spawn` is called in; stops with a precise message outside every run.
 @inline(__always)
-private func runOfSpawn(_ request: SpawnRequest) -> RunScope {
+private func runOfSpawn(_ id: TaskID?, file: StaticString, line: UInt) -> RunScope {
     guard let scope = RunScope.current else {
         let several = RunScope.runsInProgress > 1
         parlaPreconditionFailure(
-            "spawn\(request.id.map { "(\($0))" } ?? "") at \(request.file):\(request.line) is outside Parla.run; tasks exist only inside a run"
+            "spawn\(id.map { "(\($0))" } ?? "") at \(file):\(line) is outside Parla.run; tasks exist only inside a run"
                 + (several
                     ? " (several runs are in progress: spawn from the body or the tasks of the one it belongs to)" : "")
         )
@@ -88,16 +100,22 @@ private func runOfSpawn(_ request: SpawnRequest) -> RunScope {
     return scope
 }
 
-/// The devices `request`'s placement allows, and the failure of a placement that allows none.
+/// The devices `placement` allows, and the failure of a placement that allows none.
 @inline(__always)
-private func resolvePlacement(_ request: SpawnRequest, in scope: RunScope) -> (PlacementSpec, ParlaError?) {
-    let resolved = request.placement.resolvedPlacement(gpuCount: scope.devices.count - 1)
+private func resolvePlacement(
+    _ placement: any Placement,
+    in scope: RunScope,
+    id: TaskID?,
+    file: StaticString,
+    line: UInt
+) -> (PlacementSpec, ParlaError?) {
+    let resolved = placement.resolvedPlacement(gpuCount: scope.devices.count - 1)
     switch resolved.spec {
     case .several(let candidates) where candidates.isEmpty:
         return (
             resolved.spec,
             .unsatisfiableResources(
-                task: request.name,
+                task: spawnedTaskName(id, file: file, line: line),
                 detail:
                     "its placement allows no device of this run (devices: \(scope.devices.map(\.description).joined(separator: ", ")))"
             )
@@ -110,36 +128,41 @@ private func resolvePlacement(_ request: SpawnRequest, in scope: RunScope) -> (P
 /// A record for the task: a finished one of the same kind reused (the fast path allocates nothing),
 /// else a new one; with the generation (use) of the record the task is.
 @inline(__always)
+// swift-format-ignore: FunctionParameterCount
 private func makeRecord<R: Sendable>(
-    _ request: SpawnRequest,
+    _ id: TaskID?,
+    memory: Int?,
+    vcus: Double?,
+    file: StaticString,
+    line: UInt,
     placement: PlacementSpec,
     in scope: RunScope,
     _ synchronous: (@Sendable () throws -> R)?,
     _ asynchronous: (@Sendable () async throws -> R)?
 ) -> (TypedTaskRecord<R>, generation: UInt32) {
-    if R.self == Void.self, request.id == nil, request.vcus == nil, request.memory == nil, let synchronous,
+    if R.self == Void.self, id == nil, vcus == nil, memory == nil, let synchronous,
         let cached = TaskRecordCache.current.take()
     {
         let generation = cached.reset(
             scope: scope,
             placement: placement,
-            origin: request.file,
-            originLine: request.line
+            origin: file,
+            originLine: line
         )
         let record = unsafeDowncast(cached, to: TypedTaskRecord<R>.self)
         record.reuse(body: synchronous)
         return (record, generation)
     }
     let record = TypedTaskRecord<R>(
-        slot: request.id?.slot,
+        slot: id?.slot,
         scope: scope,
         placement: placement,
-        vcus: request.vcus ?? 0,
-        memory: request.memory ?? 0,
+        vcus: vcus ?? 0,
+        memory: memory ?? 0,
         synchronous: synchronous,
         asynchronous: asynchronous,
-        origin: request.file,
-        originLine: request.line
+        origin: file,
+        originLine: line
     )
     return (record, 0)
 }
@@ -202,8 +225,9 @@ private func registerDependencies(
     trackPending: Bool
 ) -> PendingWaits {
     var waits = PendingWaits()
-    for dependency in dependencies {
-        dependency.forEachTarget { target in
+    // (By position: an element is not copied out of the array.)
+    for index in dependencies.indices {
+        dependencies[index].forEachTarget { target in
             switch target.kind {
             case .record(let predecessor, let predecessorGeneration):
                 if scope.dependencyMode == .explicit {
@@ -244,24 +268,32 @@ private func registerDependencies(
     return waits
 }
 
+/// Lists the regions the task declared in its record, in order: inputs, outputs, then inOuts.
+@inline(__always)
+private func declareAccesses(
+    input: [any PArrayAccess],
+    output: [any PArrayAccess],
+    inOut: [any PArrayAccess],
+    of record: TaskRecord
+) {
+    // (A reused record keeps the capacity of its list.)
+    record.accesses.reserveCapacity(input.count + output.count + inOut.count)
+    for access in input { record.accesses.append(DeclaredAccess(access.declaredRegion.base, .input)) }
+    for access in output { record.accesses.append(DeclaredAccess(access.declaredRegion.base, .output)) }
+    for access in inOut { record.accesses.append(DeclaredAccess(access.declaredRegion.base, .inOut)) }
+}
+
 /// Declares the task's data accesses (moved in before its body runs); with inferred dependencies they
 /// also order the task after earlier tasks whose accesses conflict with its own, and in `.explicit`
 /// runs such conflicts become race candidates, checked when it is about to run. Returns the failure of
 /// an array in use by another run.
 @inline(__always)
 private func registerAccesses(
-    _ request: SpawnRequest,
     of record: TaskRecord,
     generation: UInt32,
     in scope: RunScope,
     waits: inout PendingWaits
 ) -> ParlaError? {
-    let accesses = request.accesses
-    // (A reused record keeps the capacity of its list.)
-    record.accesses.reserveCapacity(accesses.input.count + accesses.output.count + accesses.inOut.count)
-    for access in accesses.input { record.accesses.append(DeclaredAccess(access.declaredRegion.base, .input)) }
-    for access in accesses.output { record.accesses.append(DeclaredAccess(access.declaredRegion.base, .output)) }
-    for access in accesses.inOut { record.accesses.append(DeclaredAccess(access.declaredRegion.base, .inOut)) }
     var sharingFailure: ParlaError? = nil
     // (By position: entries are not copied, which would retain their arrays.)
     for position in record.accesses.indices {
@@ -320,7 +352,8 @@ private func startPrefetches(
     generation: UInt32,
     waits: PendingWaits,
     in scope: RunScope,
-    request: SpawnRequest
+    file: StaticString,
+    line: UInt
 ) {
     guard case .one(let device) = record.placement, scope.dependencyMode == .inferred,
         waits.unspawned || !waits.dependencies.isEmpty
@@ -336,8 +369,8 @@ private func startPrefetches(
                 generation: generation,
                 after: producers,
                 scope: scope,
-                file: request.file,
-                line: request.line
+                file: file,
+                line: line
             )
         }
     }

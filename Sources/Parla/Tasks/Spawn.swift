@@ -34,16 +34,16 @@ public func spawn<R: Sendable>(
     _ body: @escaping @Sendable () throws -> R
 ) -> ParlaTask<R> {
     spawnTask(
-        SpawnRequest(
-            id: id,
-            dependencies: dependencies,
-            placement: placement,
-            accesses: (input, output, inOut),
-            memory: memory,
-            vcus: vcus,
-            file: file,
-            line: line
-        ),
+        id,
+        dependencies: dependencies,
+        placement: placement,
+        input: input,
+        output: output,
+        inOut: inOut,
+        memory: memory,
+        vcus: vcus,
+        file: file,
+        line: line,
         synchronous: body,
         asynchronous: nil
     )
@@ -70,16 +70,16 @@ public func spawn<R: Sendable>(
     _ body: @escaping @Sendable () async throws -> R
 ) -> ParlaTask<R> {
     spawnTask(
-        SpawnRequest(
-            id: id,
-            dependencies: dependencies,
-            placement: placement,
-            accesses: (input, output, inOut),
-            memory: memory,
-            vcus: vcus,
-            file: file,
-            line: line
-        ),
+        id,
+        dependencies: dependencies,
+        placement: placement,
+        input: input,
+        output: output,
+        inOut: inOut,
+        memory: memory,
+        vcus: vcus,
+        file: file,
+        line: line,
         synchronous: nil,
         asynchronous: body
     )

@@ -20,7 +20,7 @@ package enum RunningTask {
     /// The running task, or `nil` outside tasks.
     package static var sink: (any DeviceFailureSink)? {
         if let task = TaskContext.current?.task { return task }
-        guard let task = ThreadContext.existing?.task else { return nil }
+        guard let task = ThreadContext.unretained?._withUnsafeGuaranteedRef({ $0.task }) else { return nil }
         // Set only while the task's body runs on this thread, which keeps the record alive.
         return task.takeUnretainedValue() as? any DeviceFailureSink
     }

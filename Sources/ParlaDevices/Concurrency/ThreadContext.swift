@@ -2,28 +2,28 @@
 import Glibc
 #endif
 
-/// What Parla knows about the calling thread, behind one thread-local key: the device and task of the
-/// synchronous task body running on it, the runtime's worker it is (if it is one), and the runtime's
-/// per-thread cache of finished task records.
+/// What Parla knows about the calling thread, behind one thread-local key: the device and task (and so
+/// the run) of the synchronous task body running on it. (The scheduler's own per-thread state, which
+/// worker a thread is and its cache of task records, is the runtime's business: see
+/// `WorkerThreadState` in the `Parla` module.)
 ///
 /// Thread-local rather than task-local: binding a task-local around every body on the runtime's
 /// worker threads would cost more than the body of a small task. Asynchronous task bodies run on
 /// Swift's shared threads, where a thread's context would leak from one body into another: theirs is
-/// the task-local ``TaskContext``, and ``current`` looks there first.
+/// the task-local ``TaskContext``, and the lookups (`Device.current`, the running task, the current
+/// run) look there first.
 ///
 /// Ownership: a context is created by, used by, and freed with its thread (the key's destructor
 /// releases it when the thread ends); no other thread ever sees it, so its stored properties need no
-/// exclusivity checks. Builds with internal checks (debug) verify that rule on every access.
+/// exclusivity checks, and the hot paths read them in place, without reference counting
+/// (``unretained``). Builds with internal checks (debug) verify the rule where the runtime changes a
+/// context: ``enterTaskBody(device:task:)`` and ``leaveTaskBody()``.
 package final class ThreadContext {
-    /// The device of the synchronous task body running on this thread.
-    @exclusivity(unchecked) private var storedDevice: Device? = nil
-    /// The task whose synchronous body runs on this thread: its runtime record, unretained (the runtime
-    /// keeps the record alive while the body runs, and clears this when the body returns).
-    @exclusivity(unchecked) private var storedTask: Unmanaged<AnyObject>? = nil
-    /// The runtime's worker this thread is, unretained (the pool and its workers are never freed).
-    @exclusivity(unchecked) private var storedWorker: Unmanaged<AnyObject>? = nil
-    /// The runtime's cache of finished task records for this thread (owned: freed with the thread).
-    @exclusivity(unchecked) private var storedRecordCache: AnyObject? = nil
+    /// The device of the synchronous task body running on this thread (`nil`: none runs).
+    @exclusivity(unchecked) package private(set) var device: Device? = nil
+    /// The runtime's record of the task whose synchronous body runs on this thread, unretained; set by
+    /// the runtime only while that body runs (which keeps the record alive).
+    @exclusivity(unchecked) package private(set) var task: Unmanaged<AnyObject>? = nil
 
     #if PARLA_INTERNAL_CHECKS
     /// The thread that made the context (the only one that may use it).
@@ -35,7 +35,7 @@ package final class ThreadContext {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
         let result = pthread_key_create(&key) { pointer in
-            // The thread is ending: its context (and the record cache it owns) goes with it.
+            // The thread is ending: its context goes with it.
             if let pointer { Unmanaged<ThreadContext>.fromOpaque(pointer).release() }
         }
         parlaPrecondition(result == 0, "cannot create the thread-local key of Parla's thread context")
@@ -43,26 +43,25 @@ package final class ThreadContext {
     }()
 
     /// The calling thread's context, made on first use.
-    @inline(__always)
     package static var current: ThreadContext {
-        if let existing { return existing }
+        if let existing = unretained { return existing.takeUnretainedValue() }
         let context = ThreadContext()
         // Retained by the thread's slot until the thread ends (see `key`).
         pthread_setspecific(key, Unmanaged.passRetained(context).toOpaque())
         return context
     }
 
-    /// The calling thread's context, or `nil` when nothing has made one on this thread yet (then every
-    /// field is at its default).
+    /// The calling thread's context without a reference count (the hot paths' way: the thread's slot
+    /// keeps it alive, and only this thread uses it), or `nil` when nothing has made one on this thread
+    /// yet (then every field is at its default).
     @inline(__always)
-    package static var existing: ThreadContext? {
-        guard let raw = pthread_getspecific(key) else { return nil }
-        // The slot holds a reference until the thread ends, and only this thread reads it.
-        return Unmanaged<ThreadContext>.fromOpaque(raw).takeUnretainedValue()
+    package static var unretained: Unmanaged<ThreadContext>? {
+        pthread_getspecific(key).map { Unmanaged<ThreadContext>.fromOpaque($0) }
     }
 
+    /// Stops (in builds with internal checks) unless the calling thread made this context.
     @inline(__always)
-    private func checkOwner() {
+    func checkOwner() {
         #if PARLA_INTERNAL_CHECKS
         parlaInvariant(
             pthread_equal(self.owner, pthread_self()) != 0,
@@ -71,52 +70,20 @@ package final class ThreadContext {
         #endif
     }
 
-    /// The device of the synchronous task body running on this thread (`nil`: none runs).
-    package var device: Device? {
-        @inline(__always) get {
-            self.checkOwner()
-            return self.storedDevice
-        }
-        @inline(__always) set {
-            self.checkOwner()
-            self.storedDevice = newValue
-        }
+    /// Records that the synchronous body of `task` (the runtime's record, unretained: the runtime keeps
+    /// it alive until ``leaveTaskBody()``) runs on this thread, on `device`.
+    @inline(__always)
+    package func enterTaskBody(device: Device, task: Unmanaged<AnyObject>) {
+        self.checkOwner()
+        self.device = device
+        self.task = task
     }
 
-    /// The runtime's record of the task whose synchronous body runs on this thread, unretained; set by
-    /// the runtime only while that body runs (which keeps the record alive).
-    package var task: Unmanaged<AnyObject>? {
-        @inline(__always) get {
-            self.checkOwner()
-            return self.storedTask
-        }
-        @inline(__always) set {
-            self.checkOwner()
-            self.storedTask = newValue
-        }
-    }
-
-    /// The runtime's worker this thread is, unretained (workers live as long as the process).
-    package var worker: Unmanaged<AnyObject>? {
-        @inline(__always) get {
-            self.checkOwner()
-            return self.storedWorker
-        }
-        @inline(__always) set {
-            self.checkOwner()
-            self.storedWorker = newValue
-        }
-    }
-
-    /// The runtime's cache of finished task records for this thread; the context owns it.
-    package var recordCache: AnyObject? {
-        @inline(__always) get {
-            self.checkOwner()
-            return self.storedRecordCache
-        }
-        @inline(__always) set {
-            self.checkOwner()
-            self.storedRecordCache = newValue
-        }
+    /// Records that the task body entered last has returned.
+    @inline(__always)
+    package func leaveTaskBody() {
+        self.checkOwner()
+        self.device = nil
+        self.task = nil
     }
 }

@@ -9,6 +9,6 @@ extension Device {
     @inline(__always)
     package static var taskDevice: Device? {
         if let device = TaskContext.current?.device { return device }
-        return ThreadContext.existing?.device
+        return ThreadContext.unretained?._withUnsafeGuaranteedRef { $0.device }
     }
 }
