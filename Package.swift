@@ -62,7 +62,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ParlaRuntimeTests",
-            dependencies: ["Parla", "ParlaChecks"]
+            dependencies: ["Parla", "ParlaChecks"],
+            swiftSettings: internalChecks
         ),
         .testTarget(
             name: "ParlaCommandTests",

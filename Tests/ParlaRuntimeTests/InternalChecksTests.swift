@@ -8,6 +8,8 @@ import Testing
 import Glibc
 #endif
 
+// The checks exist only in builds with internal checks (debug builds; see Package.swift).
+#if PARLA_INTERNAL_CHECKS
 /// Each internal invariant check fires when its rule is broken on purpose (in builds with internal
 /// checks, which `swift test` builds are; see `InternalChecks.swift`).
 @Suite("internal invariant checks", .enabled(if: parlaInternalChecksEnabled))
@@ -66,9 +68,9 @@ struct InternalChecksTests {
         #expect(text.contains("copies of a region of PArray #") && text.contains("with the array's lock held"))
     }
 
-    /// A finished record of an unnamed task (made as `spawn` would, outside any worker).
-    private static func finishedRecord(in scope: RunScope) -> TypedTaskRecord<Void> {
-        let record = TypedTaskRecord<Void>(
+    /// A new record of an unnamed task (made as `spawn` would, outside any worker).
+    private static func newRecord(in scope: RunScope) -> TypedTaskRecord<Void> {
+        TypedTaskRecord<Void>(
             slot: nil,
             scope: scope,
             placement: .one(.cpu),
@@ -79,6 +81,11 @@ struct InternalChecksTests {
             origin: #fileID,
             originLine: #line
         )
+    }
+
+    /// A finished record of an unnamed task.
+    private static func finishedRecord(in scope: RunScope) -> TypedTaskRecord<Void> {
+        let record = newRecord(in: scope)
         scope.accounting.taskSpawned()
         record.makeNeverReady()
         scope.accounting.taskBecameActive()
@@ -120,17 +127,7 @@ struct InternalChecksTests {
             await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
                 try? await Parla.run(devices: .virtual(gpus: 1)) {
                     let scope = RunScope.current!
-                    let record = TypedTaskRecord<Void>(
-                        slot: nil,
-                        scope: scope,
-                        placement: .one(.cpu),
-                        vcus: 0,
-                        memory: 0,
-                        synchronous: {},
-                        asynchronous: nil,
-                        origin: #fileID,
-                        originLine: #line
-                    )
+                    let record = Self.newRecord(in: scope)
                     TaskRecordCache.current.put(record)
                 }
             }
@@ -189,3 +186,4 @@ struct InternalChecksTests {
         #expect(text.contains("two threads changed one node of a box index at once"))
     }
 }
+#endif
