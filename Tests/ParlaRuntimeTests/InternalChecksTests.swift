@@ -36,6 +36,33 @@ struct InternalChecksTests {
         pthread_join(thread, nil)
     }
 
+    /// Hands the calling thread's task record cache to a new thread, which takes a record from it.
+    private static func useThisThreadsRecordCacheOnAnother() {
+        let cache = Unmanaged.passRetained(TaskRecordCache.current).toOpaque()
+        var thread = pthread_t()
+        pthread_create(
+            &thread,
+            nil,
+            { argument in
+                let cache = Unmanaged<TaskRecordCache>.fromOpaque(argument!).takeRetainedValue()
+                _ = cache.take()
+                return nil
+            },
+            cache
+        )
+        pthread_join(thread, nil)
+    }
+
+    @Test("a thread using another thread's task record cache stops")
+    func recordCacheOwner() async {
+        let text = Self.text(
+            await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+                Self.useThisThreadsRecordCacheOnAnother()
+            }
+        )
+        #expect(text.contains("another thread's task record cache"))
+    }
+
     @Test("a thread using another thread's context stops")
     func threadContextOwner() async {
         let text = Self.text(
