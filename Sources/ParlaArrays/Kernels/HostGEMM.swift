@@ -144,19 +144,31 @@ extension NDElement {
             _floatGEMM(unsafeBitCast(p, to: _GEMMOperands<Float>.self))
         } else if Self.self == Double.self {
             _doubleGEMM(unsafeBitCast(p, to: _GEMMOperands<Double>.self))
+        } else if Self.self == Int32.self {
+            _integerGEMM(unsafeBitCast(p, to: _GEMMOperands<Int32>.self))
+        } else if Self.self == Int.self {
+            _integerGEMM(unsafeBitCast(p, to: _GEMMOperands<Int>.self))
+        } else if Self.self == UInt8.self {
+            _integerGEMM(unsafeBitCast(p, to: _GEMMOperands<UInt8>.self))
         } else {
-            p.forEachBand { q in
-                for i in 0..<q.m {
-                    let row = q.c + i * q.ldc
-                    for j in 0..<q.n { row[j] = .zero }
-                    for l in 0..<q.k {
-                        let x = q.a[i * q.aRow + l * q.aColumn]
-                        let bRow = q.b + l * q.bRow
-                        for j in 0..<q.n {
-                            let product = Self._apply(BinaryOperator.Multiply.self, x, bRow[j * q.bColumn])
-                            row[j] = Self._apply(BinaryOperator.Add.self, row[j], product)
-                        }
-                    }
+            Self._notAnElementType()
+        }
+    }
+}
+
+/// The integer GEMM: an i-k-j loop whose multiply and add are the table's (wrapping), specialized for
+/// each element type (the type is told apart once per product, not per element).
+func _integerGEMM<Element: NDElement & KernelIntegerElement>(_ p: _GEMMOperands<Element>) {
+    p.forEachBand { q in
+        for i in 0..<q.m {
+            let row = q.c + i * q.ldc
+            for j in 0..<q.n { row[j] = .zero }
+            for l in 0..<q.k {
+                let x = q.a[i * q.aRow + l * q.aColumn]
+                let bRow = q.b + l * q.bRow
+                for j in 0..<q.n {
+                    let product = Element.apply(BinaryOperator.Multiply.self, x, bRow[j * q.bColumn])
+                    row[j] = Element.apply(BinaryOperator.Add.self, row[j], product)
                 }
             }
         }

@@ -69,7 +69,7 @@ extension NDArray {
     /// converted to integers, integers wrap when narrowed. NumPy: `a.astype(dtype)`.
     public func astype<Target: NDElement>(_ type: Target.Type) -> NDArray<Target> {
         if Target.self == Element.self { return unsafeBitCast(self._copiedContiguous(), to: NDArray<Target>.self) }
-        guard let kernels = self._deviceKernels else { return self._map(with: ()) { x, _ in Target._converting(x) } }
+        guard let kernels = self._deviceKernels else { return self._hostCast(to: Target.self) }
         let result = NDArray<Target>(_uninitializedShape: self.shape, on: self._backend)
         self._onDevice("astype(\(Target.self))") { () throws(DeviceError) in
             try kernels.elementwise(

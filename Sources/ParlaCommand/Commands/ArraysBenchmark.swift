@@ -24,7 +24,9 @@ struct ArraysBenchmark: ParsableCommand {
         print()
         try benchmarkAdd()
         try benchmarkSum()
+        try benchmarkAstype()
         try benchmarkMatmul()
+        try benchmarkIntegerMatmul()
     }
 
     private func benchmarkAdd() throws {
@@ -85,6 +87,64 @@ struct ArraysBenchmark: ParsableCommand {
             reference: reference,
             referenceName: "plain loop",
             checksum: agreement
+        )
+    }
+
+    private func benchmarkAstype() throws {
+        let a = NDArray<Float>.random([count], seed: 6) * 1000
+        var checksum: Int32 = 0
+        let ours = bestTime(repetitions) {
+            let c = a.astype(Int32.self)
+            checksum &+= c[count / 2] as Int32
+        }
+        let reference = a.withUnsafeBufferPointer { pa in
+            bestTime(repetitions) {
+                // (The values are in Int32's range: the plain conversion traps on nothing.)
+                let pc = UnsafeMutableBufferPointer<Int32>.allocate(capacity: pa.count)
+                for i in 0..<pa.count { pc[i] = Int32(pa[i]) }
+                checksum &+= pc[count / 2]
+                pc.deallocate()
+            }
+        }
+        report(
+            "astype(Int32), \(count) Float",
+            ours: ours,
+            reference: reference,
+            referenceName: "plain loop",
+            checksum: Double(checksum)
+        )
+    }
+
+    private func benchmarkIntegerMatmul() throws {
+        let n = max(1, matrixOrder / 4)
+        let a = NDArray<Int32>((0..<(n * n)).map { Int32($0 % 7) }, shape: [n, n])
+        let b = NDArray<Int32>((0..<(n * n)).map { Int32($0 % 5) }, shape: [n, n])
+        var c = matmul(a, b)
+        let ours = bestTime(repetitions) { c = matmul(a, b) }
+        var worst: Int32 = 0
+        let reference = a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                bestTime(repetitions) {
+                    // The same i-k-j loop, wrapping, into a new matrix.
+                    let pc = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n * n)
+                    pc.initialize(repeating: 0)
+                    for i in 0..<n {
+                        for l in 0..<n {
+                            let x = pa[i * n + l]
+                            for j in 0..<n { pc[i * n + j] = pc[i * n + j] &+ x &* pb[l * n + j] }
+                        }
+                    }
+                    worst = max(worst, abs(pc[n * n / 2] - (c[n / 2, (n * n / 2) % n] as Int32)))
+                    pc.deallocate()
+                }
+            }
+        }
+        report(
+            "matmul \(n)x\(n) Int32",
+            ours: ours,
+            reference: reference,
+            referenceName: "plain i-k-j loop (one thread)",
+            checksum: Double(worst)
         )
     }
 
