@@ -12,7 +12,7 @@ import Glibc
 #if PARLA_INTERNAL_CHECKS
 /// Each internal invariant check fires when its rule is broken on purpose (in builds with internal
 /// checks, which `swift test` builds are; see `InternalChecks.swift`).
-@Suite("internal invariant checks", .enabled(if: parlaInternalChecksEnabled))
+@Suite("internal invariant checks")
 struct InternalChecksTests {
     /// What a child process that stopped printed.
     private static func text(_ result: ExitTest.Result?) -> String {
@@ -95,24 +95,9 @@ struct InternalChecksTests {
         #expect(text.contains("copies of a region of PArray #") && text.contains("with the array's lock held"))
     }
 
-    /// A new record of an unnamed task (made as `spawn` would, outside any worker).
-    private static func newRecord(in scope: RunScope) -> TypedTaskRecord<Void> {
-        TypedTaskRecord<Void>(
-            slot: nil,
-            scope: scope,
-            placement: .one(.cpu),
-            vcus: 0,
-            memory: 0,
-            synchronous: {},
-            asynchronous: nil,
-            origin: #fileID,
-            originLine: #line
-        )
-    }
-
     /// A finished record of an unnamed task.
     private static func finishedRecord(in scope: RunScope) -> TypedTaskRecord<Void> {
-        let record = newRecord(in: scope)
+        let record = TypedTaskRecord<Void>.madeByHand(in: scope)
         scope.accounting.taskSpawned()
         record.makeNeverReady()
         scope.accounting.taskBecameActive()
@@ -154,7 +139,7 @@ struct InternalChecksTests {
             await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
                 try? await Parla.run(devices: .virtual(gpus: 1)) {
                     let scope = RunScope.current!
-                    let record = Self.newRecord(in: scope)
+                    let record = TypedTaskRecord<Void>.madeByHand(in: scope)
                     TaskRecordCache.current.put(record)
                 }
             }

@@ -118,17 +118,7 @@ struct SpawnTests {
             let scope = try #require(RunScope.current)
             // A reader of A that finished (made by hand, as spawn would, so that the test decides when
             // its record is reused)...
-            let reader = TypedTaskRecord<Void>(
-                slot: nil,
-                scope: scope,
-                placement: .one(.cpu),
-                vcus: 0,
-                memory: 0,
-                synchronous: {},
-                asynchronous: nil,
-                origin: #fileID,
-                originLine: #line
-            )
+            let reader = TypedTaskRecord<Void>.madeByHand(in: scope)
             scope.accounting.taskSpawned()
             _ = A.inferDependencies(of: reader, generation: 0, run: scope.serial, mode: .input, keepFinished: false)
             reader.makeNeverReady()

@@ -32,10 +32,6 @@ final class ResourceLedger: Sendable {
         self.running = (0..<pool.shardCount).map { _ in (0..<devices.count).map { _ in PaddedCounter() } }
     }
 
-    /// The calling thread's shard of the per-thread counters.
-    @inline(__always)
-    private var shard: Int { self.pool._withUnsafeGuaranteedRef { $0.currentShard } }
-
     /// The slot of `device` in the per-device arrays (GPUs by index, the CPU last).
     @inline(__always)
     func position(of device: Device) -> Int {
@@ -65,13 +61,13 @@ final class ResourceLedger: Sendable {
     /// A task placed on the device at `slot` starts running.
     @inline(__always)
     func taskStarted(on slot: Int) {
-        self.running[self.shard][slot].value.add(1, ordering: .relaxed)
+        self.running[self.pool.currentShard][slot].value.add(1, ordering: .relaxed)
     }
 
     /// A task that ran on the device at `slot` is done: it gives back what it reserved, and parked tasks
     /// are tried again.
     func taskEnded(_ record: TaskRecord, on slot: Int) {
-        self.running[self.shard][slot].value.subtract(1, ordering: .relaxed)
+        self.running[self.pool.currentShard][slot].value.subtract(1, ordering: .relaxed)
         guard record.vcus > 0 || record.memory > 0 else { return }
         let retry = self.usage.withLock { usage -> [TaskRecord] in
             usage[slot].vcus -= record.vcus

@@ -29,11 +29,7 @@ final class RunAccounting: Sendable {
         self.live = (0..<pool.shardCount).map { _ in PaddedCounter() }
     }
 
-    func taskSpawned() { self.live[self.shard].value.add(1, ordering: .relaxed) }
-
-    /// The calling thread's shard of the per-thread counters.
-    @inline(__always)
-    private var shard: Int { self.pool._withUnsafeGuaranteedRef { $0.currentShard } }
+    func taskSpawned() { self.live[self.pool.currentShard].value.add(1, ordering: .relaxed) }
 
     /// A task became ready (or, failing at spawn, will finish without running): it can progress.
     func taskBecameActive() { self.active.add(1, ordering: .sequentiallyConsistent) }
@@ -41,7 +37,7 @@ final class RunAccounting: Sendable {
     /// A task finished; `successors` tasks it made ready (or awaiters it woke) take over its share of
     /// `active`.
     func taskFinished(handingOverTo successors: Int = 0) {
-        self.live[self.shard].value.subtract(1, ordering: .relaxed)
+        self.live[self.pool.currentShard].value.subtract(1, ordering: .relaxed)
         let change = successors - 1
         if change != 0 && self.active.add(change, ordering: .sequentiallyConsistent).newValue == 0 {
             self.signalQuiescence()

@@ -16,7 +16,7 @@ import Synchronization
 /// cached all break a rule the unchecked fields rely on, and stop the program here instead of
 /// corrupting a task.
 extension TaskRecord {
-    enum Lifecycle: UInt8, CustomStringConvertible {
+    enum Lifecycle: UInt8 {
         case pending, running, completed, cached
 
         /// The stages a record may come from to reach this one.
@@ -26,15 +26,6 @@ extension TaskRecord {
             case .running: [.pending]
             case .completed: [.pending, .running]
             case .cached: [.completed]
-            }
-        }
-
-        var description: String {
-            switch self {
-            case .pending: "pending"
-            case .running: "running"
-            case .completed: "completed"
-            case .cached: "cached"
             }
         }
     }

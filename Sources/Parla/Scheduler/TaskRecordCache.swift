@@ -1,10 +1,6 @@
 import ParlaDevices
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Finished records of unnamed, synchronous, `Void` tasks, kept for reuse so that spawning such a task
 /// allocates nothing. Each thread keeps its own list (no locking); lists that grow long spill batches
 /// into a shared stack, from which threads that spawn more than they run take batches back.
@@ -32,25 +28,13 @@ final class TaskRecordCache: @unchecked Sendable {
         return cache
     }
 
-    #if PARLA_INTERNAL_CHECKS
     /// The thread that owns the cache (the only one that may use `records`).
-    private let owner = pthread_self()
-    #endif
-
-    @inline(__always)
-    private func checkOwner() {
-        #if PARLA_INTERNAL_CHECKS
-        parlaInvariant(
-            pthread_equal(self.owner, pthread_self()) != 0,
-            "a thread used another thread's task record cache (its list is unchecked for exclusivity because only its thread uses it)"
-        )
-        #endif
-    }
+    private let owner = OwningThread()
 
     /// A finished record to reuse, or `nil` when none is cached.
     @inline(__always)
     func take() -> Record? {
-        self.checkOwner()
+        self.owner.check("task record cache")
         if let record = self.records.popLast() { return record }
         guard let batch = Self.sharedBatches.withLock({ $0.popLast() }) else { return nil }
         self.records = batch
@@ -60,7 +44,7 @@ final class TaskRecordCache: @unchecked Sendable {
     /// Keeps a finished record that nothing else references.
     @inline(__always)
     func put(_ record: Record) {
-        self.checkOwner()
+        self.owner.check("task record cache")
         record.checkLifecycle(becoming: .cached)
         // (Completion has dropped the body.)
         self.records.append(record)

@@ -228,3 +228,10 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_unlock(self.parkingMutex)
     }
 }
+
+extension Unmanaged where Instance == WorkerPool {
+    /// The calling thread's shard (see `WorkerPool.currentShard`), without counting a reference to the
+    /// pool, which every worker would contend for.
+    @inline(__always)
+    var currentShard: Int { self._withUnsafeGuaranteedRef { $0.currentShard } }
+}

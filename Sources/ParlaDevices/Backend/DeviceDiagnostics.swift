@@ -57,6 +57,15 @@ extension DeviceBackend {
     public var diagnostics: any DeviceDiagnostics { HostMemoryDiagnostics(backend: self, details: nil) }
 }
 
+/// Stops unless a driver copy of `byteCount` bytes fits both blocks (what every
+/// ``DeviceDiagnostics/timeDriverCopy(from:to:byteCount:)`` checks first).
+func checkDriverCopyFits(byteCount: Int, from source: DeviceAllocation, to destination: DeviceAllocation) {
+    parlaPrecondition(
+        byteCount <= source.byteCount && byteCount <= destination.byteCount,
+        "a driver copy of \(byteCount) bytes does not fit its blocks (\(source.byteCount), \(destination.byteCount))"
+    )
+}
+
 /// The diagnostics of a device in host memory (see ``DeviceBackend/diagnostics``).
 struct HostMemoryDiagnostics: DeviceDiagnostics {
     let backend: any DeviceBackend
@@ -73,10 +82,7 @@ struct HostMemoryDiagnostics: DeviceDiagnostics {
         to destination: DeviceAllocation,
         byteCount: Int
     ) throws(DeviceError) -> Duration {
-        parlaPrecondition(
-            byteCount <= source.byteCount && byteCount <= destination.byteCount,
-            "a copy of \(byteCount) bytes does not fit its blocks (\(source.byteCount), \(destination.byteCount))"
-        )
+        checkDriverCopyFits(byteCount: byteCount, from: source, to: destination)
         guard let from = source.hostPointer, let to = destination.hostPointer else {
             parlaPreconditionFailure("memcpy cannot copy from \(source.device) to \(destination.device)")
         }

@@ -81,10 +81,7 @@ extension CUDAGPU {
         to destination: DeviceAllocation,
         byteCount: Int
     ) throws(DeviceError) -> Duration {
-        parlaPrecondition(
-            byteCount <= source.byteCount && byteCount <= destination.byteCount,
-            "a driver copy of \(byteCount) bytes does not fit its blocks (\(source.byteCount), \(destination.byteCount))"
-        )
+        checkDriverCopyFits(byteCount: byteCount, from: source, to: destination)
         let clock = ContinuousClock()
         let start = clock.now
         try self.makeCurrent()

@@ -25,10 +25,8 @@ package final class ThreadContext {
     /// the runtime only while that body runs (which keeps the record alive).
     @exclusivity(unchecked) package private(set) var task: Unmanaged<AnyObject>? = nil
 
-    #if PARLA_INTERNAL_CHECKS
     /// The thread that made the context (the only one that may use it).
-    private let owner = pthread_self()
-    #endif
+    private let owner = OwningThread()
 
     private init() {}
 
@@ -59,22 +57,11 @@ package final class ThreadContext {
         pthread_getspecific(key).map { Unmanaged<ThreadContext>.fromOpaque($0) }
     }
 
-    /// Stops (in builds with internal checks) unless the calling thread made this context.
-    @inline(__always)
-    func checkOwner() {
-        #if PARLA_INTERNAL_CHECKS
-        parlaInvariant(
-            pthread_equal(self.owner, pthread_self()) != 0,
-            "a thread used another thread's ThreadContext (its fields are unchecked for exclusivity because only their thread uses them)"
-        )
-        #endif
-    }
-
     /// Records that the synchronous body of `task` (the runtime's record, unretained: the runtime keeps
     /// it alive until ``leaveTaskBody()``) runs on this thread, on `device`.
     @inline(__always)
     package func enterTaskBody(device: Device, task: Unmanaged<AnyObject>) {
-        self.checkOwner()
+        self.owner.check("ThreadContext")
         self.device = device
         self.task = task
     }
@@ -82,7 +69,7 @@ package final class ThreadContext {
     /// Records that the task body entered last has returned.
     @inline(__always)
     package func leaveTaskBody() {
-        self.checkOwner()
+        self.owner.check("ThreadContext")
         self.device = nil
         self.task = nil
     }

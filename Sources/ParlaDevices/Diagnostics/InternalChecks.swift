@@ -7,15 +7,6 @@
 // (so `swift test` and CI run with them on), and compiled out of release builds, where they cost
 // nothing. Each check has a test that breaks its rule on purpose and sees it fire.
 
-/// Whether the package's internal invariant checks are compiled into this build (debug builds).
-package let parlaInternalChecksEnabled: Bool = {
-    #if PARLA_INTERNAL_CHECKS
-    return true
-    #else
-    return false
-    #endif
-}()
-
 /// Checks an invariant of the package's own code in builds with internal checks (debug builds), and
 /// stops with `message` when it does not hold; compiled out of release builds.
 ///
