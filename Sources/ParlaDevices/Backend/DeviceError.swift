@@ -6,7 +6,8 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
     case noSuchDevice(Device, available: [Device])
     /// `.cuda` was asked for, but no CUDA GPU can be used; `reason` says why.
     case cudaUnavailable(reason: String)
-    /// A CUDA driver or NVRTC call failed.
+    /// A CUDA driver, NVRTC or cuSOLVERMg call failed (for a cuSOLVERMg call, `code` is its
+    /// `cusolverStatus_t`, or the `info` it reported, and `message` says which).
     case cudaCall(device: Device?, call: String, code: Int, message: String)
     /// A call that a ``DeviceFaults`` plan made fail on a virtual GPU; `operation` says which.
     case injectedFault(device: Device, operation: String)
@@ -24,6 +25,7 @@ public enum DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
             return "no CUDA GPU can be used: \(reason)"
         case .cudaCall(let device, let call, let code, let message):
             let on = device.map { " on \($0)" } ?? ""
+            if call.hasPrefix("cusolver") { return "\(call) failed\(on): \(message)" }
             let name = call.hasPrefix("nvrtc") ? "NVRTC error \(code)" : CUDAResult(rawValue: Int32(code)).description
             return "\(call) failed\(on) with \(name): \(message)"
         case .injectedFault(let device, let operation):
