@@ -95,14 +95,26 @@ extension PArray {
     /// Writes `value` into this region of the current device's copy. Outside tasks the write happens on
     /// the CPU (after making the region valid there); inside a task the task declared the region.
     func write(_ value: NDArray<Element>) {
+        let device = Device.taskDevice ?? .cpu
+        let value = value.device == device ? value : value.to(device)
+        self.modifyInPlace("writes") { buffer, components in buffer.assign(value, to: components) }
+    }
+
+    /// Runs `update` on the current device's copy of the whole array (with this region's components),
+    /// under the array's lock, once the copy is the array's own: what writes and in-place operations do.
+    /// Outside tasks this happens on the CPU (after making the region valid there); inside a task the
+    /// task declared the region for writing (`operation` names the access in the message otherwise).
+    func modifyInPlace(
+        _ operation: String,
+        _ update: (inout NDArray<Element>, [NDIndexComponent]) -> Void
+    ) {
         let taskDevice = Device.taskDevice
         let device = taskDevice ?? .cpu
         if taskDevice != nil {
-            self.checkDeclared(writing: true)
+            self.checkDeclared(writing: true, operation: operation)
         } else {
             self.moveForAccess(on: .cpu, mode: .inOut)
         }
-        let value = value.device == device ? value : value.to(device)
         let components = self.components
         let task = RunningTask.sink
         // A task whose device work has failed writes nothing more: the region keeps what it held.
@@ -121,7 +133,7 @@ extension PArray {
                     return .unshare(self.storage.beginUnsharing(on: device, in: &state))
                 }
                 if let record = RunScope.currentTask { self.storage.noteWrite(by: record, on: device) }
-                state.buffers[device]!.assign(value, to: components)
+                update(&state.buffers[device]!, components)
                 return .written
             }
             switch step {
@@ -142,7 +154,7 @@ extension PArray {
         }
     }
 
-    /// What ``write(_:)`` does next.
+    /// What ``modifyInPlace(_:_:)`` does next.
     private enum WriteStep {
         case written
         case wait(PendingMove)

@@ -46,6 +46,7 @@ extension RunScope {
         }
         context.leaveTaskBody()
         if record.hasDeviceFailure.load(ordering: .relaxed) { failure = record.deviceFailureOfBody() }
+        if failure == nil { failure = self.deviceWorkCheckFailure(of: record, on: device) }
         self.finish(record, slot: slot, failure: failure)
         return true
     }
@@ -125,7 +126,8 @@ extension RunScope {
             } catch {
                 failure = error
             }
-            self.finish(record, slot: slot, failure: record.deviceFailureOfBody() ?? failure)
+            let outcome = record.deviceFailureOfBody() ?? failure
+            self.finish(record, slot: slot, failure: outcome ?? self.deviceWorkCheckFailure(of: record, on: device))
         }
     }
 
@@ -145,6 +147,21 @@ extension RunScope {
                 error: error
             )
         }
+    }
+
+    /// The failure a check of the device's results (a factorization's status) reports, once the
+    /// task's device work has finished.
+    private func deviceWorkCheckFailure(of record: TaskRecord, on device: Device) -> (any Error)? {
+        guard let failure = record.runDeviceWorkChecks() else { return nil }
+        if let error = failure as? DeviceError {
+            return ParlaError.deviceFailed(
+                task: record.name,
+                device: device,
+                operation: "reading the results of the task's device work",
+                error: error
+            )
+        }
+        return failure
     }
 
     private func finish(_ record: TaskRecord, slot: Int, failure: (any Error)?) {

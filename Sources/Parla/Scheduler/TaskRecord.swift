@@ -100,6 +100,9 @@ class TaskRecord: @unchecked Sendable {
         /// The task whose completion this task's asynchronous body is suspended on (for finding
         /// cycles of awaits).
         var awaiting: TaskRecord? = nil
+        /// Checks of results only the device knows (see `DeviceFailureSink.checkAfterDeviceWork`),
+        /// run once the device work the body queued has finished.
+        var deviceWorkChecks: [@Sendable () -> (any Error)?] = []
     }
 
     /// A device call of a task's body that failed.
@@ -186,6 +189,7 @@ class TaskRecord: @unchecked Sendable {
         if !self.raceCandidates.isEmpty { self.raceCandidates = [] }
         return self.state.withLock { state in
             state.deviceFailure = nil
+            if !state.deviceWorkChecks.isEmpty { state.deviceWorkChecks = [] }
             state.generation &+= 1
             state.completed = false
             state.failure = nil
@@ -442,6 +446,21 @@ extension TaskRecord: DeviceFailureSink {
 
     func makeRoom(on device: Device) -> Bool {
         self.withScope { $0.makeRoom(on: device, for: self) }
+    }
+
+    func checkAfterDeviceWork(_ check: @escaping @Sendable () -> (any Error)?) {
+        self.state.withLock { $0.deviceWorkChecks.append(check) }
+    }
+
+    /// Runs the checks the body registered (after its device work has finished); returns the first
+    /// failure one reports.
+    func runDeviceWorkChecks() -> (any Error)? {
+        let checks = self.state.withLock { state in
+            defer { if !state.deviceWorkChecks.isEmpty { state.deviceWorkChecks = [] } }
+            return state.deviceWorkChecks
+        }
+        for check in checks { if let failure = check() { return failure } }
+        return nil
     }
 
     /// The task's failure for the device call of its body that failed first, if one did.

@@ -34,7 +34,9 @@ extension NDArray {
             to: batch
         )
         let outBatchStrides = Array(result.strides.dropLast(2))
-        if let kernels = self._deviceKernels {
+        if self._deviceKernels != nil, batch.isEmpty, result._multiplyWithVendorLibrary(lhs, rhs) {
+            // cuBLAS's GEMM for Float and Double matrices.
+        } else if let kernels = self._deviceKernels {
             self._onDevice("matmul") { () throws(DeviceError) in
                 try kernels.matmul(
                     m: m,
@@ -91,4 +93,19 @@ extension NDArray {
 /// The matrix product with NumPy's `matmul` rules. NumPy: `np.matmul(a, b)`, `a @ b`.
 public func matmul<Element>(_ a: NDArray<Element>, _ b: NDArray<Element>) -> NDArray<Element> {
     a.matmul(b)
+}
+
+extension NDArray {
+    /// `self = lhs × rhs` through the device's BLAS (cuBLAS) when the elements are `Float` or `Double`;
+    /// returns whether it did. `self` is a new m×n array whose storage nothing else holds.
+    func _multiplyWithVendorLibrary(_ lhs: NDArray, _ rhs: NDArray) -> Bool {
+        func multiply<E: NDFloatingElement>(_ type: E.Type) -> Bool {
+            guard var target = self as? NDArray<E>, let a = lhs as? NDArray<E>, let b = rhs as? NDArray<E> else {
+                return false
+            }
+            target.writeMultiplyAdd(a, b, alpha: 1, beta: 0, transposeA: false, transposeB: false)
+            return true
+        }
+        return multiply(Double.self) || multiply(Float.self)
+    }
 }

@@ -307,6 +307,86 @@ func checkReal<E: NDFloatingElement>(
     check("sqrt(a) (NaN for negatives)") { a, _ in sqrt(a) }
     check("mean()") { a, _ in a.mean() }
     check("mean(axis: 0)") { a, _ in a.mean(axis: 0) }
+    results += checkLinearAlgebra(x, y, device: device, tolerance: E.self == Float.self ? 2e-4 : 1e-11)
+    return results
+}
+
+/// The BLAS and LAPACK operations (cuBLAS and cuSOLVER on CUDA GPUs), on operands laid out as
+/// row-major arrays, transposed views and regions of larger arrays.
+func checkLinearAlgebra<E: NDFloatingElement>(
+    _ x: NDArray<E>,
+    _ y: NDArray<E>,
+    device: Device,
+    tolerance: Double
+) -> [CheckResult] {
+    let n = x.shape[0]  // 37; x and y are n×53
+    // A well-conditioned lower triangular matrix (junk above the diagonal, which must not be read) and
+    // a symmetric positive definite one.
+    func element(_ i: Int, _ j: Int) -> E {
+        if i == j { return E(40 + i) }
+        return i > j ? E((i * 3 + j) % 7 - 3) : 1000
+    }
+    let triangular = NDArray<E>((0..<n).map { i in (0..<n).map { j in element(i, j) } })
+    let diagonal: [[E]] = (0..<n).map { i in (0..<n).map { j in i == j ? 60 : 0 } }
+    let spd = matmul(x, x.transposed) + NDArray<E>(diagonal)
+    var results: [CheckResult] = []
+    func check(_ name: String, _ op: (NDArray<E>, NDArray<E>, NDArray<E>, NDArray<E>) -> NDArray<E>) {
+        results.append(
+            compare(name, tolerance: tolerance, on: device) { d in
+                ComparableResult(op(x.to(d), y.to(d), triangular.to(d), spd.to(d)))
+            }
+        )
+    }
+    check("multiplyAdd (GEMM) a·bᵀ·0.5 − c") { a, b, _, s in
+        var c = s
+        c.multiplyAdd(a, b, alpha: 0.5, beta: -1, transposeB: true)
+        return c
+    }
+    check("multiplyAdd (GEMM) aᵀ·b into cᵀ") { a, b, _, _ in
+        var c = NDArray<E>.zeros([53, 53]).to(a.device).transposed
+        c.multiplyAdd(a, b, beta: 0, transposeA: true)
+        return c
+    }
+    check("multiplyAdd (GEMM) into a region") { a, b, _, s in
+        var c = s
+        c[2..<10, 3..<20].multiplyAdd(a[2..<10], b[3..<20], alpha: -1, transposeB: true)
+        return c
+    }
+    check("rankKUpdate (SYRK) lower, −a·aᵀ + c") { a, _, _, s in
+        var c = s
+        c.rankKUpdate(a, alpha: -1, beta: 1)
+        return c
+    }
+    check("rankKUpdate (SYRK) upper, aᵀ·a") { a, _, _, _ in
+        var c = NDArray<E>.zeros([53, 53]).to(a.device)
+        c.rankKUpdate(a, beta: 0, transpose: true, triangle: .upper)
+        return c
+    }
+    check("solveTriangular (TRSM) L·X = b") { _, b, l, _ in
+        var c = b
+        c.solveTriangular(l)
+        return c
+    }
+    check("solveTriangular (TRSM) X·Lᵀ = bᵀ") { _, b, l, _ in
+        var c = b.transposed.contiguous()
+        c.solveTriangular(l, side: .right, transposeA: true, alpha: 2)
+        return c
+    }
+    check("solveTriangular (TRSM) unit upper, Lᵀ view") { _, b, l, _ in
+        var c = b
+        c.solveTriangular(l.transposed, triangle: .upper, unitDiagonal: true)
+        return c
+    }
+    check("choleskyFactorize (POTRF) lower") { _, _, _, s in
+        var c = s
+        do { try c.choleskyFactorize() } catch { return NDArray<E>.full([1], value: .nan) }
+        return c
+    }
+    check("choleskyFactorize (POTRF) upper, column-major") { _, _, _, s in
+        var c = s.transposed
+        do { try c.choleskyFactorize(triangle: .upper) } catch { return NDArray<E>.full([1], value: .nan) }
+        return c
+    }
     return results
 }
 

@@ -12,6 +12,9 @@ package protocol DeviceFailureSink: AnyObject, Sendable {
     /// Evicts copies of arrays the task does not use from `device`, after an allocation there failed
     /// for lack of memory; returns whether any was dropped (then the allocation is worth trying again).
     func makeRoom(on device: Device) -> Bool
+    /// Runs `check` once the device work the task queued has finished (before the task completes); an
+    /// error it returns fails the task (a result only the device knows, such as a factorization's).
+    func checkAfterDeviceWork(_ check: @escaping @Sendable () -> (any Error)?)
 }
 
 /// The task running on the calling thread (set by the runtime around a synchronous body) or Swift task

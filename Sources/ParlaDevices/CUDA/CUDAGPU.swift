@@ -67,6 +67,8 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
     let loadedKernels = Mutex<[String: UInt]>([:])
     /// Held while a kernel is compiled and loaded, so that each is compiled once.
     let kernelLoading = Mutex(())
+    /// cuBLAS and cuSOLVER handles and workspace (see `CUDALibraries.swift`).
+    let libraryHandles = Mutex(CUDALibraryHandles())
 
     /// Opens the device with CUDA ordinal `ordinal` as Parla's `gpu(index)`.
     init(ordinal: Int, index: Int, driver: CUDADriver, kernelImages: CUDAKernelImages) throws(DeviceError) {

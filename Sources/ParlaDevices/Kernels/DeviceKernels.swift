@@ -155,4 +155,55 @@ public protocol DeviceKernels: Sendable {
         b: KernelOperand,
         c: KernelOperand
     ) throws(DeviceError)
+
+    // MARK: Linear algebra (column-major, as the vendor libraries take it)
+
+    /// `C ← alpha · op(A) · op(B) + beta · C` for the m×n `C`, with `op(A)` m×k and `op(B)` k×n (each
+    /// the matrix or, when its flag is set, its transpose); `beta == 0` does not read `C`. BLAS:
+    /// `?gemm`; cuBLAS: `cublasSgemm`, `cublasDgemm`.
+    func gemm(
+        transposeA: Bool,
+        transposeB: Bool,
+        m: Int,
+        n: Int,
+        k: Int,
+        alpha: Double,
+        a: MatrixOperand,
+        b: MatrixOperand,
+        beta: Double,
+        c: MatrixOperand
+    ) throws(DeviceError)
+
+    /// `C ← alpha · op(A) · op(A)ᵀ + beta · C` on `triangle` of the n×n `C`, `op(A)` n×k. BLAS: `?syrk`;
+    /// cuBLAS: `cublasSsyrk`, `cublasDsyrk`.
+    func syrk(
+        triangle: MatrixTriangle,
+        transpose: Bool,
+        n: Int,
+        k: Int,
+        alpha: Double,
+        a: MatrixOperand,
+        beta: Double,
+        c: MatrixOperand
+    ) throws(DeviceError)
+
+    /// Solves `op(A) · X = alpha · B` (left) or `X · op(A) = alpha · B` (right) for the m×n `X`, which
+    /// overwrites `B`; `A` is triangular in `triangle`, its diagonal taken as ones when `unitDiagonal`.
+    /// BLAS: `?trsm`; cuBLAS: `cublasStrsm`, `cublasDtrsm`.
+    func trsm(
+        side: MatrixSide,
+        triangle: MatrixTriangle,
+        transposeA: Bool,
+        unitDiagonal: Bool,
+        m: Int,
+        n: Int,
+        alpha: Double,
+        a: MatrixOperand,
+        b: MatrixOperand
+    ) throws(DeviceError)
+
+    /// Factorizes the n×n symmetric positive definite `A` in place, `L · Lᵀ` in the lower triangle or
+    /// `Uᵀ · U` in the upper one; the status says, once the device has run it, whether it succeeded.
+    /// LAPACK: `?potrf`; cuSOLVER: `cusolverDnSpotrf`, `cusolverDnDpotrf`.
+    func potrf(triangle: MatrixTriangle, n: Int, a: MatrixOperand) throws(DeviceError) -> FactorizationStatus
 }

@@ -1,0 +1,76 @@
+import ParlaDevices
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// OpenBLAS's CBLAS triangular routines and LAPACKE's Cholesky factorization, found at run time
+/// beside `cblas_?gemm` (``_OpenBLAS``); `nil` when no OpenBLAS loads (or `PARLA_BLAS=builtin`), and
+/// the host then runs ``ReferenceLinearAlgebra``.
+struct HostLAPACK: @unchecked Sendable {
+    // @unchecked Sendable: immutable C function pointers into a library that is never unloaded.
+    typealias SSYRK =
+        @convention(c) (
+            Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32, Float,
+            UnsafeMutablePointer<Float>?, Int32
+        ) -> Void
+    typealias DSYRK =
+        @convention(c) (
+            Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32, Double,
+            UnsafeMutablePointer<Double>?, Int32
+        ) -> Void
+    typealias STRSM =
+        @convention(c) (
+            Int32, Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+            UnsafeMutablePointer<Float>?, Int32
+        ) -> Void
+    typealias DTRSM =
+        @convention(c) (
+            Int32, Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
+            UnsafeMutablePointer<Double>?, Int32
+        ) -> Void
+    typealias SPOTRF = @convention(c) (Int32, CChar, Int32, UnsafeMutablePointer<Float>?, Int32) -> Int32
+    typealias DPOTRF = @convention(c) (Int32, CChar, Int32, UnsafeMutablePointer<Double>?, Int32) -> Int32
+
+    let ssyrk: SSYRK
+    let dsyrk: DSYRK
+    let strsm: STRSM
+    let dtrsm: DTRSM
+    let spotrf: SPOTRF
+    let dpotrf: DPOTRF
+
+    /// CBLAS's and LAPACKE's constants.
+    static let columnMajor: Int32 = 102
+    static let noTranspose: Int32 = 111
+    static let transpose: Int32 = 112
+    static let upper: Int32 = 121
+    static let lower: Int32 = 122
+    static let nonUnit: Int32 = 131
+    static let unit: Int32 = 132
+    static let left: Int32 = 141
+    static let right: Int32 = 142
+    /// LAPACKE's `LAPACK_COL_MAJOR`.
+    static let lapackColumnMajor: Int32 = 102
+
+    /// The loaded routines, or `nil`.
+    static let shared: HostLAPACK? = {
+        #if canImport(Glibc)
+        if let setting = getenv("PARLA_BLAS"), String(cString: setting) == "builtin" { return nil }
+        for name in ["libopenblas.so.0", "libopenblas.so"] {
+            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
+            func symbol<T>(_ name: String, _ type: T.Type) -> T? {
+                dlsym(handle, name).map { unsafeBitCast($0, to: type) }
+            }
+            guard let ssyrk = symbol("cblas_ssyrk", SSYRK.self), let dsyrk = symbol("cblas_dsyrk", DSYRK.self),
+                let strsm = symbol("cblas_strsm", STRSM.self), let dtrsm = symbol("cblas_dtrsm", DTRSM.self),
+                let spotrf = symbol("LAPACKE_spotrf", SPOTRF.self), let dpotrf = symbol("LAPACKE_dpotrf", DPOTRF.self)
+            else {
+                dlclose(handle)
+                continue
+            }
+            return HostLAPACK(ssyrk: ssyrk, dsyrk: dsyrk, strsm: strsm, dtrsm: dtrsm, spotrf: spotrf, dpotrf: dpotrf)
+        }
+        #endif
+        return nil
+    }()
+}
