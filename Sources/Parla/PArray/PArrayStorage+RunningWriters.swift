@@ -57,9 +57,41 @@ extension PArrayStorage {
             }
             for writer in ended where writer.epoch == state.epoch {
                 state.coherence.restore(writer.region, from: writer.before, overwritten: writer.wroteInPlace)
+                // A task released when this one's work was queued on its GPU (runahead) started on top
+                // of this unfinished write, and took its output for what was there before; with this
+                // write failed, what was there before is what this one found.
+                self.runningWriters.withLock { writers in
+                    for index in writers.indices
+                    where writers[index].epoch == writer.epoch && writers[index].region.intersects(writer.region) {
+                        writers[index].before = Self.replacing(
+                            writers[index].before,
+                            in: writer.region,
+                            by: writer.before,
+                            within: writers[index].region
+                        )
+                    }
+                }
             }
             self.publishWholeValidity(state)
         }
+    }
+
+    /// The pieces of a writer's region `within`, with the part inside `region` replaced by the pieces
+    /// of `replacement` there.
+    static func replacing(
+        _ pieces: [(box: Box, holders: DeviceSet)],
+        in region: Box,
+        by replacement: [(box: Box, holders: DeviceSet)],
+        within: Box
+    ) -> [(box: Box, holders: DeviceSet)] {
+        var result: [(box: Box, holders: DeviceSet)] = []
+        for (box, holders) in pieces {
+            for rest in box.subtracting(region) { result.append((rest, holders)) }
+        }
+        for (box, holders) in replacement {
+            if let inside = box.intersection(within) { result.append((inside, holders)) }
+        }
+        return result
     }
 
     /// Whether no task is writing the array now.

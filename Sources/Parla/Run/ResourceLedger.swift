@@ -40,8 +40,12 @@ final class ResourceLedger: Sendable {
 
     /// Chooses the device for `record` and reserves its resources; `nil` parks it until resources free
     /// up (it is then submitted again).
-    func place(_ record: TaskRecord) -> Device? {
+    func place(_ record: TaskRecord, restrictedTo required: Device? = nil) -> Device? {
         let constrained = record.vcus > 0 || record.memory > 0
+        if let required {
+            // (An early predecessor's work is still queued on that GPU; the task's placement allows it.)
+            return constrained ? self.reserve(record, among: [required]) : required
+        }
         switch record.placement {
         case .one(let device) where !constrained:
             return device

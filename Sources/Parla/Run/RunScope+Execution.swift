@@ -14,7 +14,19 @@ extension RunScope {
             record.complete(failure: failure, onWorkerLoop: true)
             return true
         }
-        guard let device = self.ledger.place(record) else {
+        var requiredDevice: Device? = nil
+        if record.releasedAtLaunch.load(ordering: .acquiring) {
+            switch self.runaheadDecision(for: record) {
+            case .run(let device):
+                requiredDevice = device
+            case .fail(let failure):
+                record.complete(failure: failure, onWorkerLoop: true)
+                return true
+            case .parked:
+                return false  // (submitted again when the predecessor completes)
+            }
+        }
+        guard let device = self.ledger.place(record, restrictedTo: requiredDevice) else {
             record.checkLifecycle(becoming: .pending)  // (parked: submitted again later)
             return false
         }
@@ -40,13 +52,17 @@ extension RunScope {
         context.enterTaskBody(device: device, task: Unmanaged.passUnretained(record))
         do {
             try record.runSynchronousBody()
-            try self.waitForDeviceWork(of: record, on: slot)
         } catch {
             failure = error
         }
         context.leaveTaskBody()
         if record.hasDeviceFailure.load(ordering: .relaxed) { failure = record.deviceFailureOfBody() }
-        if failure == nil { failure = self.deviceWorkCheckFailure(of: record, on: device) }
+        if failure == nil && self.completesAsynchronously[slot] {
+            // Finished later, when the device has run the work the body queued, unless it has already.
+            if !self.finishWhenDeviceWorkCompletes(record, on: device, slot: slot) { return false }
+            do { try self.waitForDeviceWork(of: record, on: slot) } catch { failure = error }
+            if failure == nil { failure = self.deviceWorkCheckFailure(of: record, on: device) }
+        }
         self.finish(record, slot: slot, failure: failure)
         return true
     }
@@ -151,7 +167,7 @@ extension RunScope {
 
     /// The failure a check of the device's results (a factorization's status) reports, once the
     /// task's device work has finished.
-    private func deviceWorkCheckFailure(of record: TaskRecord, on device: Device) -> (any Error)? {
+    func deviceWorkCheckFailure(of record: TaskRecord, on device: Device) -> (any Error)? {
         guard let failure = record.runDeviceWorkChecks() else { return nil }
         if let error = failure as? DeviceError {
             return ParlaError.deviceFailed(
@@ -164,12 +180,15 @@ extension RunScope {
         return failure
     }
 
-    private func finish(_ record: TaskRecord, slot: Int, failure: (any Error)?) {
+    /// Ends the task's writes and its hold on the device, and completes it.
+    ///
+    /// - Parameter onWorkerLoop: called by a worker that goes back to its loop right after (see
+    ///   ``TaskRecord/complete(failure:onWorkerLoop:)``).
+    func finish(_ record: TaskRecord, slot: Int, failure: (any Error)?, onWorkerLoop: Bool = true) {
         for index in record.accesses.indices where record.accesses[index].mode.writes {
             record.accesses[index].access.endWrite(by: record, failed: failure != nil)
         }
         self.ledger.taskEnded(record, on: slot)
-        // (On a worker, `execute` returns to the worker's loop right after; elsewhere this is ignored.)
-        record.complete(failure: failure, onWorkerLoop: true)
+        record.complete(failure: failure, onWorkerLoop: onWorkerLoop)
     }
 }

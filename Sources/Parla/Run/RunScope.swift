@@ -7,6 +7,8 @@ import Synchronization
 /// - ``StallDetector``: what then waits for the impossible, failed with a report;
 /// - ``ResourceLedger``: each task's device, and the share of it the task reserved;
 /// - execution (`RunScope+Execution.swift`): a ready task's data moves, its body, its completion;
+/// - runahead (`RunScope+Runahead.swift`): GPU tasks that complete when their queued work does,
+///   without a worker waiting for it;
 /// - device memory (`RunScope+DeviceMemory.swift`): copies that give way when a device is full;
 /// - the registry of runs in progress (`RunRegistry.swift`): which run the calling code belongs to.
 final class RunScope: Sendable {
@@ -23,6 +25,10 @@ final class RunScope: Sendable {
     /// returns (the device's queues run asynchronously, as CUDA streams do), so that the task finishes
     /// only when that work has.
     let completesAsynchronously: [Bool]
+    /// Per device (by position) whose work completes asynchronously: where tasks whose work is still
+    /// queued when their bodies return wait for it, in launch order (see `RunScope+Runahead.swift`);
+    /// empty when runahead is off (`PARLA_RUNAHEAD=0`: the worker waits, as before).
+    let launchedWork: [LaunchedWorkQueue?]
 
     let accounting: RunAccounting
     let ledger: ResourceLedger
@@ -42,6 +48,10 @@ final class RunScope: Sendable {
         self.devices = registry.devices
         let backends = registry.devices.map { try? registry.backend(for: $0) }
         self.completesAsynchronously = backends.map { $0?.completesAsynchronously ?? false }
+        let runahead = LaunchedWorkQueue.isEnabled
+        self.launchedWork = zip(registry.devices, self.completesAsynchronously).map { device, asynchronous in
+            runahead && asynchronous ? LaunchedWorkQueue(device: device) : nil
+        }
         self.accounting = RunAccounting(pool: pool)
         self.ledger = ResourceLedger(devices: self.devices, capacities: backends.map { $0?.memoryCapacity }, pool: pool)
         self.residentArrays = Mutex(Array(repeating: [:], count: registry.devices.count))

@@ -103,6 +103,12 @@ class TaskRecord: @unchecked Sendable {
         /// Checks of results only the device knows (see `DeviceFailureSink.checkAfterDeviceWork`),
         /// run once the device work the body queued has finished.
         var deviceWorkChecks: [@Sendable () -> (any Error)?] = []
+        /// Dependencies that released this task when their work was queued on their GPU, before it
+        /// finished there (see `TaskRecord+Runahead.swift`).
+        var runaheadPredecessors: [TaskRecord] = []
+        /// Tasks released early by this one that could not run on its GPU: submitted again when it
+        /// completes.
+        var runaheadWaiters: [TaskRecord] = []
     }
 
     /// A device call of a task's body that failed.
@@ -186,10 +192,12 @@ class TaskRecord: @unchecked Sendable {
         self.hasFailedDependency.store(false, ordering: .relaxed)
         self.hasDeviceFailure.store(false, ordering: .relaxed)
         self.hasStarted.store(false, ordering: .relaxed)
+        self.releasedAtLaunch.store(false, ordering: .relaxed)
         if !self.raceCandidates.isEmpty { self.raceCandidates = [] }
         return self.state.withLock { state in
             state.deviceFailure = nil
             if !state.deviceWorkChecks.isEmpty { state.deviceWorkChecks = [] }
+            if !state.runaheadPredecessors.isEmpty { state.runaheadPredecessors = [] }
             state.generation &+= 1
             state.completed = false
             state.failure = nil
@@ -269,6 +277,10 @@ class TaskRecord: @unchecked Sendable {
     /// Set when the task starts moving its data in: a prefetch for it is then obsolete.
     let hasStarted = Atomic<Bool>(false)
 
+    /// Set when a dependency released the task at launch, before its device work finished (see
+    /// `TaskRecord+Runahead.swift`): only then are its early predecessors looked at.
+    let releasedAtLaunch = Atomic<Bool>(false)
+
     /// One dependency finished (or `spawn` finished registering them): schedules the task at zero.
     @inline(__always)
     func releaseOne() {
@@ -292,14 +304,21 @@ class TaskRecord: @unchecked Sendable {
         // refer to this record: kept, it would make a cycle that keeps the arrays alive.
         self.clearBody()
         self.checkLifecycle(becoming: .completed)
-        let (first, more, waiters) = self.state.withLock { state in
+        let (first, more, waiters, runaheadWaiters) = self.state.withLock { state in
             state.completed = true
             state.failure = failure
-            let taken = (state.firstSuccessor, state.moreSuccessors, state.waiters)
+            let taken = (state.firstSuccessor, state.moreSuccessors, state.waiters, state.runaheadWaiters)
             state.firstSuccessor = nil
             if !state.moreSuccessors.isEmpty { state.moreSuccessors = [] }
             if !state.waiters.isEmpty { state.waiters = [] }
+            if !state.runaheadWaiters.isEmpty { state.runaheadWaiters = [] }
+            if !state.runaheadPredecessors.isEmpty { state.runaheadPredecessors = [] }
             return taken
+        }
+        // Tasks released at launch that waited for this completion run now (they are still counted as
+        // able to progress).
+        if !runaheadWaiters.isEmpty {
+            self.withScope { scope in for waiter in runaheadWaiters { scope.pool.submit(waiter) } }
         }
         // In `.inferred` runs the id keeps only the outcome (`.explicit` runs check races through records).
         if let slot = self.slot, self.withScope({ $0.dependencyMode == .inferred }) {

@@ -407,6 +407,7 @@ extension SimulatedCUDA {
             let handle = try world.withLock { (world) throws(Refusal) -> OpaquePointer in
                 let ordinal = try world.currentContext()
                 let made = Stream(ordinal: ordinal, number: world.nextHandle)
+                if world.devices[ordinal].streamsHeld { made.setHeld(true) }
                 world.devices[ordinal].streams.append(made)
                 return world.register(.stream(made))
             }

@@ -111,6 +111,8 @@ enum SimulatedCUDA {
         /// The ordinals whose memory this device's context may access (peer access enabled).
         var peers: Set<Int> = []
         var streams: [Stream] = []
+        /// Whether the device's streams are held (new ones start held).
+        var streamsHeld = false
 
         /// The allocation holding `address ..< address + bytes`, and the offset of `address` in it.
         func resolve(_ address: UInt64, bytes: Int) -> (Block, Int)? {
@@ -137,6 +139,18 @@ enum SimulatedCUDA {
         init(ordinal: Int, number: UInt) {
             self.ordinal = ordinal
             self.queue = DispatchQueue(label: "parla.simulated-cuda.\(ordinal).stream-\(number)")
+        }
+
+        /// Whether the stream is held (see `SimulatedCUDA+Holding.swift`), and so its queue suspended.
+        private let held = Mutex(false)
+
+        /// Suspends or resumes the stream's queue (once per change).
+        func setHeld(_ hold: Bool) {
+            self.held.withLock { held in
+                guard held != hold else { return }
+                held = hold
+                if hold { self.queue.suspend() } else { self.queue.resume() }
+            }
         }
 
         /// Queues `work` after everything queued before.

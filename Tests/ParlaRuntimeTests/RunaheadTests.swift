@@ -1,0 +1,119 @@
+import Synchronization
+import Testing
+
+@testable import Parla
+@testable import ParlaDevices
+
+/// GPU tasks complete when the work they queued does, without a worker waiting, and release their
+/// successors when that work is queued: on the simulated CUDA driver, with the GPUs' streams held so
+/// that queued work visibly waits.
+@Suite("runahead: GPU tasks complete by event, and successors on the same GPU run ahead of the device")
+struct RunaheadTests {
+    /// A simulated machine of the test's own (its streams are held), with `gpus` GPUs.
+    static func ownMachine(_ gpus: Int, _ tag: Int) throws -> (DeviceSelection, DeviceRegistry) {
+        let selection = DeviceSelection.cudaSimulated(gpus: gpus, memory: (1 << 30) + tag)
+        return (selection, try DeviceRegistry.make(selection))
+    }
+
+    /// Polls until `condition` holds (no timing assumed: it waits as long as it takes).
+    static func waitUntil(_ condition: () -> Bool) async throws {
+        while !condition() { try await Task.sleep(for: .milliseconds(1)) }
+    }
+
+    @Test("a chain of tasks on one GPU runs its bodies while the device has not run the first one's work")
+    func chainRunsAhead() async throws {
+        let (selection, registry) = try Self.ownMachine(1, 1)
+        let predecessorDone = Mutex<[Bool]>([])
+        let x = PArray(NDArray<Double>.zeros([4]))
+        try await Parla.run(devices: selection) {
+            try await spawn(placement: gpu(0), input: [x]) {}.wait()  // x is on gpu(0) from now on
+            registry.holdSimulatedStreams(true)
+            var previous: ParlaTask<Void>? = nil
+            for _ in 0..<5 {
+                let before = previous
+                previous = spawn(placement: gpu, inOut: [x]) {
+                    predecessorDone.withLock { $0.append(before?.isCompleted ?? false) }
+                    x[0..<4] = x.array + 1
+                }
+            }
+            try await Self.waitUntil { predecessorDone.withLock { $0.count } == 5 }
+            #expect(previous?.isCompleted == false, "the device holds the work, so no task has completed")
+            registry.holdSimulatedStreams(false)
+        }
+        #expect(predecessorDone.withLock { $0 } == [false, false, false, false, false])
+        #expect(x.array.elements == [5, 5, 5, 5])
+    }
+
+    @Test("a task released early that runs on another GPU waits for its predecessor to complete")
+    func otherGPUWaits() async throws {
+        let (selection, registry) = try Self.ownMachine(2, 2)
+        let sawCompleted = Mutex<Bool?>(nil)
+        let firstRan = Atomic<Bool>(false)
+        let x = PArray(NDArray<Double>.zeros([4]))
+        try await Parla.run(devices: selection) {
+            try await spawn(placement: gpu(0), input: [x]) {}.wait()
+            registry.holdSimulatedStreams(true)
+            let first = spawn(placement: gpu(0), inOut: [x]) {
+                x[0..<4] = x.array + 1
+                firstRan.store(true, ordering: .releasing)
+            }
+            spawn(placement: gpu(1), input: [x]) {
+                sawCompleted.withLock { $0 = first.isCompleted }
+                #expect(x.array.to(cpu).elements == [1, 1, 1, 1])
+            }
+            try await Self.waitUntil { firstRan.load(ordering: .acquiring) }
+            registry.holdSimulatedStreams(false)
+        }
+        #expect(sawCompleted.withLock { $0 } == true)
+    }
+
+    @Test(
+        "a failure found when the device has run a task fails the tasks that ran ahead of it, and the array keeps its last completed write"
+    )
+    func failureReachesTasksThatRanAhead() async throws {
+        let (selection, registry) = try Self.ownMachine(1, 3)
+        let original: [[Double]] = [[4, 2], [2, 1]]  // not positive definite (leading minor of order 2)
+        let x = PArray(NDArray(original))
+        let secondRan = Atomic<Bool>(false)
+        let failures = Mutex<[String]>([])
+        do {
+            try await Parla.run(devices: selection) {
+                try await spawn(placement: gpu(0), input: [x]) {}.wait()
+                registry.holdSimulatedStreams(true)
+                let factor = spawn(placement: gpu(0), inOut: [x]) { try x.choleskyFactorize() }
+                let update = spawn(placement: gpu(0), inOut: [x]) {
+                    x[0..<2] = x.array + 100
+                    secondRan.store(true, ordering: .releasing)
+                }
+                try await Self.waitUntil { secondRan.load(ordering: .acquiring) }
+                registry.holdSimulatedStreams(false)
+                for task in [factor, update] {
+                    do { try await task.wait() } catch { failures.withLock { $0.append("\(error)") } }
+                }
+            }
+            Issue.record("the run should fail")
+        } catch {}
+        let reported = failures.withLock { $0 }
+        #expect(reported.count == 2)
+        #expect(reported.first?.contains("not positive definite") == true, "\(reported)")
+        #expect(
+            reported.last?.contains("depends on") == true || reported.last?.contains("dependency") == true,
+            "\(reported)"
+        )
+        #expect(x.array.elements == [4, 2, 2, 1])
+    }
+
+    @Test("with runahead, results are those of the sequential program", arguments: [1, 2])
+    func sequentialResults(gpus: Int) async throws {
+        let x = PArray(NDArray<Double>.zeros([8]))
+        try await Parla.run(devices: .cudaSimulated(gpus: gpus)) {
+            for step in 0..<40 {
+                spawn(placement: gpu(step % gpus), inOut: [x[(step % 2) * 4..<(step % 2 + 1) * 4]]) {
+                    x[(step % 2) * 4..<(step % 2 + 1) * 4] = x[(step % 2) * 4..<(step % 2 + 1) * 4].array * 2 + 1
+                }
+            }
+        }
+        let expected = Double((1 << 20) - 1)
+        #expect(x.array.elements == Array(repeating: expected, count: 8))
+    }
+}
