@@ -117,3 +117,51 @@ struct RunaheadTests {
         #expect(x.array.elements == Array(repeating: expected, count: 8))
     }
 }
+
+/// A task's CUDA stream and library handles, for calling CUDA libraries from a task.
+@Suite("the task's CUDA stream")
+struct CUDAStreamTests {
+    @Test("a task on a CUDA GPU calls cuBLAS on its stream with its handle, and completes after that work")
+    func libraryCallOnTheTaskStream() async throws {
+        let c = PArray(NDArray<Double>.zeros([2, 2]))
+        let streams = Mutex<[Bool]>([])
+        try await Parla.run(devices: .cudaSimulated(gpus: 1)) {
+            spawn(placement: cpu) { streams.withLock { $0.append(CUDAStream.current == nil) } }
+            spawn(placement: gpu(0), inOut: [c]) {
+                guard let stream = CUDAStream.current else { return }
+                streams.withLock { $0.append(stream.device == gpu(0)) }
+                let a = NDArray<Double>([[1, 2], [3, 4]]).to(gpu(0))
+                let identity = NDArray<Double>([[1, 0], [0, 1]]).to(gpu(0))
+                let blas = try CUDALibraries.cublas(for: SimulatedCUDA.driver())
+                let handle = try stream.cublasHandle()
+                var (alpha, beta) = (1.0, 0.0)
+                // Column-major, the row-major arrays are their transposes: Cᵀ = Aᵀ · I.
+                let status = a.withUnsafeDeviceAddress { aAddress in
+                    identity.withUnsafeDeviceAddress { iAddress in
+                        c.array.withUnsafeDeviceAddress { cAddress in
+                            blas.dgemm(
+                                handle,
+                                0,
+                                0,
+                                2,
+                                2,
+                                2,
+                                &alpha,
+                                UnsafePointer(bitPattern: UInt(aAddress)),
+                                2,
+                                UnsafePointer(bitPattern: UInt(iAddress)),
+                                2,
+                                &beta,
+                                UnsafeMutablePointer(bitPattern: UInt(cAddress)),
+                                2
+                            )
+                        }
+                    }
+                }
+                streams.withLock { $0.append(status == 0) }
+            }
+        }
+        #expect(streams.withLock { $0 } == [true, true, true])
+        #expect(c.array.elements == [1, 2, 3, 4])
+    }
+}

@@ -247,12 +247,15 @@ extension PArrayStorage {
     ) throws(DeviceError) {
         let size = MemoryLayout<Element>.stride
         func run(at offset: Int, count: Int) throws(DeviceError) -> DeviceEvent {
+            // The tasks that wrote the source have completed (readers elsewhere wait for writers'
+            // completion; accesses outside tasks and evictions wait for running writers).
             try DeviceCopies.copy(
                 from: source.allocation,
                 at: (source.elementOffset + offset) * size,
                 to: destination.allocation,
                 at: (destination.elementOffset + offset) * size,
-                byteCount: count * size
+                byteCount: count * size,
+                sourceIsSettled: true
             )
         }
         let rank = shape.count

@@ -127,6 +127,10 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         do throws(DeviceError) {
             // (`copy` shares the storage with the state's buffer: it is always copied.)
             try copy.makeStorageUnique()
+            // On a GPU the copy is a kernel queued on the device, which copies into the new buffer on
+            // other streams (the moves of other regions) do not wait for: it finishes first.
+            let backend = copy.memory.allocation.backend
+            if backend.completesAsynchronously { try backend.completionOfQueuedWork().wait() }
         } catch {
             failure = error
         }

@@ -62,3 +62,13 @@ extension Parla {
     /// one per core (at least 2).
     public static var workerThreads: Int { WorkerPool.shared.workers.count }
 }
+
+extension Parla {
+    /// Whether GPU tasks run ahead of their devices (the default): a task whose kernels are still
+    /// queued on its GPU when its body returns releases its successors at once, and completes when the
+    /// device has run its work, without a worker waiting for it. `PARLA_RUNAHEAD=0` turns it off (each
+    /// worker then waits for its task's device work), for comparison.
+    ///
+    /// Parla (Python) equivalent: the scheduler's runahead mode (`NON_BLOCKING` stream waits).
+    public static var runsAhead: Bool { LaunchedWorkQueue.isEnabled }
+}

@@ -246,3 +246,18 @@ extension NDElement {
         Self.dtype.isFloatingPoint ? .float(Double._converting(self)) : .integer(Int64(Int._converting(self)))
     }
 }
+
+extension NDArray {
+    /// Calls `body` with the address of the first element of this array's view: a device address on
+    /// a CUDA GPU (what CUDA libraries take), a host address on the CPU and virtual GPUs. The memory
+    /// stays allocated while `body` runs; work queued on it must finish before the array is dropped
+    /// (inside a task, on the task's ``CUDAStream``, it does). Strides are in ``strides``.
+    ///
+    /// Parla (Python) equivalent: `a.data.ptr` of a CuPy array.
+    public func withUnsafeDeviceAddress<R, Failure: Error>(
+        _ body: (UInt64) throws(Failure) -> R
+    ) throws(Failure) -> R {
+        let address = self._storage.allocation.address + UInt64(self._offset * MemoryLayout<Element>.stride)
+        return try withExtendedLifetime(self._storage) { () throws(Failure) -> R in try body(address) }
+    }
+}

@@ -92,10 +92,25 @@ struct DeviceCheckCommand: AsyncParsableCommand {
                 for _ in 0..<1000 { spawn(placement: device) {} }
             }
             empty = emptyStart.duration(to: clock.now)
-            let ok = idle.withLock { $0 }
+            // A chain of dependent tasks, each queuing one small kernel: with runahead, each is released
+            // when its predecessor's kernel is queued, not when the host has seen it finish.
+            let counter = PArray(NDArray<Float>.zeros([256]))
+            var chain = Duration.zero
+            try await Parla.run(devices: registry.selection) {
+                try await spawn(placement: device, input: [counter]) {}.wait()
+                let chainStart = clock.now
+                let space = TaskSpace("chain")
+                for step in 0..<1000 {
+                    spawn(space[step], placement: device, inOut: [counter]) { counter[0..<256] = counter.array + 1 }
+                }
+                try await space.wait()
+                chain = chainStart.duration(to: clock.now)
+            }
+            let counted = counter.array.elements.allSatisfy { $0 == 1000 }
+            let ok = idle.withLock { $0 } && counted
             if !ok { failures += 1 }
             print(
-                "\(device): a task of 40 matmuls (\(size)²) completed after \(format(seconds(busy) * 1e3)) ms, device idle then: \(ok ? "yes" : "NO"); 1,000 empty tasks: \(format(seconds(empty) / 1000 * 1e6)) µs each"
+                "\(device): a task of 40 matmuls (\(size)²) completed after \(format(seconds(busy) * 1e3)) ms, device idle then: \(idle.withLock { $0 } ? "yes" : "NO"); 1,000 empty tasks: \(format(seconds(empty) / 1000 * 1e6)) µs each; a chain of 1,000 tasks of one kernel each: \(format(seconds(chain) / 1000 * 1e6)) µs each (runahead \(Parla.runsAhead ? "on" : "off")), counted \(counted ? "right" : "WRONG")"
             )
         }
         return failures

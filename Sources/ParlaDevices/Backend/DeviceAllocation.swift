@@ -25,6 +25,10 @@ public final class DeviceAllocation: @unchecked Sendable {
     /// ``placeholder(on:byteCount:)``): no device work ever touches it.
     package let isPlaceholder: Bool
 
+    /// For memory a GPU freed and handed out again: what marks the end of the work queued on it before
+    /// it was freed (a CUDA event), which copies into it on other streams wait for.
+    package let reuseFence: (any AnyObject & Sendable)?
+
     /// Wraps memory a backend has allocated; only backends create allocations.
     public init(backend: any DeviceBackend, address: UInt64, byteCount: Int, hostPointer: UnsafeMutableRawPointer?) {
         self.backend = backend
@@ -32,6 +36,17 @@ public final class DeviceAllocation: @unchecked Sendable {
         self.byteCount = byteCount
         self.hostPointer = hostPointer
         self.isPlaceholder = false
+        self.reuseFence = nil
+    }
+
+    /// Wraps device memory reused after `fence` (see ``reuseFence``).
+    package init(backend: any DeviceBackend, address: UInt64, byteCount: Int, reuseFence: any AnyObject & Sendable) {
+        self.backend = backend
+        self.address = address
+        self.byteCount = byteCount
+        self.hostPointer = nil
+        self.isPlaceholder = false
+        self.reuseFence = reuseFence
     }
 
     private init(placeholderOn backend: any DeviceBackend, byteCount: Int) {
@@ -48,6 +63,7 @@ public final class DeviceAllocation: @unchecked Sendable {
             self.address = 0
         }
         self.isPlaceholder = true
+        self.reuseFence = nil
     }
 
     /// An allocation that stands for `byteCount` bytes `backend` could not allocate inside a task that

@@ -35,6 +35,19 @@ public protocol DeviceBackend: AnyObject, Sendable {
         byteCount: Int
     ) throws(DeviceError) -> DeviceEvent
 
+    /// ``copy(from:at:to:at:byteCount:)``, told whether work queued on the source's device may still
+    /// be producing the source (`sourceIsSettled == false`: the copy waits for it) or none is (the
+    /// runtime's moves of PArray data, whose writers have completed: the copy need not wait for the
+    /// work queued since, which may run far ahead).
+    func copy(
+        from source: DeviceAllocation,
+        at sourceOffset: Int,
+        to destination: DeviceAllocation,
+        at destinationOffset: Int,
+        byteCount: Int,
+        sourceIsSettled: Bool
+    ) throws(DeviceError) -> DeviceEvent
+
     /// Waits until all work queued on this device has finished.
     func synchronize() throws(DeviceError)
 
@@ -61,6 +74,24 @@ extension DeviceBackend {
     /// Host-addressable devices have no kernels of their own: the host computes on their memory.
     public var kernels: (any DeviceKernels)? { nil }
 
+    /// Work runs as it is called (the CPU, virtual GPUs): nothing is queued that a copy would wait for.
+    public func copy(
+        from source: DeviceAllocation,
+        at sourceOffset: Int,
+        to destination: DeviceAllocation,
+        at destinationOffset: Int,
+        byteCount: Int,
+        sourceIsSettled: Bool
+    ) throws(DeviceError) -> DeviceEvent {
+        try self.copy(
+            from: source,
+            at: sourceOffset,
+            to: destination,
+            at: destinationOffset,
+            byteCount: byteCount
+        )
+    }
+
     /// Work runs as it is called (the CPU, virtual GPUs).
     public var completesAsynchronously: Bool { false }
 
@@ -74,13 +105,15 @@ public enum DeviceCopies {
     ///
     /// The backend of a GPU taking part carries the copy out (the destination's when both are GPUs,
     /// unless only the source is a CUDA device); a copy between two host-addressable places where
-    /// neither is a GPU is a plain `memcpy`.
+    /// neither is a GPU is a plain `memcpy`. With `sourceIsSettled`, no work queued on the source's
+    /// device is producing the source any more (see ``DeviceBackend/copy(from:at:to:at:byteCount:sourceIsSettled:)``).
     public static func copy(
         from source: DeviceAllocation,
         at sourceOffset: Int = 0,
         to destination: DeviceAllocation,
         at destinationOffset: Int = 0,
-        byteCount: Int
+        byteCount: Int,
+        sourceIsSettled: Bool = false
     ) throws(DeviceError) -> DeviceEvent {
         parlaPrecondition(
             sourceOffset >= 0 && sourceOffset + byteCount <= source.byteCount,
@@ -103,7 +136,8 @@ public enum DeviceCopies {
             at: sourceOffset,
             to: destination,
             at: destinationOffset,
-            byteCount: byteCount
+            byteCount: byteCount,
+            sourceIsSettled: sourceIsSettled
         )
     }
 }

@@ -12,6 +12,24 @@ extension CUDAGPU {
         at destinationOffset: Int,
         byteCount: Int
     ) throws(DeviceError) -> DeviceEvent {
+        try self.copy(
+            from: source,
+            at: sourceOffset,
+            to: destination,
+            at: destinationOffset,
+            byteCount: byteCount,
+            sourceIsSettled: false
+        )
+    }
+
+    public func copy(
+        from source: DeviceAllocation,
+        at sourceOffset: Int,
+        to destination: DeviceAllocation,
+        at destinationOffset: Int,
+        byteCount: Int,
+        sourceIsSettled: Bool
+    ) throws(DeviceError) -> DeviceEvent {
         if byteCount == 0 { return .completed }
         switch (source.backend as? CUDAGPU, destination.backend as? CUDAGPU) {
         case (nil, .some(let target)):
@@ -19,7 +37,8 @@ extension CUDAGPU {
             return try self.copyIn(
                 from: source,
                 at: sourceOffset,
-                to: destination.address + UInt64(destinationOffset),
+                to: destination,
+                at: destinationOffset,
                 byteCount: byteCount
             )
         case (.some(let origin), nil):
@@ -28,15 +47,18 @@ extension CUDAGPU {
                 from: source.address + UInt64(sourceOffset),
                 to: destination,
                 at: destinationOffset,
-                byteCount: byteCount
+                byteCount: byteCount,
+                sourceIsSettled: sourceIsSettled
             )
         case (.some(let origin), .some(let target)):
             parlaPrecondition(target === self, "a copy between GPUs is carried out by the destination GPU")
             return try self.copyBetweenGPUs(
                 from: origin,
                 source.address + UInt64(sourceOffset),
-                to: destination.address + UInt64(destinationOffset),
-                byteCount: byteCount
+                to: destination,
+                at: destinationOffset,
+                byteCount: byteCount,
+                sourceIsSettled: sourceIsSettled
             )
         case (nil, nil):
             parlaPreconditionFailure("\(self.device) cannot copy between two host blocks")
@@ -47,14 +69,16 @@ extension CUDAGPU {
     private func copyIn(
         from source: DeviceAllocation,
         at offset: Int,
-        to address: CUdeviceptr,
+        to destination: DeviceAllocation,
+        at destinationOffset: Int,
         byteCount: Int
     ) throws(DeviceError) -> DeviceEvent {
         guard let host = source.hostPointer.map({ $0 + offset }) else {
             parlaPreconditionFailure("host memory without a host pointer")
         }
-        // Earlier kernels on the destination block (freed and reused) finish before it is overwritten.
-        try self.order(.hostToDevice, after: .compute)
+        let address = destination.address + UInt64(destinationOffset)
+        // Earlier work on the destination block (freed and reused) finishes before it is overwritten.
+        try self.waitForReuse(of: destination, on: .hostToDevice)
         if (source.backend as? HostBackend)?.isPinned(source) ?? false {
             try self.makeCurrent()
             try self.driver.copyHostToDevice(
@@ -93,13 +117,14 @@ extension CUDAGPU {
         from address: CUdeviceptr,
         to destination: DeviceAllocation,
         at offset: Int,
-        byteCount: Int
+        byteCount: Int,
+        sourceIsSettled: Bool
     ) throws(DeviceError) -> DeviceEvent {
         guard let host = destination.hostPointer.map({ $0 + offset }) else {
             parlaPreconditionFailure("host memory without a host pointer")
         }
         // The kernels that produce the data finish before it is read.
-        try self.order(.deviceToHost, after: .compute)
+        if !sourceIsSettled { try self.order(.deviceToHost, after: .compute) }
         if (destination.backend as? HostBackend)?.isPinned(destination) ?? false {
             try self.makeCurrent()
             try self.driver.copyDeviceToHost(
@@ -143,9 +168,12 @@ extension CUDAGPU {
     private func copyBetweenGPUs(
         from origin: CUDAGPU,
         _ source: CUdeviceptr,
-        to address: CUdeviceptr,
-        byteCount: Int
+        to destination: DeviceAllocation,
+        at destinationOffset: Int,
+        byteCount: Int,
+        sourceIsSettled: Bool
     ) throws(DeviceError) -> DeviceEvent {
+        let address = destination.address + UInt64(destinationOffset)
         if origin === self {
             try self.makeCurrent()
             try self.driver.copyDeviceToDevice(
@@ -159,10 +187,11 @@ extension CUDAGPU {
             return try self.record(on: .compute).deviceEvent
         }
         // The source's pending kernels finish before its memory is read (an event of the source's
-        // context, recorded on the source's stream), and this GPU's before the destination is written.
-        let sourceReady = try origin.record(on: .compute)
-        try self.order(.peer, after: .compute)
-        try self.makeStream(.peer, wait: sourceReady)
+        // context, recorded on the source's stream), unless none produces it; earlier work on the
+        // destination block (freed and reused) before it is written.
+        let sourceReady = sourceIsSettled ? nil : try origin.record(on: .compute)
+        try self.waitForReuse(of: destination, on: .peer)
+        if let sourceReady { try self.makeStream(.peer, wait: sourceReady) }
         if self.copiesDirectly(from: origin) {
             try self.makeCurrent()
             try self.driver.copyPeer(
@@ -177,7 +206,7 @@ extension CUDAGPU {
             )
         } else {
             // No peer link: down into the source's pinned staging buffers, then up from them.
-            try origin.makeStream(.deviceToHost, wait: sourceReady)
+            if let sourceReady { try origin.makeStream(.deviceToHost, wait: sourceReady) }
             try origin.staging.withLock { (buffers) throws(DeviceError) in
                 try self.staged(byteCount, through: buffers) { (done, chunk, buffer) throws(DeviceError) in
                     try origin.makeCurrent()
@@ -207,6 +236,13 @@ extension CUDAGPU {
         // The source block may be freed and reused by the source GPU's kernels: they wait for the read.
         try origin.makeStream(.compute, wait: finished)
         return finished.deviceEvent
+    }
+
+    /// Makes later work on stream `role` wait for the work queued on `destination` before its memory
+    /// was freed and handed out again (nothing, for a block used for the first time).
+    func waitForReuse(of destination: DeviceAllocation, on role: StreamRole) throws(DeviceError) {
+        guard let fence = destination.reuseFence as? CUDAEvent else { return }
+        try self.makeStream(role, wait: fence)
     }
 
     /// Whether copies from `origin` go directly over the peer link (this GPU has peer access to it).

@@ -5,9 +5,9 @@ extension CUDAGPU {
     public func allocate(byteCount: Int) throws(DeviceError) -> DeviceAllocation {
         parlaPrecondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on \(self.device)")
         let size = Self.poolSize(for: byteCount)
-        if let cached = self.pool.withLock({ $0.take(size) }) {
+        if let (cached, fence) = self.pool.withLock({ $0.take(size) }) {
             self.inUse.add(byteCount, ordering: .relaxed)
-            return DeviceAllocation(backend: self, address: cached, byteCount: byteCount, hostPointer: nil)
+            return DeviceAllocation(backend: self, address: cached, byteCount: byteCount, reuseFence: fence)
         }
         try self.makeCurrent()
         var address = try self.driver.allocate(size, device: self.device)
@@ -26,11 +26,18 @@ extension CUDAGPU {
     public func release(address: UInt64, byteCount: Int, hostPointer: UnsafeMutableRawPointer?) {
         self.inUse.subtract(byteCount, ordering: .relaxed)
         // Freed blocks are kept for reuse instead of going through cuMemFree, which waits for the
-        // device. Reuse is safe without waiting: every stream that touches device memory is ordered
-        // after the compute stream when work is queued, and the compute stream waits for every copy
-        // that reads or writes a block, so later work on a reused block runs after earlier work on it.
+        // device. Reuse is safe without waiting: the compute stream waits for every copy that reads or
+        // writes a block, so an event recorded on it now follows all the work queued on the block; work
+        // on the compute stream runs after it anyway, and copies into the reused block on the other
+        // streams wait for it (its `reuseFence`).
         let size = Self.poolSize(for: byteCount)
-        let overflow = self.pool.withLock { $0.put(address, size: size) }
+        guard let fence = try? self.record(on: .compute) else {
+            // (No fence: the device has failed. The block is not reused.)
+            _ = try? self.makeCurrent()
+            self.driver.free(address)
+            return
+        }
+        let overflow = self.pool.withLock { $0.put(address, size: size, fence: fence) }
         if !overflow.isEmpty {
             _ = try? self.makeCurrent()
             for block in overflow { self.driver.free(block) }
@@ -72,25 +79,27 @@ struct DeviceMemoryPool: ~Copyable {
     /// At most this many bytes are kept; blocks past it are freed.
     static let limit = 4 << 30
 
-    private var blocks: [Int: [UInt64]] = [:]
+    /// Freed blocks by size class, each with the event after the work queued on it before it was freed.
+    private var blocks: [Int: [(address: UInt64, fence: CUDAEvent)]] = [:]
     private(set) var cachedBytes = 0
 
-    mutating func take(_ size: Int) -> UInt64? {
+    mutating func take(_ size: Int) -> (UInt64, CUDAEvent)? {
         guard let block = self.blocks[size]?.popLast() else { return nil }
         self.cachedBytes -= size
-        return block
+        return (block.address, block.fence)
     }
 
-    /// Keeps `address`; returns the blocks to free when the pool is over its limit.
-    mutating func put(_ address: UInt64, size: Int) -> [UInt64] {
+    /// Keeps `address` (reusable after `fence`); returns the blocks to free when the pool is over its
+    /// limit.
+    mutating func put(_ address: UInt64, size: Int, fence: CUDAEvent) -> [UInt64] {
         if self.cachedBytes + size > Self.limit { return [address] }
-        self.blocks[size, default: []].append(address)
+        self.blocks[size, default: []].append((address, fence))
         self.cachedBytes += size
         return []
     }
 
     mutating func drain() -> [UInt64] {
-        let all = self.blocks.values.flatMap { $0 }
+        let all = self.blocks.values.flatMap { $0.map(\.address) }
         self.blocks = [:]
         self.cachedBytes = 0
         return all

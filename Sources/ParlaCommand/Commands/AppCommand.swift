@@ -1,0 +1,201 @@
+import ArgumentParser
+import Parla
+
+/// `parla app`: whole programs written with Parla.
+struct AppCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "app",
+        abstract: "Whole programs written with Parla, timed beside the vendor libraries.",
+        subcommands: [CholeskyCommand.self]
+    )
+}
+
+/// `parla app cholesky`: Parla's blocked Cholesky (see ``BlockedCholesky``).
+struct CholeskyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cholesky",
+        abstract: "Blocked FP64 Cholesky of an N×N matrix in B×B PArray blocks, on the GPUs.",
+        discussion: """
+            Times the factorization with the data starting on the GPUs (block row i on GPU i mod g, as \
+            Parla's example) and end to end (the matrix in host memory, the factor brought back), checks \
+            ‖A − L·Lᵀ‖/‖A‖, and prints cuSOLVER's single-GPU potrf and cuSOLVERMg's potrf on the same GPUs \
+            from the same run.
+            """
+    )
+
+    /// Where the matrix starts.
+    enum Start: String, ExpressibleByArgument, CaseIterable {
+        /// The blocks already on the GPUs.
+        case gpu
+        /// The matrix in host memory, the factor brought back there.
+        case host
+        /// Both, one after the other.
+        case both
+    }
+
+    @OptionGroup var options: DeviceOptions
+
+    @Option(help: "The order of the matrix.")
+    var n = 4096
+
+    @Option(help: "The order of a block (it divides N).")
+    var block = 512
+
+    @Option(help: "Task placement: auto (the runtime chooses a GPU) or cyclic (block row i on GPU i mod g).")
+    var placement: BlockedCholesky.Mapping = .auto
+
+    @Option(help: "Where the matrix starts: gpu, host or both.")
+    var start: Start = .both
+
+    @Option(help: "Runs of each kind; the best is reported.")
+    var repetitions = 3
+
+    @Option(help: "cuSOLVERMg's column block (default: 512 up to N=32768, else 1024).")
+    var mgBlock: Int?
+
+    @Flag(help: "Skip cuSOLVER's and cuSOLVERMg's runs.")
+    var skipBaselines = false
+
+    @Flag(help: "Skip the residual check.")
+    var skipCheck = false
+
+    func validate() throws {
+        guard n > 0, block > 0, n % block == 0 else {
+            throw ValidationError("the block order (\(block)) must divide N (\(n))")
+        }
+        guard repetitions > 0 else { throw ValidationError("--repetitions must be at least 1") }
+    }
+
+    func run() async throws {
+        let registry = try options.installRegistry()
+        let gpus = registry.devices.filter { $0.kind == .gpu }
+        guard !gpus.isEmpty else { throw ValidationError("the blocked Cholesky runs on GPUs; none is selected") }
+        let program = BlockedCholesky(n: n, block: block, gpus: gpus, mapping: placement)
+        let kind = registry.usesCUDA ? "CUDA" : "virtual"
+        print(
+            "blocked Cholesky, N=\(n), \(block)×\(block) blocks (\(program.blockCount)×\(program.blockCount)), FP64, \(gpus.count) \(kind) GPU\(gpus.count == 1 ? "" : "s"), placement \(placement.rawValue)"
+        )
+        let clock = ContinuousClock()
+        let generation = clock.now
+        let host = program.hostBlocks()
+        print("matrix made on the host in \(duration(seconds(generation.duration(to: clock.now))))")
+        let flops = BlockedCholesky.flops(n)
+        var lastFactor: [[PArray<Double>]]? = nil
+        for start in [Start.gpu, .host] where self.start == .both || self.start == start {
+            var times: [Double] = []
+            for _ in 0..<repetitions {
+                let a = BlockedCholesky.parrays(host)
+                var elapsed = 0.0
+                try await Parla.run(devices: registry.selection) {
+                    if start == .gpu { try await program.distribute(a) }
+                    let begin = clock.now
+                    let space = TaskSpace("cholesky")
+                    program.spawnFactorization(a, in: space)
+                    try await space.wait()
+                    if start == .host { try await program.gatherOnHost(a) }
+                    elapsed = seconds(begin.duration(to: clock.now))
+                }
+                times.append(elapsed)
+                lastFactor = a
+            }
+            let best = times.min()!
+            let label = start == .gpu ? "data on the GPUs:" : "host to host:    "
+            print(
+                "\(label) best \(duration(best)), \(rate(flops / best)) (runs: \(times.map(duration).joined(separator: ", ")))"
+            )
+        }
+        if !skipCheck, let factor = lastFactor {
+            var residual = 0.0
+            try await Parla.run(devices: registry.selection) {
+                residual = try await program.relativeResidual(of: factor, original: host)
+            }
+            let verdict = residual < 1e-12 ? "ok" : "TOO LARGE"
+            print("residual ‖A − L·Lᵀ‖/‖A‖ = \(scientific(residual)) (\(verdict))")
+            if residual >= 1e-12 { throw ExitCode.failure }
+        }
+        guard !skipBaselines else { return }
+        switch program.singleGPUPotrf(host: host, repetitions: repetitions) {
+        case .success(let time):
+            print("cuSOLVER potrf, 1 GPU:         \(duration(time)), \(rate(flops / time))")
+        case .failure(let error):
+            print("cuSOLVER potrf, 1 GPU:         not run (\(brief(error)))")
+        }
+        let columns = mgBlock ?? (n <= 32768 ? 512 : 1024)
+        switch program.multiGPUPotrf(blockColumns: columns, repetitions: repetitions) {
+        case .success(let time):
+            print(
+                "cuSOLVERMg potrf, \(gpus.count) GPU\(gpus.count == 1 ? ": " : "s:")      \(duration(time)), \(rate(flops / time)) (\(columns)-column blocks)"
+            )
+        case .failure(let error):
+            print("cuSOLVERMg potrf, \(gpus.count) GPU\(gpus.count == 1 ? ": " : "s:")      not run (\(brief(error)))")
+        }
+    }
+}
+
+extension BlockedCholesky.Mapping: ExpressibleByArgument {}
+
+/// `3.14e-17`: a positive number with three significant digits.
+func scientific(_ value: Double) -> String {
+    guard value > 0 && value.isFinite else { return "\(value)" }
+    var exponent = 0
+    var mantissa = value
+    while mantissa >= 10 {
+        mantissa /= 10
+        exponent += 1
+    }
+    while mantissa < 1 {
+        mantissa *= 10
+        exponent -= 1
+    }
+    let hundredths = Int((mantissa * 100).rounded())
+    let digits =
+        hundredths >= 1000 ? "1.00" : "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+    return "\(digits)e\(exponent < 0 ? "-" : "+")\(Swift.abs(exponent) < 10 ? "0" : "")\(Swift.abs(exponent))"
+}
+
+/// `0.105 s`, `60.2 ms`, `812 µs`: three significant digits.
+func duration(_ seconds: Double) -> String {
+    if seconds >= 1 { return "\(significant(seconds)) s" }
+    if seconds >= 1e-3 { return "\(significant(seconds * 1e3)) ms" }
+    return "\(significant(seconds * 1e6)) µs"
+}
+
+/// `62.1 TFLOP/s`, `3.20 GFLOP/s`.
+func rate(_ flopsPerSecond: Double) -> String {
+    flopsPerSecond >= 1e12
+        ? "\(significant(flopsPerSecond / 1e12)) TFLOP/s" : "\(significant(flopsPerSecond / 1e9)) GFLOP/s"
+}
+
+/// A positive number with three significant digits (no exponent): `0.105`, `60.2`, `812`.
+func significant(_ value: Double) -> String {
+    guard value.isFinite && value > 0 else { return "\(value)" }
+    var decimals = 2
+    var scaled = value
+    while scaled >= 10 && decimals > 0 {
+        scaled /= 10
+        decimals -= 1
+    }
+    while scaled < 1 && decimals < 8 {
+        scaled *= 10
+        decimals += 1
+    }
+    var factor = 1.0
+    for _ in 0..<decimals { factor *= 10 }
+    let rounded = (value * factor).rounded() / factor
+    var text = "\(rounded)"
+    if let dot = text.firstIndex(of: ".") {
+        let have = text.distance(from: dot, to: text.endIndex) - 1
+        if decimals == 0 {
+            text = String(text[..<dot])
+        } else if have < decimals {
+            text += String(repeating: "0", count: decimals - have)
+        }
+    }
+    return text
+}
+
+/// An error's message up to its first `;` (the rest lists every place a library was looked for).
+func brief(_ error: any Error) -> String {
+    let text = "\(error)"
+    return String(text.prefix { $0 != ";" })
+}

@@ -1,0 +1,41 @@
+/// The CUDA stream a task's work goes on, with cuBLAS and cuSOLVER handles bound to it: for calling
+/// other CUDA libraries from a task, in order with the task's own kernels. The task completes when
+/// everything queued on this stream by the end of its body has run.
+///
+/// Parla (Python) equivalent: `get_current_stream()` (a CuPy stream).
+public struct CUDAStream: Sendable {
+    /// The GPU.
+    public let device: Device
+    private let gpu: CUDAGPU
+
+    /// The `CUstream` (a `cudaStream_t`: the runtime API takes the same handle).
+    public var handle: OpaquePointer { self.gpu.stream(.compute) }
+
+    /// The GPU's primary `CUcontext`, which the stream belongs to.
+    public var context: OpaquePointer { self.gpu.context }
+
+    /// The CUDA device ordinal (what `cudaSetDevice` takes).
+    public var ordinal: Int { self.gpu.ordinal }
+
+    /// The stream of the current task's device, or `nil` when that is not a CUDA GPU (the CPU, a
+    /// virtual GPU). Work queued on it by the caller counts as the task's: the task completes after it.
+    public static var current: CUDAStream? {
+        guard let device = Device.taskDevice, device.kind == .gpu,
+            let gpu = try? DeviceRegistry.current.backend(for: device) as? CUDAGPU
+        else { return nil }
+        // The caller may queue work the runtime does not see: the task waits for the stream.
+        gpu.noteQueuedOnComputeStream()
+        return CUDAStream(device: device, gpu: gpu)
+    }
+
+    /// A cuBLAS handle (`cublasHandle_t`) bound to this stream, made on first use and shared by the
+    /// GPU's tasks: set no other stream on it.
+    public func cublasHandle() throws(DeviceError) -> OpaquePointer { try self.gpu.cublas().handle }
+
+    /// A cuSOLVER dense handle (`cusolverDnHandle_t`) bound to this stream, made on first use and
+    /// shared by the GPU's tasks.
+    public func cusolverHandle() throws(DeviceError) -> OpaquePointer { try self.gpu.cusolver().handle }
+
+    /// Makes the GPU's context current on the calling thread, for libraries that use the current one.
+    public func makeContextCurrent() throws(DeviceError) { try self.gpu.makeCurrent() }
+}
