@@ -40,7 +40,9 @@ extension RunScope {
         guard let launched = self.launchedWork[slot] else { return true }
         let completion: DeviceEvent
         do {
-            completion = try self.registry.backend(for: device).completionOfQueuedWork()
+            // (The launched-work queue's thread sleeps in its waits: polling the device would slow
+            // the workers' launches.)
+            completion = try self.registry.backend(for: device).completionOfQueuedWork(waiterSleeps: true)
         } catch {
             self.finish(record, slot: slot, failure: Self.waitFailure(of: record, on: device, error))
             return false
@@ -63,6 +65,7 @@ extension RunScope {
             if failure == nil { failure = self.deviceWorkCheckFailure(of: record, on: device) }
             self.finish(record, slot: slot, failure: failure, onWorkerLoop: false)
         }
+        record.markLaunched()
         for successor in ready { self.pool.submit(successor) }
         return false
     }

@@ -22,12 +22,21 @@ extension TaskRecord {
         }
         var ready: [TaskRecord] = []
         for successor in [first].compactMap({ $0 }) + more {
-            successor.state.withLock { $0.runaheadPredecessors.append(self) }
-            // Published by the release below (acquire and release on `remaining`).
-            successor.releasedAtLaunch.store(true, ordering: .relaxed)
+            successor.noteRunaheadPredecessor(self)
             if successor.releaseMakesReady() { ready.append(successor) }
         }
         return ready
+    }
+
+    /// From now on, a successor added does not wait for this task: its completion is queued (a
+    /// successor that queues work behind it on its GPU completes after it).
+    func markLaunched() { self.state.withLock { $0.launched = true } }
+
+    /// Records that `predecessor` let this task go at its launch, before its device work finished.
+    func noteRunaheadPredecessor(_ predecessor: TaskRecord) {
+        self.state.withLock { $0.runaheadPredecessors.append(predecessor) }
+        // Published by the release that makes the task ready (acquire and release on `remaining`).
+        self.releasedAtLaunch.store(true, ordering: .relaxed)
     }
 
     /// What the early predecessors say about running this task now (see ``RunaheadDecision``).

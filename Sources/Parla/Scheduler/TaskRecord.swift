@@ -109,6 +109,9 @@ class TaskRecord: @unchecked Sendable {
         /// Tasks released early by this one that could not run on its GPU: submitted again when it
         /// completes.
         var runaheadWaiters: [TaskRecord] = []
+        /// Whether the task's work is queued on its GPU and its successors were released (it has not
+        /// completed): a successor added now does not wait for it either.
+        var launched = false
     }
 
     /// A device call of a task's body that failed.
@@ -200,6 +203,7 @@ class TaskRecord: @unchecked Sendable {
             if !state.runaheadPredecessors.isEmpty { state.runaheadPredecessors = [] }
             state.generation &+= 1
             state.completed = false
+            state.launched = false
             state.failure = nil
             state.dependencyFailure = nil
             state.firstSuccessor = nil
@@ -241,17 +245,20 @@ class TaskRecord: @unchecked Sendable {
     /// - Parameter generation: the use of the record a handle was made for; a later one means that
     ///   task finished successfully (`nil`: the current use).
     func addSuccessor(_ successor: TaskRecord, generation: UInt32? = nil) -> Bool {
-        let (added, failed) = self.state.withLock { state -> (Bool, Bool) in
-            if let generation, generation != state.generation { return (false, false) }
-            if state.completed { return (false, state.failure != nil) }
+        let (added, failed, launched) = self.state.withLock { state -> (Bool, Bool, Bool) in
+            if let generation, generation != state.generation { return (false, false, false) }
+            if state.completed { return (false, state.failure != nil, false) }
+            if state.launched { return (false, false, true) }
             if state.firstSuccessor == nil {
                 state.firstSuccessor = successor
             } else {
                 state.moreSuccessors.append(successor)
             }
-            return (true, false)
+            return (true, false, false)
         }
         if failed { successor.noteFailedDependency(self) }
+        // Launched: the successor runs ahead of this task's device work, as those released at launch.
+        if launched { successor.noteRunaheadPredecessor(self) }
         return added
     }
 

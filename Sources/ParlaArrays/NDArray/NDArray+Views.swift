@@ -59,6 +59,10 @@ extension NDArray {
         )
     }
 
+    /// A copy with storage of its own, contiguous, on the same device (the data is copied even when
+    /// the array is contiguous already). NumPy: `a.copy()`.
+    public func copy() -> NDArray { self._copiedContiguous() }
+
     /// A row-major, gap-free array with these elements: `self` when it already is one, else a copy.
     /// NumPy: `np.ascontiguousarray(a)`.
     public func contiguous() -> NDArray {

@@ -88,10 +88,16 @@ struct BlockedCholesky: Sendable {
         return blocks
     }
 
-    /// PArrays of the lower blocks, wrapping the host blocks (the host arrays are not changed: the
-    /// runtime copies before it writes shared storage).
+    /// PArrays of the lower blocks, each holding a copy of its host block of its own (so that bringing
+    /// the factor back writes into it directly; a PArray wrapping a host array the program still holds
+    /// would first copy it, the program's array being left as it was).
     static func parrays(_ host: [[NDArray<Double>]]) -> [[PArray<Double>]] {
-        host.map { row in row.map { PArray($0) } }
+        let rows = Mutex<[Int: [PArray<Double>]]>([:])
+        DispatchQueue.concurrentPerform(iterations: host.count) { i in
+            let row = host[i].map { PArray($0.copy()) }
+            rows.withLock { $0[i] = row }
+        }
+        return rows.withLock { rows in host.indices.map { rows[$0]! } }
     }
 
     /// Moves each block to the GPU of its row and waits (Parla's starting point: the data on the GPUs).

@@ -24,12 +24,15 @@ struct DeviceCheckCommand: AsyncParsableCommand {
     @Flag(help: "Only the copies: every copy path between the devices, checked and timed.")
     var copiesOnly = false
 
+    @Flag(help: "Only the tasks: completion after the device work, a failing device call, per-task costs.")
+    var tasksOnly = false
+
     func run() async throws {
         let registry = try options.installRegistry()
         print("devices (\(registry.selection)):")
         for device in registry.devices { print("  \(describe(try registry.backend(for: device)))") }
         var failures = 0
-        for device in registry.devices where device != .cpu && !copiesOnly {
+        for device in registry.devices where device != .cpu && !copiesOnly && !tasksOnly {
             print("\n== operations on \(device), compared with the host")
             let clock = ContinuousClock()
             var results: [DType: [CheckResult]] = [:]
@@ -47,7 +50,7 @@ struct DeviceCheckCommand: AsyncParsableCommand {
             failures += try await checkTaskCompletion(registry)
             failures += try await checkDeviceFailure(registry)
         }
-        if !skipBandwidth {
+        if !skipBandwidth && !tasksOnly {
             failures += try checkCopies(registry)
         }
         if failures > 0 {

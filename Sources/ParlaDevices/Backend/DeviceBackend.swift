@@ -61,6 +61,11 @@ public protocol DeviceBackend: AnyObject, Sendable {
     /// on a GPU counts as finished when this does.
     func completionOfQueuedWork() throws(DeviceError) -> DeviceEvent
 
+    /// ``completionOfQueuedWork()``; with `waiterSleeps`, a thread that waits for the event sleeps
+    /// until the device signals it instead of polling the device (for a thread set aside to wait, whose
+    /// polling would slow the threads queuing work, and whose wake-up latency delays nothing else).
+    func completionOfQueuedWork(waiterSleeps: Bool) throws(DeviceError) -> DeviceEvent
+
     /// The kernels of a device whose memory the host cannot address; `nil` for the CPU and virtual
     /// GPUs, whose arrays are computed on by the host.
     var kernels: (any DeviceKernels)? { get }
@@ -97,6 +102,9 @@ extension DeviceBackend {
 
     /// On devices whose work runs as it is called (the CPU, virtual GPUs), everything has finished.
     public func completionOfQueuedWork() throws(DeviceError) -> DeviceEvent { .completed }
+
+    /// On devices whose work runs as it is called (the CPU, virtual GPUs), everything has finished.
+    public func completionOfQueuedWork(waiterSleeps: Bool) throws(DeviceError) -> DeviceEvent { .completed }
 }
 
 /// Copies between any two devices, choosing the backend that carries each copy out.

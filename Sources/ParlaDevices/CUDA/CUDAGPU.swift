@@ -127,9 +127,9 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
 
     /// An event recorded after the work queued so far on this GPU's stream `role` (made and recorded
     /// with this GPU's context current, as the driver requires).
-    func record(on role: StreamRole) throws(DeviceError) -> CUDAEvent {
+    func record(on role: StreamRole, blockingSync: Bool = false) throws(DeviceError) -> CUDAEvent {
         try self.makeCurrent()
-        let event = try CUDAEvent(gpu: self)
+        let event = try CUDAEvent(gpu: self, blockingSync: blockingSync)
         try self.driver.record(event.handle, on: self.stream(role), device: self.device)
         return event
     }
@@ -155,11 +155,15 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
     /// counted as queued is already known to have finished (a task that launched nothing, say), no event
     /// is recorded and the result has completed.
     public func completionOfQueuedWork() throws(DeviceError) -> DeviceEvent {
+        try self.completionOfQueuedWork(waiterSleeps: false)
+    }
+
+    public func completionOfQueuedWork(waiterSleeps: Bool) throws(DeviceError) -> DeviceEvent {
         // Operations are counted after they are queued (release), so an event recorded after reading
         // the count (acquire) follows every operation the count includes.
         let target = self.computeQueued.load(ordering: .acquiring)
         if self.computeFinished.load(ordering: .acquiring) >= target { return .completed }
-        let event = try self.record(on: .compute).deviceEvent
+        let event = try self.record(on: .compute, blockingSync: waiterSleeps).deviceEvent
         return DeviceEvent(
             wait: { () throws(DeviceError) in
                 try event.wait()
@@ -195,9 +199,10 @@ final class CUDAEvent: @unchecked Sendable {
     let handle: CUevent
     let gpu: CUDAGPU
 
-    /// A new event in `gpu`'s context (which must be current).
-    init(gpu: CUDAGPU) throws(DeviceError) {
-        self.handle = try gpu.driver.createEvent(device: gpu.device)
+    /// A new event in `gpu`'s context (which must be current); see `CUDADriver.createEvent` for
+    /// `blockingSync`.
+    init(gpu: CUDAGPU, blockingSync: Bool = false) throws(DeviceError) {
+        self.handle = try gpu.driver.createEvent(device: gpu.device, blockingSync: blockingSync)
         self.gpu = gpu
     }
 

@@ -6,6 +6,7 @@
 /// Element `(i, j)` of a matrix with leading dimension `ld` is at `i + j * ld`.
 package enum ReferenceLinearAlgebra {
     /// `C ← alpha · op(A) · op(B) + beta · C`, `C` m×n, `op(A)` m×k, `op(B)` k×n. BLAS: `?gemm`.
+    @inlinable
     package static func gemm<T: BinaryFloatingPoint>(
         transposeA: Bool,
         transposeB: Bool,
@@ -40,6 +41,7 @@ package enum ReferenceLinearAlgebra {
 
     /// `C ← alpha · op(A) · op(A)ᵀ + beta · C` on the `triangle` of the n×n `C`; `op(A)` is n×k (`A`
     /// itself, or `Aᵀ` when `transpose`). BLAS: `?syrk`.
+    @inlinable
     package static func syrk<T: BinaryFloatingPoint>(
         triangle: MatrixTriangle,
         transpose: Bool,
@@ -68,6 +70,7 @@ package enum ReferenceLinearAlgebra {
     /// Solves `op(A) · X = alpha · B` (`side == .left`, `A` m×m) or `X · op(A) = alpha · B` (`.right`,
     /// `A` n×n) for the m×n `X`, which overwrites `B`; `A` is triangular in `triangle`, with ones on the
     /// diagonal assumed (not read) when `unitDiagonal`. BLAS: `?trsm`.
+    @inlinable
     package static func trsm<T: BinaryFloatingPoint>(
         side: MatrixSide,
         triangle: MatrixTriangle,
@@ -118,6 +121,7 @@ package enum ReferenceLinearAlgebra {
     /// triangle, or `A = Uᵀ · U` with `U` in the upper one; the other triangle is not touched. Returns
     /// LAPACK's `info`: 0, or `i > 0` when the leading minor of order `i` is not positive definite
     /// (the factorization stops there). LAPACK: `?potrf`.
+    @inlinable
     package static func potrf<T: BinaryFloatingPoint>(
         triangle: MatrixTriangle,
         n: Int,
@@ -144,7 +148,8 @@ package enum ReferenceLinearAlgebra {
     }
 
     /// `x[0..<count] *= factor`, writing zeros (not reading `x`) when `factor` is 0.
-    private static func scale<T: BinaryFloatingPoint>(_ x: UnsafeMutablePointer<T>, count: Int, by factor: T) {
+    @inlinable
+    static func scale<T: BinaryFloatingPoint>(_ x: UnsafeMutablePointer<T>, count: Int, by factor: T) {
         if factor == 1 { return }
         if factor == 0 {
             x.update(repeating: 0, count: count)

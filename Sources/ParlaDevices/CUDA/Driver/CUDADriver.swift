@@ -181,11 +181,13 @@ final class CUDADriver: Sendable {
         try self.check(self.entryPoints.cuStreamSynchronize(stream), "cuStreamSynchronize", device: device)
     }
 
-    /// An event without timing, in the current context.
-    func createEvent(device: Device) throws(DeviceError) -> CUevent {
+    /// An event without timing, in the current context; with `blockingSync`, a thread synchronizing on
+    /// it sleeps until it completes instead of polling the device.
+    func createEvent(device: Device, blockingSync: Bool = false) throws(DeviceError) -> CUevent {
         var event: CUevent? = nil
+        let flags = Int(PARLA_CU_EVENT_DISABLE_TIMING) | (blockingSync ? Int(PARLA_CU_EVENT_BLOCKING_SYNC) : 0)
         try self.check(
-            self.entryPoints.cuEventCreate(&event, UInt32(PARLA_CU_EVENT_DISABLE_TIMING)),
+            self.entryPoints.cuEventCreate(&event, UInt32(flags)),
             "cuEventCreate",
             device: device
         )
