@@ -112,7 +112,7 @@ enum HostLinearAlgebra {
                 return
             }
         }
-        ReferenceLinearAlgebra.syrk(
+        blockedSYRK(
             triangle: triangle,
             transpose: transpose,
             n: n,
@@ -181,7 +181,7 @@ enum HostLinearAlgebra {
                 return
             }
         }
-        ReferenceLinearAlgebra.trsm(
+        blockedTRSM(
             side: side,
             triangle: triangle,
             transposeA: transposeA,
@@ -213,7 +213,7 @@ enum HostLinearAlgebra {
                 return Int(lapack.spotrf(HostLAPACK.lapackColumnMajor, uplo, Int32(n), a, Int32(lda)))
             }
         }
-        return ReferenceLinearAlgebra.potrf(triangle: triangle, n: n, a: a, lda: lda)
+        return blockedPOTRF(triangle: triangle, n: n, a: a, lda: lda)
     }
 
     /// `C *= factor` on an m×n column-major block (zeros, without reading, when `factor` is 0).
