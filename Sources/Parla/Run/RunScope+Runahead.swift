@@ -1,33 +1,85 @@
 import Dispatch
 import ParlaDevices
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The tasks of one GPU whose work was still queued on the device when their bodies returned, waiting
-/// for it in launch order on a queue of their own, so that no worker waits for a device.
+/// for it in launch order on a thread of their own, so that no worker waits for a device.
 ///
 /// Work on a GPU runs in the order it is queued on the device's stream, and tasks are added here in
-/// the order they queued theirs: each entry's completion event fires after the previous one's, so one
-/// thread waiting for each in turn completes them in order (a task released early by another on the
-/// same GPU completes after it).
+/// the order they queued theirs: each entry's completion event fires after the previous one's. So
+/// the entries are finished in order, and in batches: one wait for the newest event of all those
+/// pending covers the older ones (a driver wait per task would slow the threads queuing work). A task
+/// released early by another on the same GPU is added after it, and so completes after it.
 final class LaunchedWorkQueue: Sendable {
     /// Whether GPU tasks complete by event (the default), or by their worker waiting (`PARLA_RUNAHEAD=0`,
-    /// to compare).
-    static let isEnabled: Bool = {
+    /// to compare); read when a run starts.
+    package static var isEnabled: Bool {
+        get { setting.load(ordering: .relaxed) }
+        set { setting.store(newValue, ordering: .relaxed) }
+    }
+
+    private static let setting: Atomic<Bool> = {
         #if canImport(Glibc)
-        if let setting = getenv("PARLA_RUNAHEAD") { return String(cString: setting) != "0" }
+        if let value = getenv("PARLA_RUNAHEAD") { return Atomic(String(cString: value) != "0") }
         #endif
-        return true
+        return Atomic(true)
     }()
 
-    /// One serial queue: its thread blocks in each event's wait (the driver's synchronization), one
-    /// after the other.
-    let queue: DispatchQueue
+    /// A task waiting for its work: the event after it, and what finishes the task (told the event's
+    /// error, if waiting for it failed).
+    struct Entry: Sendable {
+        let completion: DeviceEvent
+        let finish: @Sendable (DeviceError?) -> Void
+    }
+
+    private struct Pending: ~Copyable {
+        var entries: [Entry] = []
+        /// Whether a drain is scheduled or running (it ends when it finds nothing pending).
+        var draining = false
+    }
+
+    private let pending = Mutex(Pending())
+    /// Where drains run, one at a time: its thread sleeps in the driver's waits.
+    private let queue: DispatchQueue
 
     init(device: Device) {
         self.queue = DispatchQueue(label: "parla.launched-work.\(device)", qos: .userInitiated)
+    }
+
+    /// Adds a task whose work `completion` follows; `finish` runs once it has completed.
+    func add(_ entry: Entry) {
+        let startDrain = self.pending.withLock { pending in
+            pending.entries.append(entry)
+            defer { pending.draining = true }
+            return !pending.draining
+        }
+        if startDrain { self.queue.async { self.drain() } }
+    }
+
+    /// Finishes the pending tasks batch by batch until none is left.
+    private func drain() {
+        while true {
+            let batch = self.pending.withLock { pending -> [Entry] in
+                if pending.entries.isEmpty { pending.draining = false }
+                defer { pending.entries.removeAll(keepingCapacity: true) }
+                return pending.entries
+            }
+            guard let newest = batch.last else { return }
+            var failed = false
+            do throws(DeviceError) { try newest.completion.wait() } catch { failed = true }
+            for entry in batch {
+                // After a failure, each task's own event says whether its work failed.
+                var error: DeviceError? = nil
+                if failed {
+                    do throws(DeviceError) { try entry.completion.wait() } catch let own { error = own }
+                }
+                entry.finish(error)
+            }
+        }
     }
 }
 
@@ -47,26 +99,28 @@ extension RunScope {
             self.finish(record, slot: slot, failure: Self.waitFailure(of: record, on: device, error))
             return false
         }
-        if completion.isComplete && record.state.withLock({ $0.runaheadPredecessors.isEmpty }) { return true }
+        // (An event just recorded is taken as pending: asking the driver costs a call, and the answer is
+        // almost always no.)
+        if completion.hasCompleted && record.state.withLock({ $0.runaheadPredecessors.isEmpty }) { return true }
         // The successors are released and counted as able to progress before the completion is queued
         // (it could otherwise finish this task, and leave the run looking idle, before they are
         // counted), and submitted after it is (a successor that runs on this GPU and queues work behind
         // this task's then also waits behind it here).
         let ready = record.releaseSuccessorsAtLaunch()
         for _ in ready { self.accounting.taskBecameActive() }
-        launched.queue.async {
-            var failure: (any Error)? = nil
-            do throws(DeviceError) {
-                try completion.wait()
-            } catch {
-                failure = Self.waitFailure(of: record, on: device, error)
+        launched.add(
+            LaunchedWorkQueue.Entry(completion: completion) { error in
+                var failure: (any Error)? = error.map { Self.waitFailure(of: record, on: device, $0) }
+                if failure == nil { failure = record.failedRunaheadPredecessor() }
+                if failure == nil { failure = self.deviceWorkCheckFailure(of: record, on: device) }
+                self.finish(record, slot: slot, failure: failure, onWorkerLoop: false)
             }
-            if failure == nil { failure = record.failedRunaheadPredecessor() }
-            if failure == nil { failure = self.deviceWorkCheckFailure(of: record, on: device) }
-            self.finish(record, slot: slot, failure: failure, onWorkerLoop: false)
-        }
+        )
         record.markLaunched()
-        for successor in ready { self.pool.submit(successor) }
+        // The worker goes back to its loop right after, and runs the first one itself, waking nobody.
+        for (position, successor) in ready.enumerated() {
+            self.pool.submit(successor, submitterRunsItNext: position == 0)
+        }
         return false
     }
 

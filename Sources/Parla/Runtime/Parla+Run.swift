@@ -71,4 +71,13 @@ extension Parla {
     ///
     /// Parla (Python) equivalent: the scheduler's runahead mode (`NON_BLOCKING` stream waits).
     public static var runsAhead: Bool { LaunchedWorkQueue.isEnabled }
+
+    /// Runs `body` with runahead on or off for the runs it starts (to compare the two), then restores
+    /// the setting. Not for runs in progress at once with others that expect the setting.
+    package static func withRunahead<R>(_ enabled: Bool, _ body: () async throws -> R) async rethrows -> R {
+        let saved = LaunchedWorkQueue.isEnabled
+        LaunchedWorkQueue.isEnabled = enabled
+        defer { LaunchedWorkQueue.isEnabled = saved }
+        return try await body()
+    }
 }

@@ -37,6 +37,13 @@ public struct DeviceEvent: Sendable {
         }
     }
 
+    /// Whether the event is known to have completed without asking the device: one made completed
+    /// (``completed``); `false` for a device's event, whatever its state.
+    public var hasCompleted: Bool {
+        if case .complete = self._kind { return true }
+        return false
+    }
+
     /// Whether the work has finished, without waiting.
     public var isComplete: Bool {
         switch self._kind {

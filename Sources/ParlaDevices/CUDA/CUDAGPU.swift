@@ -67,6 +67,8 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
     let loadedKernels = Mutex<[String: UInt]>([:])
     /// Held while a kernel is compiled and loaded, so that each is compiled once.
     let kernelLoading = Mutex(())
+    /// Events kept for reuse (see `CUDAEvent`).
+    let spareEvents = Mutex(SpareEvents())
     /// cuBLAS and cuSOLVER handles and workspace (see `CUDALibraries.swift`).
     let libraryHandles = Mutex(CUDALibraryHandles())
 
@@ -198,15 +200,26 @@ final class CUDAEvent: @unchecked Sendable {
     // @unchecked Sendable: the handle is immutable and the driver's event functions are thread-safe.
     let handle: CUevent
     let gpu: CUDAGPU
+    let blockingSync: Bool
 
-    /// A new event in `gpu`'s context (which must be current); see `CUDADriver.createEvent` for
-    /// `blockingSync`.
+    /// An event in `gpu`'s context (which must be current): one the GPU kept from an earlier use, or a
+    /// new one; see `CUDADriver.createEvent` for `blockingSync`.
     init(gpu: CUDAGPU, blockingSync: Bool = false) throws(DeviceError) {
-        self.handle = try gpu.driver.createEvent(device: gpu.device, blockingSync: blockingSync)
+        self.handle = try gpu.spareEvents.withLock { (spares) throws(DeviceError) in
+            if let kept = spares.take(blockingSync: blockingSync) { return kept }
+            return try gpu.driver.createEvent(device: gpu.device, blockingSync: blockingSync)
+        }
         self.gpu = gpu
+        self.blockingSync = blockingSync
     }
 
-    deinit { self.gpu.driver.destroy(self.handle) }
+    // Kept for the next record (making and destroying events are driver calls that contend with the
+    // launches of other threads); a record replaces the previous one, and nothing refers to this one
+    // any more (every wait for it holds this object).
+    deinit {
+        let overflow = self.gpu.spareEvents.withLock { $0.keep(self.handle, blockingSync: self.blockingSync) }
+        if let overflow { self.gpu.driver.destroy(overflow) }
+    }
 
     /// Waits for the event.
     func wait() throws(DeviceError) {
@@ -219,6 +232,31 @@ final class CUDAEvent: @unchecked Sendable {
             wait: { () throws(DeviceError) in try self.wait() },
             query: { (try? self.gpu.driver.isComplete(self.handle, device: self.gpu.device)) ?? true }
         )
+    }
+}
+
+/// Events a GPU keeps for reuse, by kind (see `CUDAEvent`).
+struct SpareEvents: @unchecked Sendable {
+    // @unchecked Sendable: opaque driver handles, used under the GPU's `spareEvents` lock.
+    private var polling: [CUevent] = []
+    private var sleeping: [CUevent] = []
+    /// At most this many of each kind are kept.
+    static let limit = 4096
+
+    mutating func take(blockingSync: Bool) -> CUevent? {
+        blockingSync ? self.sleeping.popLast() : self.polling.popLast()
+    }
+
+    /// Keeps `event`, or returns it when there are enough (to destroy).
+    mutating func keep(_ event: CUevent, blockingSync: Bool) -> CUevent? {
+        if blockingSync {
+            if self.sleeping.count >= Self.limit { return event }
+            self.sleeping.append(event)
+        } else {
+            if self.polling.count >= Self.limit { return event }
+            self.polling.append(event)
+        }
+        return nil
     }
 }
 
