@@ -70,7 +70,7 @@ extension PArray where Element: NDFloatingElement {
     /// `NDArray.choleskyFactorize(triangle:)`). Inside a task on a GPU, a matrix that is not positive
     /// definite fails the task once the device has run the factorization.
     ///
-    /// - Throws: ``LinearAlgebraError/notPositiveDefinite(order:minor:device:)`` when the outcome is
+    /// - Throws: `LinearAlgebraError.notPositiveDefinite` when the outcome is
     ///   known at once (on the host, or outside tasks).
     public func choleskyFactorize(triangle: MatrixTriangle = .lower) throws(LinearAlgebraError) {
         var failure: LinearAlgebraError? = nil

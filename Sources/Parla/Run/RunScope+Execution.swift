@@ -185,6 +185,8 @@ extension RunScope {
     /// - Parameter onWorkerLoop: called by a worker that goes back to its loop right after (see
     ///   ``TaskRecord/complete(failure:onWorkerLoop:)``).
     func finish(_ record: TaskRecord, slot: Int, failure: (any Error)?, onWorkerLoop: Bool = true) {
+        // A failed task's checks of its device results are run for what they hold (status words).
+        if failure != nil { _ = record.runDeviceWorkChecks() }
         for index in record.accesses.indices where record.accesses[index].mode.writes {
             record.accesses[index].access.endWrite(by: record, failed: failure != nil)
         }

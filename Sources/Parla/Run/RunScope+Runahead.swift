@@ -11,9 +11,9 @@ import Glibc
 ///
 /// Work on a GPU runs in the order it is queued on the device's stream, and tasks are added here in
 /// the order they queued theirs: each entry's completion event fires after the previous one's. So
-/// the entries are finished in order, and in batches: one wait for the newest event of all those
-/// pending covers the older ones (a driver wait per task would slow the threads queuing work). A task
-/// released early by another on the same GPU is added after it, and so completes after it.
+/// one thread finishes the entries in order, each once its event has fired (the thread sleeps in the
+/// driver's wait meanwhile); a task released early by another on the same GPU is added after it, and so
+/// completes after it.
 final class LaunchedWorkQueue: Sendable {
     /// Whether GPU tasks complete by event (the default), or by their worker waiting (`PARLA_RUNAHEAD=0`,
     /// to compare); read when a run starts.
@@ -60,7 +60,9 @@ final class LaunchedWorkQueue: Sendable {
         if startDrain { self.queue.async { self.drain() } }
     }
 
-    /// Finishes the pending tasks batch by batch until none is left.
+    /// Finishes the pending tasks, in order, until none is left: each as soon as its own work has run
+    /// (a task that others on other devices wait for, such as a factorization, is not held back by the
+    /// work queued behind it).
     private func drain() {
         while true {
             let batch = self.pending.withLock { pending -> [Entry] in
@@ -68,15 +70,10 @@ final class LaunchedWorkQueue: Sendable {
                 defer { pending.entries.removeAll(keepingCapacity: true) }
                 return pending.entries
             }
-            guard let newest = batch.last else { return }
-            var failed = false
-            do throws(DeviceError) { try newest.completion.wait() } catch { failed = true }
+            if batch.isEmpty { return }
             for entry in batch {
-                // After a failure, each task's own event says whether its work failed.
                 var error: DeviceError? = nil
-                if failed {
-                    do throws(DeviceError) { try entry.completion.wait() } catch let own { error = own }
-                }
+                do throws(DeviceError) { try entry.completion.wait() } catch let failure { error = failure }
                 entry.finish(error)
             }
         }

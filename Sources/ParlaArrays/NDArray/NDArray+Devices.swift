@@ -251,7 +251,7 @@ extension NDArray {
     /// Calls `body` with the address of the first element of this array's view: a device address on
     /// a CUDA GPU (what CUDA libraries take), a host address on the CPU and virtual GPUs. The memory
     /// stays allocated while `body` runs; work queued on it must finish before the array is dropped
-    /// (inside a task, on the task's ``CUDAStream``, it does). Strides are in ``strides``.
+    /// (inside a task, on the task's `CUDAStream`, it does). Strides are in ``strides``.
     ///
     /// Parla (Python) equivalent: `a.data.ptr` of a CuPy array.
     public func withUnsafeDeviceAddress<R, Failure: Error>(

@@ -67,6 +67,8 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
     let loadedKernels = Mutex<[String: UInt]>([:])
     /// Held while a kernel is compiled and loaded, so that each is compiled once.
     let kernelLoading = Mutex(())
+    /// Pinned words that library statuses are copied into (see `CUDAGPU+StatusWords.swift`).
+    let statusWords = Mutex(StatusWords())
     /// Events kept for reuse (see `CUDAEvent`).
     let spareEvents = Mutex(SpareEvents())
     /// cuBLAS and cuSOLVER handles and workspace (see `CUDALibraries.swift`).

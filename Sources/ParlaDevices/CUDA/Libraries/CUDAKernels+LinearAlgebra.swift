@@ -209,8 +209,7 @@ extension CUDAKernels {
             )
         }
         self.gpu.noteQueuedOnComputeStream()
-        let gpu = self.gpu
-        return FactorizationStatus { () throws(DeviceError) in try gpu.readInt32(info) }
+        return try self.gpu.statusAfterQueuedWork(at: info)
     }
 
     /// cuBLAS's `cublasOperation_t` for a transposition flag.
