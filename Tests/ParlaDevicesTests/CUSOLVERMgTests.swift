@@ -16,7 +16,9 @@ struct CUSOLVERMgTests {
         }
         #expect(reason.contains("libcusolverMg"))
         #expect(reason.contains("PARLA_CUSOLVERMG"))
-        #expect(error.description.hasPrefix("no CUDA GPU can be used: cuSOLVERMg (libcusolverMg.so) cannot be loaded"))
+        #expect(
+            error.description.hasPrefix("no CUDA GPU can be used: cuSOLVERMg (libcusolverMg.so.12) cannot be loaded")
+        )
     }
 
     @Test("potrf on simulated GPUs throws cudaUnavailable instead of calling the library")

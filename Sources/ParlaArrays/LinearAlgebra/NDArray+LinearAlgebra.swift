@@ -83,20 +83,6 @@ extension NDArray where Element: NDFloatingElement {
         self.updateRegion([]) { failure = $0.writeCholeskyFactor(triangle: triangle) }
         if let failure { throw failure }
     }
-
-    /// Makes the storage this array's own (copy-on-write), then runs `body` on the view `components`
-    /// select, which it writes in place (what the in-place operations and PArray's regions do).
-    package mutating func updateRegion(_ components: [NDIndexComponent], _ body: (inout NDArray) -> Void) {
-        self._makeUnique()
-        let region = _resolveRegion(components, shape: self.shape, strides: self.strides)
-        var target = NDArray(
-            _storage: self._storage,
-            shape: region.shape,
-            strides: region.strides,
-            offset: self._offset + region.offset
-        )
-        body(&target)
-    }
 }
 
 // MARK: The operations on a target whose storage may be written

@@ -12,13 +12,10 @@ extension NDArray {
         )
     }
 
-    /// Writes `value`, broadcast to the region selected by `components`, into this array (what the
-    /// subscript setters do).
-    package mutating func assign(_ value: NDArray, to components: [NDIndexComponent]) {
-        _checkSameDevice(self.device, value.device)
-        // Copy-on-write first: if `value` is a view of this array, this also gives the write its own
-        // storage, so overlapping source and destination regions cannot corrupt each other. The region
-        // is resolved afterwards, against the strides of the storage actually written.
+    /// Makes the storage this array's own (copy-on-write), then runs `body` on the view `components`
+    /// select, which it writes in place (what assignments, the in-place operations and PArray's regions
+    /// do). The region is resolved after the copy, against the strides of the storage actually written.
+    package mutating func updateRegion(_ components: [NDIndexComponent], _ body: (inout NDArray) -> Void) {
         self._makeUnique()
         let region = _resolveRegion(components, shape: self.shape, strides: self.strides)
         var target = NDArray(
@@ -27,27 +24,39 @@ extension NDArray {
             strides: region.strides,
             offset: self._offset + region.offset
         )
-        // As in NumPy, leading axes of extent 1 in the value are dropped (`a[0] = ones([1, 3])`).
-        var value = value
-        while value.ndim > target.ndim && value.shape[0] == 1 {
-            value = NDArray(
-                _storage: value._storage,
-                shape: Array(value.shape.dropFirst()),
-                strides: Array(value.strides.dropFirst()),
-                offset: value._offset
+        body(&target)
+    }
+
+    /// Writes `value`, broadcast to the region selected by `components`, into this array (what the
+    /// subscript setters do).
+    package mutating func assign(_ value: NDArray, to components: [NDIndexComponent]) {
+        _checkSameDevice(self.device, value.device)
+        // Copy-on-write first: if `value` is a view of this array, this also gives the write its own
+        // storage, so overlapping source and destination regions cannot corrupt each other.
+        let shape = self.shape
+        self.updateRegion(components) { target in
+            // As in NumPy, leading axes of extent 1 in the value are dropped (`a[0] = ones([1, 3])`).
+            var value = value
+            while value.ndim > target.ndim && value.shape[0] == 1 {
+                value = NDArray(
+                    _storage: value._storage,
+                    shape: Array(value.shape.dropFirst()),
+                    strides: Array(value.strides.dropFirst()),
+                    offset: value._offset
+                )
+            }
+            let broadcastable =
+                value.ndim <= target.ndim
+                && zip(value.shape.reversed(), target.shape.reversed()).allSatisfy { $0 == $1 || $0 == 1 }
+            parlaPrecondition(
+                broadcastable,
+                "could not broadcast a value of shape \(value.shape) into the region of shape \(target.shape) selected by \(components.map(_describe)) of an array of shape \(shape)"
             )
-        }
-        let broadcastable =
-            value.ndim <= target.ndim
-            && zip(value.shape.reversed(), target.shape.reversed()).allSatisfy { $0 == $1 || $0 == 1 }
-        parlaPrecondition(
-            broadcastable,
-            "could not broadcast a value of shape \(value.shape) into the region of shape \(target.shape) selected by \(components.map(_describe)) of an array of shape \(self.shape)"
-        )
-        if let kernels = self._deviceKernels {
-            target._deviceAssign(from: value, kernels: kernels)
-        } else {
-            target._assignElements(from: value)
+            if let kernels = target._deviceKernels {
+                target._deviceAssign(from: value, kernels: kernels)
+            } else {
+                target._assignElements(from: value)
+            }
         }
     }
 
@@ -61,15 +70,7 @@ extension NDArray {
             self.assign(scalar, to: components)
             return
         }
-        self._makeUnique()
-        let region = _resolveRegion(components, shape: self.shape, strides: self.strides)
-        NDArray(
-            _storage: self._storage,
-            shape: region.shape,
-            strides: region.strides,
-            offset: self._offset + region.offset
-        )
-        ._deviceFill(value, kernels: kernels)
+        self.updateRegion(components) { $0._deviceFill(value, kernels: kernels) }
     }
 
     /// Reads the one element of the region selected by `components`.

@@ -27,38 +27,18 @@ final class NVRTC: CUDAKernelCompiler, @unchecked Sendable {
     let destroyProgram: PFN_nvrtcDestroyProgram
     let getErrorString: PFN_nvrtcGetErrorString
 
-    /// The places NVRTC is looked for, in order (`PARLA_NVRTC` first when set).
-    static var candidatePaths: [String] {
-        var paths: [String] = []
-        if let custom = getenv("PARLA_NVRTC") { paths.append(String(cString: custom)) }
-        paths += ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12"]
-        for root in ["/usr/local/cuda", "/usr/local/cuda-13.0", "/usr/local/cuda-13", "/usr/local/cuda-12"] {
-            paths.append("\(root)/targets/x86_64-linux/lib/libnvrtc.so")
-            paths.append("\(root)/lib64/libnvrtc.so")
-        }
-        return paths
-    }
+    /// Where NVRTC is looked for: `PARLA_NVRTC`, its names on the loader's path, the usual CUDA folders.
+    static let loader = CUDALibraryLoader(
+        name: "NVRTC",
+        variable: "PARLA_NVRTC",
+        fileNames: ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12"]
+    )
 
     /// Loads NVRTC, or throws saying where it was looked for.
     init() throws(DeviceError) {
-        var loaded: (UnsafeMutableRawPointer, String)? = nil
-        for path in Self.candidatePaths {
-            if let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) {
-                loaded = (handle, path)
-                break
-            }
-        }
-        guard let (handle, path) = loaded else {
-            throw .cudaUnavailable(
-                reason:
-                    "NVRTC (libnvrtc.so) cannot be loaded; looked for \(Self.candidatePaths.joined(separator: ", ")); set PARLA_NVRTC to its path"
-            )
-        }
+        let (handle, path) = try Self.loader.open()
         func symbol<T>(_ name: String, as type: T.Type) throws(DeviceError) -> T {
-            guard let address = dlsym(handle, name) else {
-                throw .cudaUnavailable(reason: "\(path) has no \(name)")
-            }
-            return unsafeBitCast(address, to: type)
+            try Self.loader.function(name, in: handle, path: path, as: type)
         }
         self.libraryPath = path
         let nvrtcVersion = try symbol("nvrtcVersion", as: PFN_nvrtcVersion.self)

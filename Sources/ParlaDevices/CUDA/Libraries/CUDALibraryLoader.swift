@@ -26,14 +26,19 @@ struct CUDALibraryLoader {
         return paths
     }
 
-    /// Opens the library, or throws saying where it was looked for and how to point at it.
+    /// Opens the library, or throws saying where it was looked for, why a copy found would not load,
+    /// and how to point at it.
     func open() throws(DeviceError) -> (handle: UnsafeMutableRawPointer, path: String) {
+        var failures: [String] = []
         for path in self.candidatePaths {
             if let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) { return (handle, path) }
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
+            if !reason.contains("No such file or directory") { failures.append(reason) }
         }
+        let found = failures.isEmpty ? "" : " (found but not loadable: \(failures.joined(separator: "; ")))"
         throw .cudaUnavailable(
             reason:
-                "\(self.name) (\(self.fileNames[0])) cannot be loaded; looked for \(self.candidatePaths.joined(separator: ", ")); set \(self.variable) to its path"
+                "\(self.name) (\(self.fileNames[0])) cannot be loaded\(found); looked for \(self.candidatePaths.joined(separator: ", ")); set \(self.variable) to its path"
         )
     }
 

@@ -372,48 +372,21 @@ struct CUSOLVERMgLibrary: Sendable {
         }
     }()
 
-    /// The places libcusolverMg is looked for, in order (`PARLA_CUSOLVERMG` first when set): the sonames of
-    /// CUDA 13 (cuSOLVER 12) and CUDA 11.1 to 12 (cuSOLVER 11), then the toolkit's usual folders.
-    static var candidatePaths: [String] {
-        var paths: [String] = []
-        if let custom = getenv("PARLA_CUSOLVERMG") { paths.append(String(cString: custom)) }
-        let names = ["libcusolverMg.so.12", "libcusolverMg.so.11", "libcusolverMg.so"]
-        paths += names
-        for root in ["/usr/local/cuda", "/usr/local/cuda-13.0", "/usr/local/cuda-13", "/usr/local/cuda-12"] {
-            for folder in ["lib64", "targets/x86_64-linux/lib"] {
-                for name in names { paths.append("\(root)/\(folder)/\(name)") }
-            }
-        }
-        return paths
-    }
+    /// Where libcusolverMg is looked for: `PARLA_CUSOLVERMG`, the sonames of CUDA 13 (cuSOLVER 12) and
+    /// CUDA 11.1 to 12 (cuSOLVER 11), then the toolkit's usual folders.
+    static let loader = CUDALibraryLoader(
+        name: "cuSOLVERMg",
+        variable: "PARLA_CUSOLVERMG",
+        fileNames: ["libcusolverMg.so.12", "libcusolverMg.so.11", "libcusolverMg.so"]
+    )
 
     /// Loads libcusolverMg, or throws ``DeviceError/cudaUnavailable(reason:)`` saying where it was looked for
     /// (and, for a copy that was found but would not load, why).
     static func load() throws(DeviceError) -> CUSOLVERMgLibrary {
-        var loaded: (UnsafeMutableRawPointer, String)? = nil
-        var failures: [String] = []
-        for path in self.candidatePaths {
-            if let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) {
-                loaded = (handle, path)
-                break
-            }
-            let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
-            if !reason.contains("No such file or directory") { failures.append(reason) }
-        }
-        guard let (handle, path) = loaded else {
-            let found = failures.isEmpty ? "" : " (found but not loadable: \(failures.joined(separator: "; ")))"
-            throw .cudaUnavailable(
-                reason:
-                    "cuSOLVERMg (libcusolverMg.so) cannot be loaded\(found); looked for \(self.candidatePaths.joined(separator: ", ")); set PARLA_CUSOLVERMG to its path"
-            )
-        }
+        let (handle, path) = try loader.open()
+        // Each `T` is the `@convention(c)` type of its function, declared above from cusolverMg.h.
         func symbol<T>(_ name: String, as type: T.Type) throws(DeviceError) -> T {
-            guard let address = dlsym(handle, name) else {
-                throw .cudaUnavailable(reason: "\(path) has no \(name)")
-            }
-            // `T` is the `@convention(c)` type of `name`, declared above from cusolverMg.h; a C function
-            // pointer and `dlsym`'s address have the same size and representation.
-            return unsafeBitCast(address, to: type)
+            try loader.function(name, in: handle, path: path, as: type)
         }
         return CUSOLVERMgLibrary(
             path: path,
