@@ -103,6 +103,37 @@ struct RunaheadTests {
         #expect(x.array.elements == [4, 2, 2, 1])
     }
 
+    @Test("an asynchronous task that ran ahead completes after its predecessor, and fails with it")
+    func asynchronousTaskAfterFailure() async throws {
+        let (selection, registry) = try Self.ownMachine(1, 4)
+        let x = PArray(NDArray<Double>([[4, 2], [2, 1]]))  // not positive definite
+        let secondRan = Atomic<Bool>(false)
+        let outcomes = Mutex<[String]>([])
+        do {
+            try await Parla.run(devices: selection) {
+                try await spawn(placement: gpu(0), input: [x]) {}.wait()
+                registry.holdSimulatedStreams(true)
+                let factor = spawn(placement: gpu(0), inOut: [x]) { try x.choleskyFactorize() }
+                let update = spawn(placement: gpu(0), inOut: [x]) { () async throws in
+                    x[0..<2] = x.array * 2
+                    secondRan.store(true, ordering: .releasing)
+                }
+                try await Self.waitUntil { secondRan.load(ordering: .acquiring) }
+                registry.holdSimulatedStreams(false)
+                for task in [factor, update] {
+                    do { try await task.wait() } catch { outcomes.withLock { $0.append("\(error)") } }
+                }
+            }
+        } catch {}
+        let reported = outcomes.withLock { $0 }
+        #expect(reported.count == 2, "\(reported)")
+        #expect(
+            reported.last?.contains("depends on") == true || reported.last?.contains("dependency") == true,
+            "\(reported)"
+        )
+        #expect(x.array.elements == [4, 2, 2, 1])
+    }
+
     @Test("with runahead, results are those of the sequential program", arguments: [1, 2])
     func sequentialResults(gpus: Int) async throws {
         let x = PArray(NDArray<Double>.zeros([8]))

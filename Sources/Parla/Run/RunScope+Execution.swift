@@ -143,6 +143,19 @@ extension RunScope {
                 failure = error
             }
             let outcome = record.deviceFailureOfBody() ?? failure
+            // A task that ran ahead of an earlier task's work on this GPU completes after that task:
+            // behind it on the launched-work queue.
+            if let launched = self.launchedWork[slot], !record.state.withLock({ $0.runaheadPredecessors.isEmpty }) {
+                launched.add(
+                    LaunchedWorkQueue.Entry(completion: .completed) { _ in
+                        var failure = outcome
+                        if failure == nil { failure = record.failedRunaheadPredecessor() }
+                        if failure == nil { failure = self.deviceWorkCheckFailure(of: record, on: device) }
+                        self.finish(record, slot: slot, failure: failure, onWorkerLoop: false)
+                    }
+                )
+                return
+            }
             self.finish(record, slot: slot, failure: outcome ?? self.deviceWorkCheckFailure(of: record, on: device))
         }
     }
