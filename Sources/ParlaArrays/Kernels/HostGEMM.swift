@@ -25,6 +25,11 @@ public enum HostGEMM {
         return parla_gemm_uses_avx2() != 0 ? .builtinAVX2 : .builtinPortable
     }
 
+    /// Which implementation runs the host's triangular solves, rank-k updates and Cholesky
+    /// factorizations: OpenBLAS's CBLAS and LAPACK routines when they load, else Parla's own blocked
+    /// kernels (`"built-in"`).
+    public static var linearAlgebraBackend: String { HostLAPACK.shared == nil ? "built-in" : "OpenBLAS" }
+
     /// How many threads the built-in kernel splits a large product over.
     static let threadCount: Int = {
         #if canImport(Glibc)

@@ -4,7 +4,7 @@ import ParlaDevices
 import Glibc
 #endif
 
-/// OpenBLAS's CBLAS triangular routines and LAPACKE's Cholesky factorization, found at run time
+/// OpenBLAS's CBLAS triangular routines and its LAPACK Cholesky factorization, found at run time
 /// beside `cblas_?gemm` (``_OpenBLAS``); `nil` when no OpenBLAS loads (or `PARLA_BLAS=builtin`), and
 /// the host then runs ``ReferenceLinearAlgebra``.
 struct HostLAPACK: @unchecked Sendable {
@@ -29,8 +29,18 @@ struct HostLAPACK: @unchecked Sendable {
             Int32, Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
             UnsafeMutablePointer<Double>?, Int32
         ) -> Void
-    typealias SPOTRF = @convention(c) (Int32, CChar, Int32, UnsafeMutablePointer<Float>?, Int32) -> Int32
-    typealias DPOTRF = @convention(c) (Int32, CChar, Int32, UnsafeMutablePointer<Double>?, Int32) -> Int32
+    /// LAPACK's Fortran `?potrf_(uplo, n, a, lda, info)`, every argument by reference, with the length
+    /// of `uplo` after them (which gfortran's calling convention adds; OpenBLAS's own routine ignores it).
+    typealias SPOTRF =
+        @convention(c) (
+            UnsafePointer<CChar>?, UnsafePointer<Int32>?, UnsafeMutablePointer<Float>?, UnsafePointer<Int32>?,
+            UnsafeMutablePointer<Int32>?, Int
+        ) -> Void
+    typealias DPOTRF =
+        @convention(c) (
+            UnsafePointer<CChar>?, UnsafePointer<Int32>?, UnsafeMutablePointer<Double>?, UnsafePointer<Int32>?,
+            UnsafeMutablePointer<Int32>?, Int
+        ) -> Void
 
     let ssyrk: SSYRK
     let dsyrk: DSYRK
@@ -49,8 +59,6 @@ struct HostLAPACK: @unchecked Sendable {
     static let unit: Int32 = 132
     static let left: Int32 = 141
     static let right: Int32 = 142
-    /// LAPACKE's `LAPACK_COL_MAJOR`.
-    static let lapackColumnMajor: Int32 = 102
 
     /// The loaded routines, or `nil`.
     static let shared: HostLAPACK? = {
@@ -63,7 +71,7 @@ struct HostLAPACK: @unchecked Sendable {
             }
             guard let ssyrk = symbol("cblas_ssyrk", SSYRK.self), let dsyrk = symbol("cblas_dsyrk", DSYRK.self),
                 let strsm = symbol("cblas_strsm", STRSM.self), let dtrsm = symbol("cblas_dtrsm", DTRSM.self),
-                let spotrf = symbol("LAPACKE_spotrf", SPOTRF.self), let dpotrf = symbol("LAPACKE_dpotrf", DPOTRF.self)
+                let spotrf = symbol("spotrf_", SPOTRF.self), let dpotrf = symbol("dpotrf_", DPOTRF.self)
             else {
                 dlclose(handle)
                 continue

@@ -205,12 +205,15 @@ enum HostLinearAlgebra {
     ) -> Int {
         guard n > 0 else { return 0 }
         if let lapack = HostLAPACK.shared {
-            let uplo = CChar(UInt8(ascii: triangle == .lower ? "L" : "U"))
+            var uplo = CChar(UInt8(ascii: triangle == .lower ? "L" : "U"))
+            var (order, leading, info) = (Int32(n), Int32(lda), Int32(0))
             if let a = a as? UnsafeMutablePointer<Double> {
-                return Int(lapack.dpotrf(HostLAPACK.lapackColumnMajor, uplo, Int32(n), a, Int32(lda)))
+                lapack.dpotrf(&uplo, &order, a, &leading, &info, 1)
+                return Int(info)
             }
             if let a = a as? UnsafeMutablePointer<Float> {
-                return Int(lapack.spotrf(HostLAPACK.lapackColumnMajor, uplo, Int32(n), a, Int32(lda)))
+                lapack.spotrf(&uplo, &order, a, &leading, &info, 1)
+                return Int(info)
             }
         }
         return blockedPOTRF(triangle: triangle, n: n, a: a, lda: lda)

@@ -37,6 +37,9 @@ struct DevicesCommand: ParsableCommand {
             let backend = try registry.backend(for: device)
             print("  \(describe(backend))")
         }
+        print(
+            "host linear algebra: GEMM \(HostGEMM.backend.rawValue); TRSM, SYRK, POTRF \(HostGEMM.linearAlgebraBackend)"
+        )
     }
 }
 
