@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import Testing
 
@@ -132,6 +133,51 @@ struct RunaheadTests {
             "\(reported)"
         )
         #expect(x.array.elements == [4, 2, 2, 1])
+    }
+
+    @Test("a runahead task that declared inOut but wrote nothing does not make a failed write's copy valid again")
+    func noStaleHolderAfterFailure() async throws {
+        let (selection, registry) = try Self.ownMachine(1, 5)
+        let x = PArray(NDArray<Double>([[4, 2], [2, 1]]))  // not positive definite
+        let secondRan = Atomic<Bool>(false)
+        do {
+            try await Parla.run(devices: selection) {
+                try await spawn(placement: gpu(0), input: [x]) {}.wait()
+                registry.holdSimulatedStreams(true)
+                spawn(placement: gpu(0), inOut: [x]) { try x.choleskyFactorize() }
+                spawn(placement: gpu(0), inOut: [x]) {
+                    _ = x.array  // reads only
+                    secondRan.store(true, ordering: .releasing)
+                }
+                try await Self.waitUntil { secondRan.load(ordering: .acquiring) }
+                registry.holdSimulatedStreams(false)
+            }
+            Issue.record("the run should fail")
+        } catch {}
+        let seen = Mutex<[Double]>([])
+        try await Parla.run(devices: selection) {
+            spawn(placement: gpu(0), input: [x]) { seen.withLock { $0 = x.array.to(cpu).elements } }
+        }
+        #expect(seen.withLock { $0 } == [4, 2, 2, 1])
+    }
+
+    @Test("a PArray made from a GPU array a queued kernel still produces is read after that kernel")
+    func wrappedArrayIsSettled() async throws {
+        let (selection, registry) = try Self.ownMachine(2, 6)
+        let seen = Mutex<[Double]>([])
+        try await Parla.run(devices: selection) {
+            let base = NDArray<Double>.zeros([4]).to(gpu(0))
+            _ = base[0..<1].item()  // (on the GPU before the streams are held)
+            registry.holdSimulatedStreams(true)
+            let produced = base + 7  // queued on gpu(0), held
+            // Let the streams go a little later, from a thread of its own: wrapping waits for the kernel.
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(20)) {
+                registry.holdSimulatedStreams(false)
+            }
+            let a = PArray(produced)
+            try await spawn(placement: gpu(1), input: [a]) { seen.withLock { $0 = a.array.to(cpu).elements } }.wait()
+        }
+        #expect(seen.withLock { $0 } == [7, 7, 7, 7])
     }
 
     @Test("with runahead, results are those of the sequential program", arguments: [1, 2])

@@ -25,6 +25,7 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
     private let madeShapeVersion: Int
 
     /// Wraps `array` without copying it: its device holds the only copy. Parla: `parray.asarray(a)`.
+    /// An array on a CUDA GPU that kernels still queued there produce is waited for first.
     public init(_ array: NDArray<Element>) {
         let storage = PArrayStorage(wrapping: array)
         self.storage = storage

@@ -59,14 +59,16 @@ extension PArrayStorage {
                 state.coherence.restore(writer.region, from: writer.before, overwritten: writer.wroteInPlace)
                 // A task released when this one's work was queued on its GPU (runahead) started on top
                 // of this unfinished write, and took its output for what was there before; with this
-                // write failed, what was there before is what this one found.
+                // write failed, what was there before is what this restore left (the copy this one
+                // overwrote no longer counted).
+                let restored = state.coherence.snapshot(of: writer.region)
                 self.runningWriters.withLock { writers in
                     for index in writers.indices
                     where writers[index].epoch == writer.epoch && writers[index].region.intersects(writer.region) {
                         writers[index].before = Self.replacing(
                             writers[index].before,
                             in: writer.region,
-                            by: writer.before,
+                            by: restored,
                             within: writers[index].region
                         )
                     }

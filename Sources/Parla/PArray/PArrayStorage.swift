@@ -41,6 +41,9 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
 
     init(wrapping array: NDArray<Element>) {
         let contiguous = array.contiguous()
+        // The runtime's moves read a buffer without waiting for work queued on its device (the tasks
+        // that write buffers complete first): an array some queued kernel still produces is waited for.
+        Self.waitForQueuedWork(on: contiguous)
         defer { self.wholeValidity.publish(DeviceSet(contiguous.device)) }
         self.state = AdaptiveMutex(
             State(
@@ -149,6 +152,8 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     /// Forgets every copy and keeps `array` (on its device) as the only one.
     func replace(with array: NDArray<Element>) {
         let contiguous = array.contiguous()
+        // (Inside a task, the task's completion waits for its work; other tasks read after it.)
+        if RunScope.currentTask == nil { Self.waitForQueuedWork(on: contiguous) }
         self.state.withLock { state in
             state.epoch += 1
             if state.coherence.shape != contiguous.shape {
@@ -161,6 +166,14 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
             state.buffers = [contiguous.device: contiguous]
             self.publishWholeValidity(state)
         }
+    }
+
+    /// Waits until the work queued on `array`'s device (which may still produce it) has run. A device
+    /// failure is left for the operations that use the array to report.
+    static func waitForQueuedWork(on array: NDArray<Element>) {
+        let backend = array.memory.allocation.backend
+        guard backend.completesAsynchronously else { return }
+        _ = try? backend.completionOfQueuedWork().wait()
     }
 
     /// Per device: whether the whole array is valid there and its buffer exists.

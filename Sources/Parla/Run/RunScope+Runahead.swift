@@ -9,11 +9,11 @@ import Glibc
 /// The tasks of one GPU whose work was still queued on the device when their bodies returned, waiting
 /// for it in launch order on a thread of their own, so that no worker waits for a device.
 ///
-/// Work on a GPU runs in the order it is queued on the device's stream, and tasks are added here in
-/// the order they queued theirs: each entry's completion event fires after the previous one's. So
-/// one thread finishes the entries in order, each once its event has fired (the thread sleeps in the
-/// driver's wait meanwhile); a task released early by another on the same GPU is added after it, and so
-/// completes after it.
+/// Work on a GPU runs in the order it is queued on the device's stream. One thread finishes the
+/// entries in the order they were added, each once its event has fired (sleeping in the driver's wait
+/// meanwhile). Two unrelated tasks may be added in the other order than their work was queued (on two
+/// workers): the later one then only completes a little late. A task released early by another is
+/// always added after it (its body starts after the other's entry is added), and so completes after it.
 final class LaunchedWorkQueue: Sendable {
     /// Whether GPU tasks complete by event (the default), or by their worker waiting (`PARLA_RUNAHEAD=0`,
     /// to compare); read when a run starts.

@@ -54,23 +54,32 @@ extension TaskRecord {
                 let there = predecessor.device
                 if allowed(there) && (device == nil || device == there) {
                     device = there
-                } else if predecessor.parkUntilCompletion(self) {
-                    return .parked
+                } else {
+                    switch predecessor.parkUntilCompletion(self) {
+                    case .parked: return .parked
+                    case .failed: return .fail(.dependencyFailed(task: self.name, dependency: predecessor.name))
+                    case .succeeded: continue
+                    }
                 }
             }
         }
         return .run(on: device)
     }
 
-    /// Adds `waiter` to the tasks submitted again when this one completes; returns `false` (adding
-    /// nothing) when it has completed already.
-    private func parkUntilCompletion(_ waiter: TaskRecord) -> Bool {
+    /// What parking behind a task did.
+    private enum Parking {
+        case parked, succeeded, failed
+    }
+
+    /// Adds `waiter` to the tasks submitted again when this one completes; when it has completed
+    /// already, adds nothing and says how it ended.
+    private func parkUntilCompletion(_ waiter: TaskRecord) -> Parking {
         self.state.withLock { state in
-            if state.completed { return false }
+            if state.completed { return state.failure == nil ? .succeeded : .failed }
             // (Before it can be submitted again, which this task's completion does, under this lock.)
             waiter.checkLifecycle(becoming: .pending)
             state.runaheadWaiters.append(waiter)
-            return true
+            return .parked
         }
     }
 

@@ -485,8 +485,13 @@ extension TaskRecord: DeviceFailureSink {
             defer { if !state.deviceWorkChecks.isEmpty { state.deviceWorkChecks = [] } }
             return state.deviceWorkChecks
         }
-        for check in checks { if let failure = check() { return failure } }
-        return nil
+        // Every check runs (each gives back what it holds), the first failure is kept.
+        var first: (any Error)? = nil
+        for check in checks {
+            let failure = check()
+            if first == nil { first = failure }
+        }
+        return first
     }
 
     /// The task's failure for the device call of its body that failed first, if one did.

@@ -34,6 +34,11 @@ extension HostLinearAlgebra {
         b: UnsafeMutablePointer<T>,
         ldb: Int
     ) {
+        if alpha == 0 {
+            // As the reference BLAS: B becomes zero, A is not read.
+            for j in 0..<n { (b + j * ldb).update(repeating: 0, count: m) }
+            return
+        }
         if alpha != 1 {
             for j in 0..<n {
                 for i in 0..<m { b[i + j * ldb] *= alpha }

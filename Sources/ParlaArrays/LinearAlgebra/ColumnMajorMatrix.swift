@@ -43,7 +43,8 @@ struct _ColumnMajorMatrix {
 
     /// The operand of a device call.
     func operand<Element>(of array: NDArray<Element>) -> MatrixOperand {
-        MatrixOperand(
+        array._storage.allocation.noteDeviceUse()
+        return MatrixOperand(
             allocation: array._storage.allocation,
             offset: self.offset,
             leadingDimension: self.leadingDimension,

@@ -26,7 +26,8 @@ extension NDArray {
     /// This array as a kernel operand, read with `strides` (its own, or broadcast ones).
     @usableFromInline
     func _operand(strides: [Int]? = nil) -> KernelOperand {
-        KernelOperand(
+        self._storage.allocation.noteDeviceUse()
+        return KernelOperand(
             allocation: self._storage.allocation,
             offset: self._offset,
             strides: strides ?? self.strides,
@@ -257,6 +258,7 @@ extension NDArray {
     public func withUnsafeDeviceAddress<R, Failure: Error>(
         _ body: (UInt64) throws(Failure) -> R
     ) throws(Failure) -> R {
+        self._storage.allocation.noteDeviceUse()
         let address = self._storage.allocation.address + UInt64(self._offset * MemoryLayout<Element>.stride)
         return try withExtendedLifetime(self._storage) { () throws(Failure) -> R in try body(address) }
     }

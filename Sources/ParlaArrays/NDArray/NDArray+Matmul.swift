@@ -34,7 +34,9 @@ extension NDArray {
             to: batch
         )
         let outBatchStrides = Array(result.strides.dropLast(2))
-        if self._deviceKernels != nil, batch.isEmpty, result._multiplyWithVendorLibrary(lhs, rhs) {
+        if let kernels = self._deviceKernels, batch.isEmpty, kernels.hasBLAS,
+            result._multiplyWithVendorLibrary(lhs, rhs)
+        {
             // cuBLAS's GEMM for Float and Double matrices.
         } else if let kernels = self._deviceKernels {
             self._onDevice("matmul") { () throws(DeviceError) in

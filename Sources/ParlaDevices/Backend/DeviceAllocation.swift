@@ -1,10 +1,13 @@
+import Synchronization
+
 /// A block of memory on one device, freed when the last reference to it goes away.
 ///
 /// `address` is the device address (on the CPU and on virtual GPUs, the host address of the block).
 /// `hostPointer` is non-nil when the host can read and write the block directly.
 public final class DeviceAllocation: @unchecked Sendable {
-    // @unchecked Sendable: every stored property is immutable; the memory it names is synchronised by
-    // its users (copy-on-write arrays and device events), not by this object.
+    // @unchecked Sendable: every stored property is immutable but `usedByDeviceWork`, an atomic; the
+    // memory it names is synchronised by its users (copy-on-write arrays and device events), not by
+    // this object.
 
     /// The backend that owns the memory and frees it.
     public let backend: any DeviceBackend
@@ -28,6 +31,19 @@ public final class DeviceAllocation: @unchecked Sendable {
     /// For memory a GPU freed and handed out again: what marks the end of the work queued on it before
     /// it was freed (a CUDA event), which copies into it on other streams wait for.
     package let reuseFence: (any AnyObject & Sendable)?
+
+    /// Whether device work (a kernel, a library call, a copy reading it) may have used the memory: a
+    /// copy into it then waits for the work queued on its device, while a copy into memory nothing has
+    /// used yet waits only for ``reuseFence``.
+    private let usedByDeviceWork = Atomic<Bool>(false)
+
+    /// Records that device work is about to use the memory (see ``mayBeInUseByDeviceWork``).
+    package func noteDeviceUse() {
+        if !self.usedByDeviceWork.load(ordering: .relaxed) { self.usedByDeviceWork.store(true, ordering: .relaxed) }
+    }
+
+    /// Whether device work may have used the memory since it was allocated.
+    package var mayBeInUseByDeviceWork: Bool { self.usedByDeviceWork.load(ordering: .relaxed) }
 
     /// Wraps memory a backend has allocated; only backends create allocations.
     public init(backend: any DeviceBackend, address: UInt64, byteCount: Int, hostPointer: UnsafeMutableRawPointer?) {

@@ -31,6 +31,8 @@ extension CUDAGPU {
         sourceIsSettled: Bool
     ) throws(DeviceError) -> DeviceEvent {
         if byteCount == 0 { return .completed }
+        // A later copy into the source waits for this one (see `waitForWork(on:on:)`).
+        source.noteDeviceUse()
         switch (source.backend as? CUDAGPU, destination.backend as? CUDAGPU) {
         case (nil, .some(let target)):
             parlaPrecondition(target === self, "a host-to-GPU copy is carried out by the destination GPU")
@@ -77,8 +79,8 @@ extension CUDAGPU {
             parlaPreconditionFailure("host memory without a host pointer")
         }
         let address = destination.address + UInt64(destinationOffset)
-        // Earlier work on the destination block (freed and reused) finishes before it is overwritten.
-        try self.waitForReuse(of: destination, on: .hostToDevice)
+        // Earlier work on the destination block finishes before it is overwritten.
+        try self.waitForWork(on: destination, on: .hostToDevice)
         if (source.backend as? HostBackend)?.isPinned(source) ?? false {
             try self.makeCurrent()
             try self.driver.copyHostToDevice(
@@ -188,9 +190,9 @@ extension CUDAGPU {
         }
         // The source's pending kernels finish before its memory is read (an event of the source's
         // context, recorded on the source's stream), unless none produces it; earlier work on the
-        // destination block (freed and reused) before it is written.
+        // destination block before it is written.
         let sourceReady = sourceIsSettled ? nil : try origin.record(on: .compute)
-        try self.waitForReuse(of: destination, on: .peer)
+        try self.waitForWork(on: destination, on: .peer)
         if let sourceReady { try self.makeStream(.peer, wait: sourceReady) }
         if self.copiesDirectly(from: origin) {
             try self.makeCurrent()
@@ -238,11 +240,16 @@ extension CUDAGPU {
         return finished.deviceEvent
     }
 
-    /// Makes later work on stream `role` wait for the work queued on `destination` before its memory
-    /// was freed and handed out again (nothing, for a block used for the first time).
-    func waitForReuse(of destination: DeviceAllocation, on role: StreamRole) throws(DeviceError) {
-        guard let fence = destination.reuseFence as? CUDAEvent else { return }
-        try self.makeStream(role, wait: fence)
+    /// Makes later work on stream `role` wait for the device work that may still use `destination`:
+    /// everything queued on the compute stream when work may have used it since it was allocated (a
+    /// kernel reading it, queued ahead, must not see it overwritten); else only the work queued on its
+    /// memory before it was freed and handed out again (nothing, for a block used for the first time).
+    func waitForWork(on destination: DeviceAllocation, on role: StreamRole) throws(DeviceError) {
+        if destination.mayBeInUseByDeviceWork {
+            try self.order(role, after: .compute)
+        } else if let fence = destination.reuseFence as? CUDAEvent {
+            try self.makeStream(role, wait: fence)
+        }
     }
 
     /// Whether copies from `origin` go directly over the peer link (this GPU has peer access to it).

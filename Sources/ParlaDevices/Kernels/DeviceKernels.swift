@@ -158,6 +158,10 @@ public protocol DeviceKernels: Sendable {
 
     // MARK: Linear algebra (column-major, as the vendor libraries take it)
 
+    /// Whether the device's BLAS library can be used (cuBLAS loads and gives a handle): without it,
+    /// `matmul` runs the device's own kernel, and the calls below fail with the library's error.
+    var hasBLAS: Bool { get }
+
     /// `C ← alpha · op(A) · op(B) + beta · C` for the m×n `C`, with `op(A)` m×k and `op(B)` k×n (each
     /// the matrix or, when its flag is set, its transpose); `beta == 0` does not read `C`. BLAS:
     /// `?gemm`; cuBLAS: `cublasSgemm`, `cublasDgemm`.

@@ -84,6 +84,11 @@ package enum ReferenceLinearAlgebra {
         b: UnsafeMutablePointer<T>,
         ldb: Int
     ) {
+        if alpha == 0 {
+            // As the reference BLAS: B becomes zero, A is not read.
+            for j in 0..<n { (b + j * ldb).update(repeating: 0, count: m) }
+            return
+        }
         // op(A)(i, l)
         func element(_ i: Int, _ l: Int) -> T { transposeA ? a[l + i * lda] : a[i + l * lda] }
         // Whether op(A) is lower triangular.

@@ -2,6 +2,8 @@ import CCUDADriver
 
 /// NDArray's linear algebra on a CUDA GPU: cuBLAS and cuSOLVER calls queued on the compute stream.
 extension CUDAKernels {
+    public var hasBLAS: Bool { (try? self.gpu.cublas()) != nil }
+
     public func gemm(
         transposeA: Bool,
         transposeB: Bool,
