@@ -105,6 +105,7 @@ struct CholeskyCommand: AsyncParsableCommand {
             )
         }
         if !skipCheck, let factor = lastFactor {
+            print("checking ‖A − L·Lᵀ‖/‖A‖ (tasks on the GPUs)…")
             var residual = 0.0
             try await Parla.run(devices: registry.selection) {
                 residual = try await program.relativeResidual(of: factor, original: host)
@@ -114,6 +115,7 @@ struct CholeskyCommand: AsyncParsableCommand {
             if residual >= 1e-12 { throw ExitCode.failure }
         }
         guard !skipBaselines else { return }
+        if registry.usesCUDA { print("timing NVIDIA's factorizations of the same matrix…") }
         switch program.singleGPUPotrf(host: host, repetitions: repetitions) {
         case .success(let time):
             print("cuSOLVER potrf, 1 GPU:         \(duration(time)), \(rate(flops / time))")
