@@ -34,16 +34,9 @@ extension HostLinearAlgebra {
         b: UnsafeMutablePointer<T>,
         ldb: Int
     ) {
-        if alpha == 0 {
-            // As the reference BLAS: B becomes zero, A is not read.
-            for j in 0..<n { (b + j * ldb).update(repeating: 0, count: m) }
-            return
-        }
-        if alpha != 1 {
-            for j in 0..<n {
-                for i in 0..<m { b[i + j * ldb] *= alpha }
-            }
-        }
+        ReferenceLinearAlgebra.scale(b, rows: m, columns: n, ld: ldb, by: alpha)
+        // As the reference BLAS: with alpha 0, B is zero and A is not read.
+        if alpha == 0 { return }
         // Whether op(A) is lower triangular; op(A)(r, c) is A(r, c), or A(c, r) when transposed.
         let lower = (triangle == .lower) != transposeA
         let order = side == .left ? m : n

@@ -22,7 +22,7 @@ enum HostLinearAlgebra {
     ) {
         guard m > 0 && n > 0 else { return }
         guard k > 0 && alpha != 0 else {
-            scale(c, rows: m, columns: n, ld: ldc, by: beta)
+            ReferenceLinearAlgebra.scale(c, rows: m, columns: n, ld: ldc, by: beta)
             return
         }
         // The column-major m×n C is the row-major n×m Cᵀ = op(B)ᵀ · op(A)ᵀ, which the row-major
@@ -217,24 +217,5 @@ enum HostLinearAlgebra {
             }
         }
         return blockedPOTRF(triangle: triangle, n: n, a: a, lda: lda)
-    }
-
-    /// `C *= factor` on an m×n column-major block (zeros, without reading, when `factor` is 0).
-    private static func scale<T: NDFloatingElement>(
-        _ c: UnsafeMutablePointer<T>,
-        rows: Int,
-        columns: Int,
-        ld: Int,
-        by factor: T
-    ) {
-        guard factor != 1 else { return }
-        for j in 0..<columns {
-            let column = c + j * ld
-            if factor == 0 {
-                column.update(repeating: 0, count: rows)
-            } else {
-                for i in 0..<rows { column[i] *= factor }
-            }
-        }
     }
 }

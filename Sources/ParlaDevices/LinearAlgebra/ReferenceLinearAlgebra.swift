@@ -24,7 +24,7 @@ package enum ReferenceLinearAlgebra {
     ) {
         for j in 0..<n {
             let column = c + j * ldc
-            scale(column, count: m, by: beta)
+            scale(column, rows: m, columns: 1, ld: ldc, by: beta)
             guard alpha != 0 else { continue }
             for l in 0..<k {
                 let factor = alpha * (transposeB ? b[j + l * ldb] : b[l + j * ldb])
@@ -86,7 +86,7 @@ package enum ReferenceLinearAlgebra {
     ) {
         if alpha == 0 {
             // As the reference BLAS: B becomes zero, A is not read.
-            for j in 0..<n { (b + j * ldb).update(repeating: 0, count: m) }
+            scale(b, rows: m, columns: n, ld: ldb, by: 0)
             return
         }
         // op(A)(i, l)
@@ -97,7 +97,7 @@ package enum ReferenceLinearAlgebra {
             // Each column of B: op(A) x = alpha b.
             for j in 0..<n {
                 let x = b + j * ldb
-                scale(x, count: m, by: alpha)
+                scale(x, rows: m, columns: 1, ld: ldb, by: alpha)
                 let order = lower ? Array(0..<m) : Array((0..<m).reversed())
                 for i in order {
                     var value = x[i]
@@ -152,14 +152,24 @@ package enum ReferenceLinearAlgebra {
         return 0
     }
 
-    /// `x[0..<count] *= factor`, writing zeros (not reading `x`) when `factor` is 0.
+    /// `C *= factor` on a rows×columns block with leading dimension `ld`, writing zeros (not reading
+    /// `C`) when `factor` is 0, as BLAS's `beta == 0` and `alpha == 0` do.
     @inlinable
-    static func scale<T: BinaryFloatingPoint>(_ x: UnsafeMutablePointer<T>, count: Int, by factor: T) {
+    package static func scale<T: BinaryFloatingPoint>(
+        _ c: UnsafeMutablePointer<T>,
+        rows: Int,
+        columns: Int,
+        ld: Int,
+        by factor: T
+    ) {
         if factor == 1 { return }
-        if factor == 0 {
-            x.update(repeating: 0, count: count)
-            return
+        for j in 0..<columns {
+            let column = c + j * ld
+            if factor == 0 {
+                column.update(repeating: 0, count: rows)
+            } else {
+                for i in 0..<rows { column[i] *= factor }
+            }
         }
-        for i in 0..<count { x[i] *= factor }
     }
 }
