@@ -277,7 +277,7 @@ struct MultiGPUTests {
     }
 
     @Test(
-        "moving an array to a GPU without room fails the task and changes nothing: no copy counts as valid, none is lost",
+        "a task whose declared data cannot fit on its GPU fails, naming its working set, and changes nothing: no copy counts as valid, none is lost",
         arguments: [AccessMode.input, .inOut]
     )
     func outOfMemoryMove(mode: AccessMode) async throws {
@@ -292,12 +292,9 @@ struct MultiGPUTests {
                 }
             }
             Issue.record("the run should have failed")
-        } catch let ParlaError.deviceFailed(task, device, operation, error) {
-            #expect(task == "T_0" && device == gpu(0) && operation.hasSuffix("to gpu(0) (\(mode))"))
-            guard case .outOfMemory(gpu(0), count * 8, _) = error else {
-                Issue.record("not out of memory on gpu(0): \(error)")
-                return
-            }
+        } catch let ParlaError.unsatisfiableResources(task, detail) {
+            #expect(task == "T_0")
+            #expect(detail.contains("(\(count * 8) bytes) do not fit in the \(1 << 20) bytes of gpu(0)"))
         }
         #expect(A.state(on: gpu(0)) == .invalid)
         #expect(A.state(on: cpu) == .modified)

@@ -17,6 +17,9 @@ struct AccessHistory {
     private var pruneAt = 64
     /// Index entries looked at by searches, and by indexes since replaced.
     private var searchVisits = 0
+    /// The tasks spawned and not started that will use the array (recorded only in runs whose devices
+    /// may evict it): when it is next needed.
+    var upcoming = UpcomingUses()
 
     /// No accesses yet, to an array of `rank` axes.
     init(rank: Int) {

@@ -234,14 +234,23 @@ protocol DeclaredRegion: PArrayAccess {
     func endWrite(by task: TaskRecord, failed: Bool)
     /// The earlier tasks of run `run` whose accesses conflict with this one (and how they accessed),
     /// recording this one (by task `task`, use `generation` of its record); with `keepFinished`,
-    /// finished tasks stay recorded (to check races in `.explicit` mode).
+    /// finished tasks stay recorded (to check races in `.explicit` mode). With `upcomingOrder` (the
+    /// task's spawn order, in runs whose devices may evict), the access is also recorded as a use to come.
     func inferDependencies(
         of task: TaskRecord,
         generation: UInt32,
         run: Int,
         mode: AccessMode,
-        keepFinished: Bool
+        keepFinished: Bool,
+        upcomingOrder: UInt64?
     ) -> [AccessConflict]
+    /// The array, as the device memory books know it.
+    var resident: any ResidentArray { get }
+    /// The bytes of the array's whole buffer on a device.
+    var bufferBytes: Int { get }
+    /// What choosing each of `candidates` for a task declaring this region with `mode` would take: see
+    /// ``AccessLocality``.
+    func locality(mode: AccessMode, on candidates: [Device], links: DeviceLinks) -> [AccessLocality]
 }
 
 extension PArray: DeclaredRegion {
@@ -276,7 +285,8 @@ extension PArray: DeclaredRegion {
         generation: UInt32,
         run: Int,
         mode: AccessMode,
-        keepFinished: Bool
+        keepFinished: Bool,
+        upcomingOrder: UInt64?
     ) -> [AccessConflict] {
         self.storage.inferDependencies(
             of: task,
@@ -285,7 +295,16 @@ extension PArray: DeclaredRegion {
             box: self.box,
             isWhole: self.components.isEmpty,
             mode: mode,
-            keepFinished: keepFinished
+            keepFinished: keepFinished,
+            upcomingOrder: upcomingOrder
         )
+    }
+
+    var resident: any ResidentArray { self.storage }
+
+    var bufferBytes: Int { self.storage.bufferBytes }
+
+    func locality(mode: AccessMode, on candidates: [Device], links: DeviceLinks) -> [AccessLocality] {
+        self.storage.locality(of: self.box, mode: mode, on: candidates, links: links)
     }
 }

@@ -13,12 +13,14 @@ extension PArrayStorage {
 
     /// Drops `device`'s copy (see ``PArray/evict(from:keepOneCopy:)``). Waits for running writers and
     /// moves in progress first; the copies that keep data only `device` holds run outside the lock, and
-    /// nothing changes unless they all succeed.
+    /// nothing changes unless they all succeed. Their bytes count for `run` (by default, the run the
+    /// caller awaits in, if any).
     func evict(
         _ device: Device,
         keepOneCopy: Bool,
         fallback: Device,
-        registry: DeviceRegistry
+        registry: DeviceRegistry,
+        run: RunScope? = RunScope.awaiterScope
     ) throws(DeviceError) -> Bool {
         self.waitForRunningWriters(overlapping: nil)
         while true {
@@ -55,7 +57,7 @@ extension PArrayStorage {
             case .unshare(let unsharing): try self.unshare(unsharing)
             case .copy(let move, let shape, let transfers):
                 // The fallback now holds what only `device` had too; the next round evicts.
-                try self.carryOut(move, shape: shape, phases: [transfers], run: RunScope.awaiterScope) { state in
+                try self.carryOut(move, shape: shape, phases: [transfers], run: run) { state in
                     for transfer in transfers {
                         _ = state.coherence.access(transfer.copy.box, on: fallback, mode: .input)
                     }

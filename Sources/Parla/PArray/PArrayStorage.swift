@@ -192,7 +192,8 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
 
     /// The earlier accesses a new one of `box` (the whole array when `isWhole`) conflicts with (see
     /// ``AccessHistory/record(_:isWhole:mode:by:generation:run:device:keepFinished:)``), recording the
-    /// new one.
+    /// new one; with `upcomingOrder` (the task's spawn order), also as a use to come (see
+    /// ``UpcomingUses``).
     func inferDependencies(
         of task: TaskRecord,
         generation: UInt32,
@@ -200,13 +201,15 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
         box: Box,
         isWhole: Bool,
         mode: AccessMode,
-        keepFinished: Bool
+        keepFinished: Bool,
+        upcomingOrder: UInt64?
     ) -> [AccessConflict] {
         // A reader's one device, if it has one (read here, at spawn, where the placement may be read).
         var device: Device? = nil
         if !mode.writes, case .one(let placed) = task.placement { device = placed }
         return self.history.withLock { history in
-            history.record(
+            if let upcomingOrder { history.upcoming.append(order: upcomingOrder, task: task, generation: generation) }
+            return history.record(
                 box,
                 isWhole: isWhole,
                 mode: mode,

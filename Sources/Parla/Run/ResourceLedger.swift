@@ -18,6 +18,9 @@ final class ResourceLedger: Sendable {
     /// Tasks running per device, counted per thread (shard): `running[shard][device]`, for spreading
     /// unconstrained tasks.
     private let running: [[PaddedCounter]]
+    /// Per device (by position): the average time of its tasks with declared data, from start to
+    /// finish, in nanoseconds (a moving average; 0 until one finishes).
+    private let averageTaskNanoseconds: [PaddedCounter]
 
     private struct Usage {
         var vcus = 0.0
@@ -30,6 +33,31 @@ final class ResourceLedger: Sendable {
         self.pool = Unmanaged.passUnretained(pool)
         self.usage = Mutex(Array(repeating: Usage(), count: devices.count))
         self.running = (0..<pool.shardCount).map { _ in (0..<devices.count).map { _ in PaddedCounter() } }
+        self.averageTaskNanoseconds = devices.map { _ in PaddedCounter() }
+    }
+
+    /// The memory of the device at `slot`, when the backend knows it.
+    func capacity(of slot: Int) -> Int? { self.capacities[slot] }
+
+    /// Tasks running on the device at `slot` now (placed, not finished).
+    func runningCount(on slot: Int) -> Int {
+        self.running.reduce(0) { $0 + $1[slot].value.load(ordering: .relaxed) }
+    }
+
+    /// The seconds of work estimated to be queued on the device at `slot`: its running tasks times the
+    /// average time of its tasks.
+    func queuedSeconds(on slot: Int) -> Double {
+        Double(self.runningCount(on: slot)) * Double(self.averageTaskNanoseconds[slot].value.load(ordering: .relaxed))
+            * 1e-9
+    }
+
+    /// Folds a task's time (start to finish) into the average of the device at `slot`.
+    func noteTaskTime(nanoseconds: UInt64, on slot: Int) {
+        let average = self.averageTaskNanoseconds[slot]
+        let old = average.value.load(ordering: .relaxed)
+        let sample = Int(clamping: nanoseconds)
+        // (Races between finishing tasks lose an update at worst: it is an estimate.)
+        average.value.store(old == 0 ? sample : old + (sample - old) / 8, ordering: .relaxed)
     }
 
     /// The slot of `device` in the per-device arrays (GPUs by index, the CPU last).
@@ -39,12 +67,16 @@ final class ResourceLedger: Sendable {
     }
 
     /// Chooses the device for `record` and reserves its resources; `nil` parks it until resources free
-    /// up (it is then submitted again).
-    func place(_ record: TaskRecord, restrictedTo required: Device? = nil) -> Device? {
+    /// up (it is then submitted again). `ranked`: the task's allowed devices, best first by its data's
+    /// locality (see `RunScope+Locality.swift`); the first that fits is chosen.
+    func place(_ record: TaskRecord, restrictedTo required: Device? = nil, ranked: [Device]? = nil) -> Device? {
         let constrained = record.vcus > 0 || record.memory > 0
         if let required {
             // (An early predecessor's work is still queued on that GPU; the task's placement allows it.)
             return constrained ? self.reserve(record, among: [required]) : required
+        }
+        if let ranked {
+            return constrained ? self.reserve(record, among: ranked, inOrder: true) : ranked[0]
         }
         switch record.placement {
         case .one(let device) where !constrained:
@@ -102,8 +134,7 @@ final class ResourceLedger: Sendable {
         var best = candidates[0]
         var bestLoad = Int.max
         for device in candidates {
-            let slot = self.position(of: device)
-            let load = self.running.reduce(0) { $0 + $1[slot].value.load(ordering: .relaxed) }
+            let load = self.runningCount(on: self.position(of: device))
             if load < bestLoad {
                 best = device
                 bestLoad = load
@@ -112,7 +143,9 @@ final class ResourceLedger: Sendable {
         return best
     }
 
-    private func reserve(_ record: TaskRecord, among candidates: [Device]) -> Device? {
+    /// Reserves `record`'s share of the least-loaded of `candidates` that has room for it (with
+    /// `inOrder`, of the first that has).
+    private func reserve(_ record: TaskRecord, among candidates: [Device], inOrder: Bool = false) -> Device? {
         self.usage.withLock { usage -> Device? in
             var best: Device? = nil
             var bestLoad = Double.infinity
@@ -123,6 +156,7 @@ final class ResourceLedger: Sendable {
                 if vcusFit && memoryFit && usage[slot].vcus < bestLoad {
                     best = device
                     bestLoad = usage[slot].vcus
+                    if inOrder { break }
                 }
             }
             if let best {

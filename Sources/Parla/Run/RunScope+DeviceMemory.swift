@@ -3,56 +3,186 @@ import Synchronization
 
 /// An array that holds copies on the run's devices, which the run may evict to make room.
 protocol ResidentArray: AnyObject, Sendable {
-    /// Drops the copy on `device` to make room, keeping its data elsewhere (moved to the host when
-    /// only `device` holds some of it), unless a running task writes the array. Returns whether the
-    /// copy was dropped.
-    func evictToMakeRoom(on device: Device, registry: DeviceRegistry) -> Bool
+    /// The bytes of the array's buffer on `device`, and whether that copy holds data no other device
+    /// has (evicting it then writes the data back to the host first); `nil` when it has no buffer there.
+    func residency(on device: Device) -> (bytes: Int, holdsSoleCopy: Bool)?
+    /// When the array is next needed: the spawn order of the earliest-spawned task not started yet that
+    /// declared it, or `nil` when no such task will use it.
+    func nextUse() -> UInt64?
+    /// Drops the copy on `device` to make room, writing data only it holds back to the host first,
+    /// unless a running task writes the array. Returns whether the copy was dropped.
+    func evictToMakeRoom(on device: Device, run: RunScope) -> Bool
 }
 
-/// A resident array, not kept alive by the run.
-struct WeakResidentArray {
-    weak var array: (any ResidentArray)?
+/// What device-memory eviction did in a run (``DataMovementLog/currentRunEvictions``).
+public struct EvictionCounts: Hashable, Sendable, CustomStringConvertible {
+    /// Copies dropped because another device held their data too.
+    public var dropped = 0
+    /// Copies that held the only valid data of some part of their array: written back to the host,
+    /// then dropped.
+    public var writtenBack = 0
+    /// Bytes of device memory the evictions gave back.
+    public var bytesFreed = 0
+
+    /// No evictions.
+    public init() {}
+
+    /// `3 evictions (2 dropped, 1 written back), 24.0 MB freed`, or `no evictions`.
+    public var description: String {
+        let count = self.dropped + self.writtenBack
+        if count == 0 { return "no evictions" }
+        let megabytes = (Double(self.bytesFreed) / 1e5).rounded() / 10
+        return
+            "\(count) eviction\(count == 1 ? "" : "s") (\(self.dropped) dropped, \(self.writtenBack) written back), \(megabytes) MB freed"
+    }
 }
 
-/// Device memory: when a task's data does not fit on its device, the copies that the run's tasks left
-/// there (and prefetches made for tasks still waiting) give way, and the move is tried again. A
-/// waiting task's prefetched copy then never makes a ready task fail, and neither does a copy left by
-/// a finished task.
+/// Device memory: when a task's data does not fit on its device, copies that no running task uses
+/// give way, and the move is tried again.
+///
+/// The victims, in order:
+/// 1. copies whose data another device also holds (dropped: nothing moves), before copies holding the
+///    only valid data of some part of their array (written back to the host, then dropped);
+/// 2. within each kind, the copy whose array the tasks already spawned need furthest in the future
+///    (never, first);
+/// 3. then the least recently used.
+///
+/// Copies of arrays that running tasks declared are pinned and never evicted. A task that finds no
+/// victim while running tasks hold memory on its device gives up its own pins and waits for them; it
+/// fails (with ``ParlaError/unsatisfiableResources(task:detail:)``) only when its own declared data
+/// cannot fit on the device at all. Prefetches never evict, and never start a copy into a device that
+/// has no room for it.
 extension RunScope {
     /// Records that `array` allocated a copy on `device` for this run.
     func noteResident(_ array: any ResidentArray, on device: Device) {
-        let slot = self.position(of: device)
-        self.residentArrays.withLock { $0[slot][ObjectIdentifier(array)] = WeakResidentArray(array: array) }
+        self.residency.noteResident(array, on: self.position(of: device))
     }
 
-    /// Before `record` runs on `device`: when less memory is free there than the task reserved, the
-    /// copies of arrays it does not use give way.
+    /// Bytes free on `device` by its backend's count, or `nil` when its memory is unbounded.
+    func freeMemory(on device: Device) -> Int? {
+        guard let backend = try? self.registry.backend(for: device), let capacity = backend.memoryCapacity else {
+            return nil
+        }
+        return capacity - backend.memoryInUse
+    }
+
+    /// Before `record` runs on `device`: when less memory is free there than the task reserved, copies
+    /// give way.
     func makeRoomForReservation(of record: TaskRecord, on device: Device) {
-        guard let backend = try? self.registry.backend(for: device), let capacity = backend.memoryCapacity,
-            capacity - backend.memoryInUse < record.memory
-        else { return }
-        _ = self.makeRoom(on: device, for: record)
+        guard let free = self.freeMemory(on: device), free < record.memory else { return }
+        _ = self.evictForRoom(on: device, needing: record.memory, sparing: record)
     }
 
-    /// Evicts from `device` the copies of this run's arrays, except those `record` (the task that needs
-    /// the room) declared. Returns whether any copy was dropped.
-    func makeRoom(on device: Device, for record: TaskRecord) -> Bool {
-        let sparing = Set(record.accesses.map(\.access.storageIdentity))
+    /// Evicts copies from `device`, in the order the policy above gives, until `bytes` are free there
+    /// by the backend's count (at least one copy); `record`'s own arrays are spared. Returns whether any
+    /// copy was dropped (then the allocation is worth trying again).
+    func evictForRoom(on device: Device, needing bytes: Int, sparing record: TaskRecord?) -> Bool {
         let slot = self.position(of: device)
-        let candidates = self.residentArrays.withLock { residents -> [any ResidentArray] in
-            residents[slot] = residents[slot].filter { $0.value.array != nil }
-            return residents[slot].compactMap { key, value in sparing.contains(key) ? nil : value.array }
+        guard self.residency.tracks(slot) else { return false }
+        let sparing = Set(record?.accesses.map(\.access.resident).map(ObjectIdentifier.init) ?? [])
+        var candidates: [(array: any ResidentArray, bytes: Int, sole: Bool, nextUse: UInt64, lastUse: UInt64)] = []
+        for (array, lastUse) in self.residency.idleResidents(on: slot, sparing: sparing) {
+            guard let (bufferBytes, sole) = array.residency(on: device) else { continue }
+            candidates.append((array, bufferBytes, sole, array.nextUse() ?? UInt64.max, lastUse))
+        }
+        candidates.sort { a, b in
+            if a.sole != b.sole { return !a.sole }
+            if a.nextUse != b.nextUse { return a.nextUse > b.nextUse }
+            if a.lastUse != b.lastUse { return a.lastUse < b.lastUse }
+            return a.bytes > b.bytes
         }
         var evicted = false
-        for array in candidates where array.evictToMakeRoom(on: device, registry: self.registry) {
+        for candidate in candidates {
+            if evicted, let free = self.freeMemory(on: device), free >= bytes { break }
+            guard self.residency.beginEviction(of: candidate.array, on: slot) else { continue }
+            let dropped = candidate.array.evictToMakeRoom(on: device, run: self)
+            self.residency.endEviction(of: candidate.array, on: slot, dropped: dropped)
+            guard dropped else { continue }
             evicted = true
+            self.evictions.withLock { counts in
+                if candidate.sole { counts.writtenBack += 1 } else { counts.dropped += 1 }
+                counts.bytesFreed += candidate.bytes
+            }
         }
         return evicted
+    }
+
+    /// Inside `record`'s body, an allocation of `bytes` on `device` failed for lack of memory: copies
+    /// give way, or the task waits (keeping its own) while other running tasks may give some back.
+    /// Returns whether the allocation is worth trying again.
+    func makeRoomInsideBody(of record: TaskRecord, on device: Device, needing bytes: Int) -> Bool {
+        let slot = self.position(of: device)
+        guard self.residency.tracks(slot) else { return false }
+        let releases = self.residency.releaseCount(on: slot)
+        if self.evictForRoom(on: device, needing: bytes, sparing: record) { return true }
+        return self.residency.waitForRelease(on: slot, since: releases, holdingPins: record.holdsPins)
+    }
+
+    /// Pins the arrays `record` declared on `device` (their copies there are not evicted until it
+    /// finishes), waiting for evictions of them in progress first.
+    func pinDeclaredArrays(of record: TaskRecord, on device: Device) {
+        let slot = self.position(of: device)
+        guard self.residency.tracks(slot), !record.accesses.isEmpty else { return }
+        let arrays = record.accesses.map(\.access.resident)
+        while let eviction = self.residency.pin(arrays, on: slot) { eviction.wait() }
+        record.holdsPins = true
+    }
+
+    /// Unpins what ``pinDeclaredArrays(of:on:)`` pinned; returns the device's release count before and
+    /// after (`nil` when nothing was pinned).
+    @discardableResult
+    func unpinDeclaredArrays(of record: TaskRecord, on device: Device) -> (before: UInt64, after: UInt64)? {
+        guard record.holdsPins else { return nil }
+        record.holdsPins = false
+        return self.residency.unpin(record.accesses.map(\.access.resident), on: self.position(of: device))
+    }
+
+    /// `record`'s move into `device` failed for lack of room (`bytes` asked for): copies give way, or
+    /// the task gives up its pins and waits while other running tasks may give memory back. Returns
+    /// whether to try the move again; `false` when nothing can ever free enough.
+    func makeRoomForMove(of record: TaskRecord, on device: Device, needing bytes: Int, releases: UInt64) -> Bool {
+        let slot = self.position(of: device)
+        guard self.residency.tracks(slot) else { return false }
+        // A task whose own data cannot fit does not wait for anything.
+        if let capacity = self.ledger.capacity(of: slot), self.workingSetBytes(of: record) > capacity { return false }
+        if self.evictForRoom(on: device, needing: bytes, sparing: record) { return true }
+        // Nothing to evict now: the running tasks' copies are pinned. Waiting with this task's own
+        // pins held could deadlock with another task waiting for them; they are given up meanwhile
+        // (which is not memory given back for this task's own purposes).
+        var since = releases
+        let unpinned = self.unpinDeclaredArrays(of: record, on: device)
+        if let (before, after) = unpinned, before == releases { since = after }
+        let released = self.residency.waitForRelease(on: slot, since: since, holdingPins: false)
+        if unpinned != nil { self.pinDeclaredArrays(of: record, on: device) }
+        return released
+    }
+
+    /// The bytes of the distinct arrays `record` declared (whole buffers: a device holds an array's
+    /// whole buffer), plus the memory it reserves.
+    func workingSetBytes(of record: TaskRecord) -> Int {
+        var seen = Set<ObjectIdentifier>()
+        var bytes = record.memory
+        for entry in record.accesses where seen.insert(ObjectIdentifier(entry.access.resident)).inserted {
+            bytes += entry.access.bufferBytes
+        }
+        return bytes
     }
 }
 
 extension PArrayStorage: ResidentArray {
-    func evictToMakeRoom(on device: Device, registry: DeviceRegistry) -> Bool {
+    func residency(on device: Device) -> (bytes: Int, holdsSoleCopy: Bool)? {
+        self.state.withLock { state in
+            guard let buffer = state.buffers[device] else { return nil }
+            let bytes = buffer.memory.allocation.byteCount
+            var planned = state.coherence
+            let copies = planned.evict(device, keepOneCopy: true, fallback: device == .cpu ? .gpu(0) : .cpu) ?? []
+            return (bytes, !copies.isEmpty)
+        }
+    }
+
+    func nextUse() -> UInt64? { self.history.withLock { $0.upcoming.next() } }
+
+    func evictToMakeRoom(on device: Device, run: RunScope) -> Bool {
         let idle = self.state.withLock { $0.buffers[device] != nil } && self.hasNoRunningWriters
         guard idle else { return false }
         do {
@@ -60,7 +190,8 @@ extension PArrayStorage: ResidentArray {
                 device,
                 keepOneCopy: true,
                 fallback: device == .cpu ? .gpu(0) : .cpu,
-                registry: registry
+                registry: run.registry,
+                run: run
             )
         } catch {
             // The data stays where it is (an eviction changes nothing unless its copies succeed).

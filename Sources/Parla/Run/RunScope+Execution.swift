@@ -1,3 +1,4 @@
+import Dispatch
 import ParlaDevices
 
 /// Execution: a ready task is placed on a device, its declared data is made valid there, its body
@@ -26,13 +27,24 @@ extension RunScope {
                 return false  // (submitted again when the predecessor completes)
             }
         }
-        guard let device = self.ledger.place(record, restrictedTo: requiredDevice) else {
+        // A task with declared data that may run on several devices goes where its data is (see
+        // `RunScope+Locality.swift`); others are spread by load alone.
+        var ranked: [Device]? = nil
+        if requiredDevice == nil && !record.accesses.isEmpty, let candidates = self.severalCandidates(of: record.placement)
+        {
+            ranked = self.rankedByLocality(record, among: candidates)
+        }
+        guard let device = self.ledger.place(record, restrictedTo: requiredDevice, ranked: ranked) else {
             record.checkLifecycle(becoming: .pending)  // (parked: submitted again later)
             return false
         }
         record.device = device
-        if record.memory > 0 { self.makeRoomForReservation(of: record, on: device) }
         let slot = self.position(of: device)
+        if !record.accesses.isEmpty {
+            record.startedAt = DispatchTime.now().uptimeNanoseconds
+            self.pinDeclaredArrays(of: record, on: device)
+        }
+        if record.memory > 0 { self.makeRoomForReservation(of: record, on: device) }
         self.ledger.taskStarted(on: slot)
         if let race = self.unorderedConflict(of: record) {
             self.finish(record, slot: slot, failure: race)
@@ -96,6 +108,15 @@ extension RunScope {
             do {
                 try self.prepare(entry, of: record, on: device)
             } catch {
+                if case .outOfMemory = error, let capacity = self.ledger.capacity(of: self.position(of: device)),
+                    self.workingSetBytes(of: record) > capacity
+                {
+                    return .unsatisfiableResources(
+                        task: record.name,
+                        detail:
+                            "its declared data and memory request (\(self.workingSetBytes(of: record)) bytes) do not fit in the \(capacity) bytes of \(device)"
+                    )
+                }
                 return .deviceFailed(
                     task: record.name,
                     device: device,
@@ -108,25 +129,26 @@ extension RunScope {
         return nil
     }
 
-    /// Moves one declared access of `record` to `device`; when the device is out of memory, the copies
-    /// other arrays left there give way, and the move is tried once more.
+    /// Moves one declared access of `record` to `device`; when a device is out of memory, copies no
+    /// running task uses give way (or the task waits for running tasks to give memory back), and the
+    /// move is tried again (see `RunScope+DeviceMemory.swift`).
     private func prepare(_ entry: DeclaredAccess, of record: TaskRecord, on device: Device) throws(DeviceError) {
-        func move() throws(DeviceError) {
-            try entry.access.prepare(
-                on: device,
-                mode: entry.mode,
-                run: self,
-                writer: entry.mode.writes ? record : nil,
-                isObsolete: nil
-            )
-        }
-        do {
-            try move()
-        } catch {
-            guard case .outOfMemory(let full, _, _) = error,
-                self.makeRoom(on: full, for: record)
-            else { throw error }
-            try move()
+        while true {
+            let releases = self.residency.releaseCount(on: self.position(of: device))
+            do {
+                try entry.access.prepare(
+                    on: device,
+                    mode: entry.mode,
+                    run: self,
+                    writer: entry.mode.writes ? record : nil,
+                    isObsolete: nil
+                )
+                return
+            } catch {
+                guard case .outOfMemory(let full, let requested, _) = error, full == device,
+                    self.makeRoomForMove(of: record, on: device, needing: requested, releases: releases)
+                else { throw error }
+            }
         }
     }
 
@@ -203,6 +225,11 @@ extension RunScope {
         for index in record.accesses.indices where record.accesses[index].mode.writes {
             record.accesses[index].access.endWrite(by: record, failed: failure != nil)
         }
+        if record.startedAt != 0 {
+            self.ledger.noteTaskTime(nanoseconds: DispatchTime.now().uptimeNanoseconds &- record.startedAt, on: slot)
+            record.startedAt = 0
+        }
+        self.unpinDeclaredArrays(of: record, on: record.device)
         self.ledger.taskEnded(record, on: slot)
         record.complete(failure: failure, onWorkerLoop: onWorkerLoop)
     }

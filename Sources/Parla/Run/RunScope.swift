@@ -9,7 +9,9 @@ import Synchronization
 /// - execution (`RunScope+Execution.swift`): a ready task's data moves, its body, its completion;
 /// - runahead (`RunScope+Runahead.swift`): GPU tasks that complete when their queued work does,
 ///   without a worker waiting for it;
-/// - device memory (`RunScope+DeviceMemory.swift`): copies that give way when a device is full;
+/// - device memory (`RunScope+DeviceMemory.swift`, with ``DeviceResidency``): copies that give way
+///   when a device is full;
+/// - locality (`RunScope+Locality.swift`): which of a task's allowed devices suits its data best;
 /// - the registry of runs in progress (`RunRegistry.swift`): which run the calling code belongs to.
 final class RunScope: Sendable {
     let registry: DeviceRegistry
@@ -37,9 +39,19 @@ final class RunScope: Sendable {
     private let firstFailure = Mutex<(any Error)?>(nil)
     /// Bytes moved for PArrays by this run, per link.
     let movement = AdaptiveMutex<[DataMovementLog.Link: Int]>([:])
-    /// Per device (by position): the arrays that allocated copies there for this run (see
-    /// `makeRoom(on:for:)`).
-    let residentArrays: Mutex<[[ObjectIdentifier: WeakResidentArray]]>
+    /// The copies the run keeps on its devices of bounded memory, for eviction.
+    let residency: DeviceResidency
+    /// Whether a device of the run has bounded memory (its tasks' accesses are then recorded as uses to
+    /// come, which eviction weighs).
+    let mayEvict: Bool
+    /// What eviction did in this run.
+    let evictions = Mutex(EvictionCounts())
+
+    /// Numbers the spawns of tasks with data accesses, in every run (see ``UpcomingUses``).
+    private static let spawnOrders = Atomic<UInt64>(0)
+
+    /// The next spawn order.
+    static func nextSpawnOrder() -> UInt64 { Self.spawnOrders.add(1, ordering: .relaxed).newValue }
 
     init(registry: DeviceRegistry, dependencyMode: DependencyMode, pool: WorkerPool) {
         self.registry = registry
@@ -53,8 +65,10 @@ final class RunScope: Sendable {
             runahead && asynchronous ? LaunchedWorkQueue(device: device) : nil
         }
         self.accounting = RunAccounting(pool: pool)
-        self.ledger = ResourceLedger(devices: self.devices, capacities: backends.map { $0?.memoryCapacity }, pool: pool)
-        self.residentArrays = Mutex(Array(repeating: [:], count: registry.devices.count))
+        let capacities = backends.map { $0?.memoryCapacity }
+        self.ledger = ResourceLedger(devices: self.devices, capacities: capacities, pool: pool)
+        self.residency = DeviceResidency(capacities: capacities)
+        self.mayEvict = capacities.contains { $0 != nil }
     }
 
     /// The slot of `device` in the per-device arrays (GPUs by index, the CPU last).
@@ -94,9 +108,7 @@ final class RunScope: Sendable {
     /// million ids alive with it.
     func releaseTaskState() {
         self.stalls.releaseSpaces()
-        self.residentArrays.withLock { residents in
-            for slot in residents.indices { residents[slot] = [:] }
-        }
+        self.residency.removeAll()
     }
 }
 

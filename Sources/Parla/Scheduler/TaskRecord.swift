@@ -70,6 +70,14 @@ class TaskRecord: @unchecked Sendable {
     /// The device chosen for the task.
     @exclusivity(unchecked) var device: Device = .cpu
 
+    /// Whether the task has pinned its declared arrays on its device (see `RunScope+DeviceMemory.swift`),
+    /// until it finishes.
+    @exclusivity(unchecked) var holdsPins = false
+
+    /// When the task started running (nanoseconds of the monotonic clock), for the device's average
+    /// task time; 0 when not measured (tasks without declared data).
+    @exclusivity(unchecked) var startedAt: UInt64 = 0
+
     #if PARLA_INTERNAL_CHECKS
     /// Where the record is in its life cycle (see `TaskRecord+Lifecycle.swift`), tracked in builds with
     /// internal checks only.
@@ -470,8 +478,8 @@ extension TaskRecord: DeviceFailureSink {
 
     var deviceRegistry: DeviceRegistry { self.withScope { $0.registry } }
 
-    func makeRoom(on device: Device) -> Bool {
-        self.withScope { $0.makeRoom(on: device, for: self) }
+    func makeRoom(on device: Device, needing bytes: Int) -> Bool {
+        self.withScope { $0.makeRoomInsideBody(of: self, on: device, needing: bytes) }
     }
 
     func checkAfterDeviceWork(_ check: @escaping @Sendable () -> (any Error)?) {

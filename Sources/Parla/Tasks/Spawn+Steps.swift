@@ -295,6 +295,8 @@ private func registerAccesses(
     waits: inout PendingWaits
 ) -> ParlaError? {
     var sharingFailure: ParlaError? = nil
+    // In runs whose devices may evict, the accesses are also uses to come, in spawn order.
+    let upcomingOrder = scope.mayEvict ? RunScope.nextSpawnOrder() : nil
     // (By position: entries are not copied, which would retain their arrays.)
     for position in record.accesses.indices {
         let mode = record.accesses[position].mode
@@ -303,7 +305,8 @@ private func registerAccesses(
             generation: generation,
             run: scope.serial,
             mode: mode,
-            keepFinished: scope.dependencyMode == .explicit
+            keepFinished: scope.dependencyMode == .explicit,
+            upcomingOrder: upcomingOrder
         )
         if let other = conflicting.first(where: \.isOfAnotherRun) {
             sharingFailure =
@@ -396,6 +399,9 @@ private func spawnPrefetch(
         vcus: 0,
         memory: 0,
         synchronous: {
+            // Prefetches never evict: one that might need more memory than the device has free now
+            // leaves the move to the task (a ready task's move may evict the copies prefetches made).
+            if let free = scope.freeMemory(on: device), free < access.bufferBytes { return }
             // A failure here (no room, say) is not the task's, and changes nothing: the task moves the
             // data again and reports it.
             try? access.prepare(on: device, mode: .input, run: scope, writer: nil) {

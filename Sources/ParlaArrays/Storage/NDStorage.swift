@@ -33,10 +33,15 @@ final class NDStorage<Element: NDElement>: @unchecked Sendable {
 
     /// Allocates `capacity` uninitialized elements on `backend`'s device.
     @usableFromInline
-    init(uninitializedCapacity capacity: Int, on backend: any DeviceBackend) throws(DeviceError) {
+    convenience init(uninitializedCapacity capacity: Int, on backend: any DeviceBackend) throws(DeviceError) {
         parlaPrecondition(capacity >= 0, "cannot allocate a negative number of elements (\(capacity))")
+        self.init(capacity: capacity, allocation: try backend.allocate(byteCount: capacity * MemoryLayout<Element>.stride))
+    }
+
+    /// Storage of `capacity` uninitialized elements in `allocation`.
+    private init(capacity: Int, allocation: DeviceAllocation) {
         self.capacity = capacity
-        self.allocation = try backend.allocate(byteCount: capacity * MemoryLayout<Element>.stride)
+        self.allocation = allocation
         self.isHostAddressable = self.allocation.hostPointer != nil
         // `Element` is BitwiseCopyable, so binding raw memory to it and leaving it uninitialized until
         // first written is valid; nothing needs deinitializing before deallocation.
@@ -48,18 +53,25 @@ final class NDStorage<Element: NDElement>: @unchecked Sendable {
     }
 
     /// Allocates `capacity` uninitialized elements on `backend`'s device; inside a task, when the device
-    /// is out of memory, the copies of arrays the task does not use give way, and the allocation is
-    /// tried once more. (Not for callers that hold an array's lock: making room takes other arrays'.)
+    /// is out of memory, the copies of arrays no running task uses give way (or the task waits for
+    /// running ones to give memory back), and the allocation is tried again. (Not for callers that hold
+    /// an array's lock: making room takes other arrays'.)
     @usableFromInline
     convenience init(makingRoomFor capacity: Int, on backend: any DeviceBackend) throws(DeviceError) {
-        do {
-            try self.init(uninitializedCapacity: capacity, on: backend)
-        } catch {
-            guard case .outOfMemory = error, let task = RunningTask.sink, task.makeRoom(on: backend.device) else {
-                throw error
+        parlaPrecondition(capacity >= 0, "cannot allocate a negative number of elements (\(capacity))")
+        let bytes = capacity * MemoryLayout<Element>.stride
+        var allocation: DeviceAllocation
+        while true {
+            do {
+                allocation = try backend.allocate(byteCount: bytes)
+                break
+            } catch {
+                guard case .outOfMemory = error, let task = RunningTask.sink,
+                    task.makeRoom(on: backend.device, needing: bytes)
+                else { throw error }
             }
-            try self.init(uninitializedCapacity: capacity, on: backend)
         }
+        self.init(capacity: capacity, allocation: allocation)
     }
 
     /// Allocates `capacity` uninitialized elements in host memory; stops if the host is out of memory.

@@ -9,9 +9,10 @@ package protocol DeviceFailureSink: AnyObject, Sendable {
     var hasRecordedDeviceFailure: Bool { get }
     /// The devices of the task's run.
     var deviceRegistry: DeviceRegistry { get }
-    /// Evicts copies of arrays the task does not use from `device`, after an allocation there failed
-    /// for lack of memory; returns whether any was dropped (then the allocation is worth trying again).
-    func makeRoom(on device: Device) -> Bool
+    /// Makes room for `bytes` on `device`, after an allocation there failed for lack of memory: evicts
+    /// copies of arrays no running task uses, or waits while running tasks may give memory back.
+    /// Returns whether the allocation is worth trying again (`false`: nothing can free more).
+    func makeRoom(on device: Device, needing bytes: Int) -> Bool
     /// Runs `check` once the device work the task queued has finished (before the task completes); an
     /// error it returns fails the task (a result only the device knows, such as a factorization's).
     func checkAfterDeviceWork(_ check: @escaping @Sendable () -> (any Error)?)

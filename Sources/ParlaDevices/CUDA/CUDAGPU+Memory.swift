@@ -4,6 +4,13 @@ import Synchronization
 extension CUDAGPU {
     public func allocate(byteCount: Int) throws(DeviceError) -> DeviceAllocation {
         parlaPrecondition(byteCount >= 0, "cannot allocate a negative number of bytes (\(byteCount)) on \(self.device)")
+        if self.isCapped, let capacity = self.memoryCapacity {
+            // (A soft cap: concurrent allocations may overshoot it by what they allocate together.)
+            let used = self.inUse.load(ordering: .relaxed)
+            if used + byteCount > capacity {
+                throw .outOfMemory(device: self.device, requested: byteCount, free: Swift.max(capacity - used, 0))
+            }
+        }
         let size = Self.poolSize(for: byteCount)
         if let (cached, fence) = self.pool.withLock({ $0.take(size) }) {
             self.inUse.add(byteCount, ordering: .relaxed)

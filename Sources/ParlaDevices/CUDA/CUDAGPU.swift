@@ -16,7 +16,12 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
 
     public let device: Device
     public let name: String
+    /// The device's memory, or less under the cap of `PARLA_DEVICE_MEMORY` (``isCapped``).
     public let memoryCapacity: Int?
+
+    /// Whether `PARLA_DEVICE_MEMORY` caps the memory used below the device's own: allocations that
+    /// would take more than ``memoryCapacity`` in use fail as out of memory.
+    let isCapped: Bool
     public let isHostAddressable = false
     /// Kernels and copies run on CUDA streams, after the calls that queue them return.
     public let completesAsynchronously = true
@@ -90,7 +95,9 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
             Int32(PARLA_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT),
             of: handle
         )
-        self.memoryCapacity = try driver.totalMemory(of: handle)
+        let total = try driver.totalMemory(of: handle)
+        self.memoryCapacity = try DeviceMemoryLimit.applied(to: total)
+        self.isCapped = self.memoryCapacity != total
         let device = Device.gpu(index)
         let context = try driver.retainPrimaryContext(of: handle, for: device)
         self.context = context

@@ -68,18 +68,19 @@ public final class DeviceRegistry: Sendable {
             return DeviceRegistry(
                 selection: selection,
                 host: HostBackend(),
-                gpus: (0..<count).map { VirtualGPU(index: $0, capacity: memory) },
+                gpus: try Self.virtualGPUs(count, capacity: memory),
                 usesCUDA: false
             )
         case .virtualWithFaults(let count, let memory, let faults):
             parlaPrecondition(count >= 0, "the number of virtual GPUs cannot be negative (\(count))")
+            let capacity = try DeviceMemoryLimit.applied(to: memory)
             return DeviceRegistry(
                 selection: selection,
                 host: HostBackend(),
                 gpus: (0..<count).map { index in
                     var plan = faults
                     plan.seed = faults.seed &+ UInt64(index) &* 0x9E37_79B9
-                    return VirtualGPU(index: index, capacity: memory, faults: plan)
+                    return VirtualGPU(index: index, capacity: capacity, faults: plan)
                 },
                 usesCUDA: false
             )
@@ -98,12 +99,18 @@ public final class DeviceRegistry: Sendable {
                 return DeviceRegistry(
                     selection: selection,
                     host: HostBackend(),
-                    gpus: (0..<DeviceSelection.defaultVirtualGPUCount).map { VirtualGPU(index: $0) },
+                    gpus: try Self.virtualGPUs(DeviceSelection.defaultVirtualGPUCount, capacity: nil),
                     usesCUDA: false,
                     fallbackReason: error.description
                 )
             }
         }
+    }
+
+    /// `count` virtual GPUs of `capacity` bytes each, under the cap of `PARLA_DEVICE_MEMORY`.
+    private static func virtualGPUs(_ count: Int, capacity: Int?) throws(DeviceError) -> [VirtualGPU] {
+        let capacity = try DeviceMemoryLimit.applied(to: capacity)
+        return (0..<count).map { VirtualGPU(index: $0, capacity: capacity) }
     }
 
     /// The backend of `device`.
