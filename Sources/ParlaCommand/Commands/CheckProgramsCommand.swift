@@ -20,6 +20,13 @@ struct CheckProgramsCommand: AsyncParsableCommand {
             complete with the right values or fail with a named error, no run may hang (a watchdog ends \
             the check after --timeout seconds), and the array must end as the sequential program does \
             with only the writes of the tasks that completed.
+
+            With --eviction (virtual GPUs), each program instead makes tasks on four \
+            to six arrays of one size, each task declaring one to three of them (or regions) in random \
+            modes, placed on one GPU, the CPU, any GPU or either of two GPUs, and each GPU gets room for \
+            only about three of the arrays (the memory of --devices is replaced): copies must keep giving \
+            way. No task's own data exceeds a GPU's memory, so every task must complete with the \
+            sequential program's values, and no run may hang.
             """
     )
 
@@ -32,6 +39,9 @@ struct CheckProgramsCommand: AsyncParsableCommand {
     @Option(help: "The chance that each device call fails (an injected fault), for virtual or cuda-simulated devices.")
     var faults: Double?
 
+    @Flag(help: "Run programs on several arrays with room on each GPU for about three of them (eviction).")
+    var eviction = false
+
     @Option(help: "Seconds a program may run before it counts as hung.")
     var timeout: Double = 120
 
@@ -43,6 +53,10 @@ struct CheckProgramsCommand: AsyncParsableCommand {
         guard gpus > 0 else { throw ValidationError("the selected devices have no GPU (real or virtual)") }
         let selection = registry.selection
         let names = registry.gpus.map(\.name)
+        if eviction {
+            try await self.runEvictionPrograms(on: selection, gpus: gpus, names: names)
+            return
+        }
         print("random PArray programs on \(gpus) GPU(s) (\(names.joined(separator: ", "))) and the CPU")
         if let faults, !(0...1).contains(faults) {
             throw ValidationError("--faults is a probability between 0 and 1, not \(faults)")
@@ -92,5 +106,48 @@ struct CheckProgramsCommand: AsyncParsableCommand {
         } else {
             print("all \(programs) programs (\(tasks) tasks) agree with the sequential model (\(format(elapsed)) s)")
         }
+    }
+}
+
+extension CheckProgramsCommand {
+    /// `--eviction`: random programs on several arrays, with room on each GPU for about three of them.
+    func runEvictionPrograms(on selection: DeviceSelection, gpus: Int, names: [String]) async throws {
+        if faults != nil { throw ValidationError("--eviction and --faults cannot be combined") }
+        guard selection.withGPUMemory(0) != nil else {
+            throw ValidationError("--eviction needs virtual GPUs (--devices virtual:N)")
+        }
+        print(
+            "random programs on 4-6 PArrays on \(gpus) GPU(s) (\(names.joined(separator: ", "))) and the CPU, each GPU with room for about 3 of them"
+        )
+        let clock = ContinuousClock()
+        let start = clock.now
+        var tasks = 0
+        var failed: [String] = []
+        for index in 0..<programs {
+            let seed = self.seed + UInt64(index)
+            let mode: DependencyMode = seed % 2 == 0 ? .inferred : .explicit
+            let watchdog = Watchdog(seconds: self.timeout) {
+                "eviction program \(seed) (\(mode) dependencies, \(selection)) did not finish within \(self.timeout) s: it hangs"
+            }
+            let outcome = try await RandomEvictionProgram(seed: seed, dependencies: mode).run(
+                gpuCounts: gpus...gpus,
+                on: { _, memory in selection.withGPUMemory(memory) ?? selection }
+            )
+            watchdog.stop()
+            tasks += outcome.tasks
+            failed += outcome.mismatches
+            if (index + 1) % 100 == 0 || index + 1 == programs {
+                print("  \(index + 1) programs, \(tasks) tasks, \(failed.count) difference(s) or failure(s)")
+            }
+        }
+        let elapsed = seconds(start.duration(to: clock.now))
+        if !failed.isEmpty {
+            for line in failed.prefix(20) { print(line) }
+            print("\(failed.count) difference(s) or failure(s) against the sequential programs")
+            throw ExitCode.failure
+        }
+        print(
+            "all \(programs) eviction programs (\(tasks) tasks) agree with the sequential model, no task failed (\(format(elapsed)) s)"
+        )
     }
 }
