@@ -30,6 +30,9 @@ struct BlockedCholesky: Sendable {
     /// The GPUs used.
     let gpus: [Device]
     let mapping: Mapping
+    /// The rows of a diagonal factor block that the residual check masks at once (at most a quarter of
+    /// the block; its temporaries are squares of this order).
+    var maskStrip = 256
 
     /// The number of block rows (and columns).
     var blockCount: Int { self.n / self.block }
@@ -151,48 +154,149 @@ struct BlockedCholesky: Sendable {
     /// ‖A − L·Lᵀ‖_F / ‖A‖_F, computed by tasks on the GPUs: each lower block of `A` less the products of
     /// the factor's blocks that make it (the factor's diagonal blocks without what lies above their
     /// diagonal, which the factorization leaves as it was).
+    ///
+    /// Every task declares at most three blocks and allocates at most one block-sized temporary, so that
+    /// the check runs on GPUs that hold only a few blocks. Per lower block `(i, j)`, one chain of tasks on
+    /// one GPU, ordered by their accesses to the block's remainder `R` (the program's host block, wrapped):
+    /// - `‖A[i][j]‖²`: reads `R` (still `A[i][j]`);
+    /// - for each `k < j`, `R −= L[i][k] · L[j][k]ᵀ`: reads both, writes `R`;
+    /// - `R −= L[i][j] · tril(L[j][j])ᵀ`: reads both, writes `R` (see ``subtractMaskedProduct(from:_:_:strip:)``);
+    /// - `‖R‖²`: reads `R`.
+    ///
+    /// The chains run one per GPU at a time (the next is spawned when the one before it on that GPU has
+    /// finished), so that a GPU holds one remainder, which never has to be written back to the host to
+    /// make room (that would first copy the program's host block), and each remainder (with its GPU
+    /// copy) is released as its chain ends.
     func relativeResidual(of factor: [[PArray<Double>]], original host: [[NDArray<Double>]]) async throws -> Double {
         let count = self.blockCount
-        let b = self.block
-        let lowerOnes = PArray(NDArray<Double>((0..<b).map { r in (0..<b).map { c in c <= r ? 1 : 0 } }))
-        let masked = (0..<count).map { _ in PArray(NDArray<Double>.zeros([b, b])) }
-        let maskSpace = TaskSpace("mask")
-        for j in 0..<count {
-            spawn(maskSpace[j], placement: self.owner(ofRow: j), input: [factor[j][j], lowerOnes], output: [masked[j]])
-            {
-                masked[j].update(factor[j][j].array * lowerOnes.array)
-            }
-        }
-        try await maskSpace.wait()
-        var parts: [ParlaTask<(Double, Double)>] = []
-        for i in 0..<count {
-            for j in 0...i {
-                let remainder = PArray(host[i][j])
-                let inputs: [PArray<Double>] = (0...j).flatMap { k in
-                    [k == j ? masked[j] : factor[j][k], k == i ? masked[i] : factor[i][k]]
-                }
-                parts.append(
-                    spawn(placement: self.owner(ofRow: i), input: inputs, inOut: [remainder]) {
-                        () -> (Double, Double) in
-                        let original: Double = (remainder.array * remainder.array).sum().item()
-                        for k in 0...j {
-                            let left = k == i ? masked[i] : factor[i][k]
-                            let right = k == j ? masked[j] : factor[j][k]
-                            remainder.multiplyAdd(left.array, right.array, alpha: -1, beta: 1, transposeB: true)
-                        }
-                        let left: Double = (remainder.array * remainder.array).sum().item()
-                        let weight = i == j ? 1.0 : 2.0  // the upper block mirrors the lower one
-                        return (weight * original, weight * left)
-                    }
-                )
-            }
-        }
+        let pairs = (0..<count).flatMap { i in (0...i).map { j in (i, j) } }
+        var inFlight: [ResidualChain] = []
         var (norm, residual) = (0.0, 0.0)
-        for part in parts {
+        for (chain, (i, j)) in pairs.enumerated() {
+            if inFlight.count == self.gpus.count {
+                // The chain on this chain's GPU `gpus.count` chains ago.
+                let (original, left) = try await inFlight.removeFirst().value
+                norm += original
+                residual += left
+            }
+            inFlight.append(
+                self.spawnResidualChain(i, j, of: factor, original: host[i][j], on: self.gpus[chain % self.gpus.count])
+            )
+        }
+        for part in inFlight {
             let (original, left) = try await part.value
             norm += original
             residual += left
         }
         return (residual / norm).squareRoot()
+    }
+
+    /// Spawns the tasks that compute `‖A[i][j]‖²` and `‖(A − L·Lᵀ)[i][j]‖²` on `device` (see
+    /// ``relativeResidual(of:original:)``).
+    func spawnResidualChain(
+        _ i: Int,
+        _ j: Int,
+        of factor: [[PArray<Double>]],
+        original: NDArray<Double>,
+        on device: Device
+    ) -> ResidualChain {
+        // Wraps the program's host block, which stays as it was: the tasks write only the GPU's copy.
+        let remainder = PArray(original)
+        let originalNorm = spawn(placement: device, input: [remainder]) { () -> Double in
+            (remainder.array * remainder.array).sum().item()
+        }
+        for k in 0..<j {
+            let (left, right) = (factor[i][k], factor[j][k])
+            spawn(placement: device, input: i == j ? [left] : [left, right], inOut: [remainder]) {
+                remainder.multiplyAdd(left.array, right.array, alpha: -1, beta: 1, transposeB: true)
+            }
+        }
+        let (left, diagonal) = (factor[i][j], factor[j][j])
+        let strip = self.maskStrip
+        spawn(placement: device, input: i == j ? [diagonal] : [left, diagonal], inOut: [remainder]) {
+            if i == j {
+                let masked = Self.lowerTriangle(of: diagonal.array, strip: strip)
+                remainder.multiplyAdd(masked, masked, alpha: -1, beta: 1, transposeB: true)
+            } else {
+                Self.subtractMaskedProduct(from: remainder, left.array, diagonal.array, strip: strip)
+            }
+        }
+        let leftNorm = spawn(placement: device, input: [remainder]) { () -> Double in
+            (remainder.array * remainder.array).sum().item()
+        }
+        return ResidualChain(original: originalNorm, left: leftNorm, weight: i == j ? 1 : 2)
+    }
+
+    /// The tasks of one block's part of the residual (see ``spawnResidualChain(_:_:of:original:on:)``).
+    struct ResidualChain {
+        /// `‖A[i][j]‖²`.
+        let original: ParlaTask<Double>
+        /// `‖(A − L·Lᵀ)[i][j]‖²`, the chain's last task.
+        let left: ParlaTask<Double>
+        /// 2 off the diagonal (the upper block mirrors the lower one), else 1.
+        let weight: Double
+
+        /// The weighted squares, once the chain has finished.
+        var value: (original: Double, left: Double) {
+            get async throws {
+                (self.weight * (try await self.original.value), self.weight * (try await self.left.value))
+            }
+        }
+    }
+
+    /// The rows of a strip of a diagonal block of order `order` masked at once: `rows`, but at most a
+    /// quarter of the block (the masking's temporaries, two squares of this order, stay within an eighth
+    /// of a block).
+    static func stripRows(_ order: Int, at rows: Int) -> Int { Swift.max(1, Swift.min(rows, order / 4)) }
+
+    /// Lower-triangular ones of order `order`, on `device`.
+    static func lowerOnes(_ order: Int, on device: Device) -> NDArray<Double> {
+        NDArray((0..<(order * order)).map { $0 % order <= $0 / order ? 1.0 : 0.0 }, shape: [order, order]).to(device)
+    }
+
+    /// `square` without what lies above its diagonal, a copy on its device (the only block-sized
+    /// temporary: the masking goes strip by strip).
+    static func lowerTriangle(of square: NDArray<Double>, strip: Int) -> NDArray<Double> {
+        let order = square.shape[0]
+        let strip = Self.stripRows(order, at: strip)
+        let ones = Self.lowerOnes(strip, on: square.device)
+        var masked = square.copy()
+        for start in stride(from: 0, to: order, by: strip) {
+            let end = Swift.min(start + strip, order)
+            if end < order { masked[start..<end, end...] = 0.0 }
+            let corner = square[start..<end, start..<end] * ones[0..<(end - start), 0..<(end - start)]
+            masked[start..<end, start..<end] = corner
+        }
+        return masked
+    }
+
+    /// `remainder −= left · tril(diagonal)ᵀ`, where `tril` drops what lies above the diagonal, with no
+    /// block-sized temporary: for each strip of the diagonal block's rows, the columns of `remainder`
+    /// it makes take the product with the strip's part left of the diagonal, then with its masked
+    /// corner (a small square).
+    static func subtractMaskedProduct(
+        from remainder: PArray<Double>,
+        _ left: NDArray<Double>,
+        _ diagonal: NDArray<Double>,
+        strip: Int
+    ) {
+        let order = diagonal.shape[0]
+        let strip = Self.stripRows(order, at: strip)
+        let ones = Self.lowerOnes(strip, on: diagonal.device)
+        for start in stride(from: 0, to: order, by: strip) {
+            let end = Swift.min(start + strip, order)
+            let columns = remainder[0..., start..<end]
+            if start > 0 {
+                columns.multiplyAdd(
+                    left[0..., 0..<start],
+                    diagonal[start..<end, 0..<start],
+                    alpha: -1,
+                    beta: 1,
+                    transposeB: true
+                )
+            }
+            let corner = diagonal[start..<end, start..<end] * ones[0..<(end - start), 0..<(end - start)]
+            columns.multiplyAdd(left[0..., start..<end], corner, alpha: -1, beta: 1, transposeB: true)
+        }
     }
 }

@@ -82,27 +82,30 @@ struct CholeskyCommand: AsyncParsableCommand {
         let flops = BlockedCholesky.flops(n)
         var lastFactor: [[PArray<Double>]]? = nil
         for start in [Start.gpu, .host] where self.start == .both || self.start == start {
-            var times: [Double] = []
+            var runs: [FactorizationRun] = []
             for _ in 0..<repetitions {
                 let a = BlockedCholesky.parrays(host)
-                var elapsed = 0.0
+                var run = FactorizationRun()
                 try await Parla.run(devices: registry.selection) {
                     if start == .gpu { try await program.distribute(a) }
+                    let movedBefore = DataMovementLog.currentRun
                     let begin = clock.now
                     let space = TaskSpace("cholesky")
                     program.spawnFactorization(a, in: space)
                     try await space.wait()
                     if start == .host { try await program.gatherOnHost(a) }
-                    elapsed = seconds(begin.duration(to: clock.now))
+                    run.seconds = seconds(begin.duration(to: clock.now))
+                    run.moved = FactorizationRun.difference(DataMovementLog.currentRun, since: movedBefore)
                 }
-                times.append(elapsed)
+                runs.append(run)
                 lastFactor = a
             }
-            let best = times.min()!
+            let best = runs.min { $0.seconds < $1.seconds }!
             let label = start == .gpu ? "data on the GPUs:" : "host to host:    "
             print(
-                "\(label) best \(duration(best)), \(rate(flops / best)) (runs: \(times.map(duration).joined(separator: ", ")))"
+                "\(label) best \(duration(best.seconds)), \(rate(flops / best.seconds)) (runs: \(runs.map { duration($0.seconds) }.joined(separator: ", ")))"
             )
+            print("                  \(best.summary)")
         }
         if !skipCheck, let factor = lastFactor {
             print("checking ‖A − L·Lᵀ‖/‖A‖ (tasks on the GPUs)…")
@@ -135,6 +138,42 @@ struct CholeskyCommand: AsyncParsableCommand {
 }
 
 extension BlockedCholesky.Mapping: ExpressibleByArgument {}
+
+/// What one factorization run of `parla app cholesky` measured in its timed part: from the spawn of the
+/// factorization (once the blocks are on the GPUs, for a run with the data there) to its end (once the
+/// factor is back on the host, for a run from the host).
+struct FactorizationRun {
+    /// The time of the timed part.
+    var seconds = 0.0
+    /// The bytes the run's PArrays moved per link in the timed part (``DataMovementLog/currentRun``).
+    var moved: [(link: DataMovementLog.Link, bytes: Int)] = []
+    // The eviction counts under device memory pressure go here, and into `summary`.
+
+    /// `moved: cpu -> gpu(0) 1.20 GB, gpu(0) -> gpu(1) 302 MB`, or `moved: nothing`.
+    var summary: String {
+        let links = self.moved.filter { $0.bytes > 0 }.map { "\($0.link) \(byteCount($0.bytes))" }
+        return "moved: \(links.isEmpty ? "nothing" : links.joined(separator: ", "))"
+    }
+
+    /// The bytes moved per link in `now` beyond those of `before` (two readings of one run's log), in
+    /// `now`'s order.
+    static func difference(
+        _ now: [(link: DataMovementLog.Link, bytes: Int)],
+        since before: [(link: DataMovementLog.Link, bytes: Int)]
+    ) -> [(link: DataMovementLog.Link, bytes: Int)] {
+        let earlier = Dictionary(before.map { ($0.link, $0.bytes) }, uniquingKeysWith: +)
+        return now.map { ($0.link, $0.bytes - earlier[$0.link, default: 0]) }.filter { $0.bytes > 0 }
+    }
+}
+
+/// `1.20 GB`, `302 MB`, `48.0 kB`, `512 B`: decimal units, three significant digits.
+func byteCount(_ bytes: Int) -> String {
+    let value = Double(bytes)
+    if value >= 1e9 { return "\(significant(value / 1e9)) GB" }
+    if value >= 1e6 { return "\(significant(value / 1e6)) MB" }
+    if value >= 1e3 { return "\(significant(value / 1e3)) kB" }
+    return "\(bytes) B"
+}
 
 /// `3.14e-17`: a positive number with three significant digits.
 func scientific(_ value: Double) -> String {
