@@ -8,7 +8,9 @@ import Testing
 /// busy enough to make moving the data the faster way (see `RunScope+Locality.swift`).
 @Suite("locality- and load-aware mapping")
 struct LocalityMappingTests {
-    @Test("a task reading an array valid only on gpu(2) runs there when the loads are equal, elsewhere when gpu(2) is busy")
+    @Test(
+        "a task reading an array valid only on gpu(2) runs there when the loads are equal, elsewhere when gpu(2) is busy"
+    )
     func localityThenLoad() async throws {
         let chosen = Mutex<[Device]>([])
         try await Parla.run(devices: .virtual(gpus: 4)) {

@@ -120,7 +120,14 @@ struct SpawnTests {
             // its record is reused)...
             let reader = TypedTaskRecord<Void>.madeByHand(in: scope)
             scope.accounting.taskSpawned()
-            _ = A.inferDependencies(of: reader, generation: 0, run: scope.serial, mode: .input, keepFinished: false, upcomingOrder: nil)
+            _ = A.inferDependencies(
+                of: reader,
+                generation: 0,
+                run: scope.serial,
+                mode: .input,
+                keepFinished: false,
+                upcomingOrder: nil
+            )
             reader.makeNeverReady()
             scope.accounting.taskBecameActive()
             reader.complete(failure: nil)

@@ -271,7 +271,7 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
         return copies
     }
 
-    /// The pieces of `region` as they are now, to put back with ``restore(_:from:overwritten:)``.
+    /// The pieces of `region` as they are now, to put back with ``restore(_:from:overwritten:present:)``.
     func snapshot(of region: Box) -> [(box: Box, holders: DeviceSet)] {
         var pieces: [(box: Box, holders: DeviceSet)] = []
         // (A region of the array before `update` changed its number of axes has nothing to put back.)
@@ -287,14 +287,33 @@ public struct CoherenceProtocol: Sendable, CustomStringConvertible {
     /// where another device also held a piece (a task that fails leaves the region as it was before it
     /// started; the copy its writes changed in place is valid only where nothing else holds the
     /// earlier data).
-    mutating func restore(_ region: Box, from earlier: [(box: Box, holders: DeviceSet)], overwritten: Device?) {
+    ///
+    /// Only devices of `present` (those that still have a buffer: a copy may have been evicted from
+    /// another device while the task ran) are put back; a piece that no such device held keeps its
+    /// current holders.
+    mutating func restore(
+        _ region: Box,
+        from earlier: [(box: Box, holders: DeviceSet)],
+        overwritten: Device?,
+        present: DeviceSet
+    ) {
         var changed: [(box: Box, holders: DeviceSet)] = []
+        var current: [(box: Box, holders: DeviceSet)] = []
         for (box, holders) in self.index.remove(intersecting: region, where: { _, _ in true }) {
             self.count(box, heldBy: holders, sign: -1)
             for rest in box.subtracting(region) { changed.append((rest, holders)) }
+            if let inside = box.intersection(region) { current.append((inside, holders)) }
         }
         for (box, holders) in earlier {
             var kept = holders
+            kept.mask &= present.mask
+            if kept.mask == 0 {
+                // (The earlier data is gone with an evicted copy: what is there now stays.)
+                for (now, nowHolders) in current {
+                    if let part = now.intersection(box) { changed.append((part, nowHolders)) }
+                }
+                continue
+            }
             if let overwritten, kept.count > 1 { kept.remove(overwritten) }
             changed.append((box, kept))
         }

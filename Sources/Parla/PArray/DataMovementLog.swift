@@ -26,6 +26,12 @@ public enum DataMovementLog {
         sorted((RunScope.currentTask?.scope ?? RunScope.awaiterScope)?.movement.withLock { $0 } ?? [:])
     }
 
+    /// What eviction did in the `Parla.run` whose body (or task) asks, when a device's memory was full
+    /// (see ``EvictionCounts``; empty outside a run).
+    public static var currentRunEvictions: EvictionCounts {
+        (RunScope.currentTask?.scope ?? RunScope.awaiterScope)?.evictions.withLock { $0 } ?? EvictionCounts()
+    }
+
     private static func sorted(_ all: [Link: Int]) -> [(link: Link, bytes: Int)] {
         func key(_ device: Device) -> Int { device.kind == .cpu ? -1 : device.index }
         return all.map { ($0.key, $0.value) }.sorted {

@@ -145,6 +145,12 @@ extension PArray {
                 do throws(DeviceError) {
                     try self.storage.unshare(unsharing)
                 } catch {
+                    // (Inside a task, copies no running task uses give way, or the task waits for room.)
+                    if case .outOfMemory(_, let requested, _) = error, let task,
+                        task.makeRoom(on: device, needing: requested)
+                    {
+                        continue
+                    }
                     let what = "making \(self.storage.label)'s copy on \(device) its own before a write"
                     guard let task else { fatalError("\(what) failed: \(error)") }
                     task.recordDeviceFailure(error, operation: what)

@@ -14,15 +14,17 @@ extension PArrayStorage {
     /// Drops `device`'s copy (see ``PArray/evict(from:keepOneCopy:)``). Waits for running writers and
     /// moves in progress first; the copies that keep data only `device` holds run outside the lock, and
     /// nothing changes unless they all succeed. Their bytes count for `run` (by default, the run the
-    /// caller awaits in, if any).
+    /// caller awaits in, if any). Without `waitingForRunningWriters`, tasks writing the array on other
+    /// devices go on (the caller knows none writes `device`'s copy: a task pins the copies it uses).
     func evict(
         _ device: Device,
         keepOneCopy: Bool,
         fallback: Device,
         registry: DeviceRegistry,
-        run: RunScope? = RunScope.awaiterScope
+        run: RunScope? = RunScope.awaiterScope,
+        waitingForRunningWriters: Bool = true
     ) throws(DeviceError) -> Bool {
-        self.waitForRunningWriters(overlapping: nil)
+        if waitingForRunningWriters { self.waitForRunningWriters(overlapping: nil) }
         while true {
             let step = try self.state.withLock { (state) throws(DeviceError) -> EvictionStep in
                 if let busy = state.moves.first { return .wait(busy) }

@@ -56,7 +56,12 @@ extension PArrayStorage {
                 return writers.filter { $0.task == identity }
             }
             for writer in ended where writer.epoch == state.epoch {
-                state.coherence.restore(writer.region, from: writer.before, overwritten: writer.wroteInPlace)
+                state.coherence.restore(
+                    writer.region,
+                    from: writer.before,
+                    overwritten: writer.wroteInPlace,
+                    present: DeviceSet(Set(state.buffers.keys))
+                )
                 // A task released when this one's work was queued on its GPU (runahead) started on top
                 // of this unfinished write, and took its output for what was there before; with this
                 // write failed, what was there before is what this restore left (the copy this one

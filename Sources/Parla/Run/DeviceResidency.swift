@@ -34,6 +34,13 @@ final class DeviceResidency: Sendable {
 
     private struct Slot: ~Copyable {
         var residents: [ObjectIdentifier: Resident] = [:]
+        /// The bytes the pinning tasks reserved (their working sets).
+        var reserved = 0
+    }
+
+    /// What tasks waiting for room wait for, across the devices (a copy evicted from one device may
+    /// wait for a writer on another): taken after a device's lock, never before.
+    private struct Waiting: ~Copyable {
         /// Raised whenever memory may have been given back (a task stopped using its arrays, a copy was
         /// evicted): a task waiting for room looks again.
         var releases: UInt64 = 0
@@ -42,9 +49,19 @@ final class DeviceResidency: Sendable {
         /// Tasks holding pins, and how many of them wait for room inside their bodies (still pinned).
         var pinningTasks = 0
         var blockedTasks = 0
-        /// Evictions in progress (each will give memory back).
+        /// Evictions in progress (each may give memory back).
         var evictions = 0
+
+        /// Memory may have been given back: the waiters to wake (no longer counted as waiting).
+        mutating func release() -> [DispatchSemaphore] {
+            self.releases &+= 1
+            defer { self.waiters = [] }
+            for waiter in self.waiters where waiter.holdsPins { self.blockedTasks -= 1 }
+            return self.waiters.map(\.semaphore)
+        }
     }
+
+    private let waiting = Mutex(Waiting())
 
     /// Books for the devices of `capacities` (by position) that have a bounded memory.
     init(capacities: [Int?]) {
@@ -67,14 +84,42 @@ final class DeviceResidency: Sendable {
         }
     }
 
-    /// Pins `arrays` on the device at `slot` for a task about to use them; or, when one of them is being
-    /// evicted, pins nothing and returns what to wait for before trying again.
-    func pin(_ arrays: [any ResidentArray], on slot: Int) -> DispatchGroup? {
-        guard let books = self.slots[slot] else { return nil }
+    /// What ``pin(_:on:reserving:capacity:force:)`` did.
+    enum PinOutcome {
+        /// The arrays are pinned, and the bytes reserved.
+        case pinned
+        /// One of the arrays is being evicted: nothing was pinned; wait for this, then try again.
+        case evicting(DispatchGroup)
+        /// The tasks running there have reserved too much for this one to fit beside them: nothing was
+        /// pinned; wait for a release after `releases` (``waitForRelease(since:holdingPins:)``).
+        case full(releases: UInt64)
+    }
+
+    /// Pins `arrays` on the device at `slot` for a task about to use them, reserving `bytes` of the
+    /// device's `capacity` for its working set: a task is admitted beside the running ones only when
+    /// all their reservations fit together (or none runs, or `force`).
+    ///
+    /// On a device that is not tracked (unbounded memory), nothing is pinned, but the task counts as one
+    /// that will give memory back when it finishes: its writes keep other devices' copies of its arrays
+    /// from being evicted until then.
+    func pin(
+        _ arrays: [any ResidentArray],
+        on slot: Int,
+        reserving bytes: Int,
+        capacity: Int?,
+        force: Bool
+    ) -> PinOutcome {
+        guard let books = self.slots[slot], let capacity else {
+            self.waiting.withLock { $0.pinningTasks += 1 }
+            return .pinned
+        }
         let now = self.tick()
-        return books.lock.withLock { books -> DispatchGroup? in
+        return books.lock.withLock { books -> PinOutcome in
             for array in arrays {
-                if let eviction = books.residents[ObjectIdentifier(array)]?.eviction { return eviction }
+                if let eviction = books.residents[ObjectIdentifier(array)]?.eviction { return .evicting(eviction) }
+            }
+            if !force && books.reserved > 0 && books.reserved + bytes > capacity {
+                return .full(releases: self.waiting.withLock { $0.releases })
             }
             for array in arrays {
                 let key = ObjectIdentifier(array)
@@ -84,39 +129,44 @@ final class DeviceResidency: Sendable {
                 books.residents[key]!.pins += 1
                 books.residents[key]!.lastUse = now
             }
-            books.pinningTasks += 1
-            return nil
+            self.waiting.withLock { $0.pinningTasks += 1 }
+            books.reserved += bytes
+            return .pinned
         }
     }
 
     /// A task stops using `arrays` on the device at `slot` (it finished, or it gives them up while it
-    /// waits for room): tasks waiting for room look again. Returns the ``releaseCount(on:)`` before and
+    /// waits for room), and gives back the `bytes` it reserved: tasks waiting for room look again. Returns the ``releaseCount`` before and
     /// after.
     @discardableResult
-    func unpin(_ arrays: [any ResidentArray], on slot: Int) -> (before: UInt64, after: UInt64) {
-        guard let books = self.slots[slot] else { return (0, 0) }
+    func unpin(_ arrays: [any ResidentArray], on slot: Int, reserved bytes: Int) -> (before: UInt64, after: UInt64) {
         let now = self.tick()
+        guard let books = self.slots[slot] else {
+            let (counts, waiters) = self.waiting.withLock { waiting in
+                waiting.pinningTasks -= 1
+                let before = waiting.releases
+                let waiters = waiting.release()
+                return ((before, waiting.releases), waiters)
+            }
+            for waiter in waiters { waiter.signal() }
+            return counts
+        }
         let (counts, waiters) = books.lock.withLock { books -> ((UInt64, UInt64), [DispatchSemaphore]) in
             for array in arrays {
                 let key = ObjectIdentifier(array)
                 books.residents[key]?.pins -= 1
                 books.residents[key]?.lastUse = now
             }
-            books.pinningTasks -= 1
-            let before = books.releases
-            let waiters = Self.release(&books)
-            return ((before, books.releases), waiters)
+            books.reserved -= bytes
+            return self.waiting.withLock { waiting in
+                waiting.pinningTasks -= 1
+                let before = waiting.releases
+                let waiters = waiting.release()
+                return ((before, waiting.releases), waiters)
+            }
         }
         for waiter in waiters { waiter.signal() }
         return counts
-    }
-
-    /// Memory may have been given back: the waiters to wake (no longer counted as waiting).
-    private static func release(_ books: inout Slot) -> [DispatchSemaphore] {
-        books.releases &+= 1
-        defer { books.waiters = [] }
-        for waiter in books.waiters where waiter.holdsPins { books.blockedTasks -= 1 }
-        return books.waiters.map(\.semaphore)
     }
 
     /// The arrays with a buffer on the device at `slot` that no running task uses and no eviction is
@@ -143,17 +193,19 @@ final class DeviceResidency: Sendable {
         guard let books = self.slots[slot] else { return false }
         return books.lock.withLock { books in
             let key = ObjectIdentifier(array)
-            guard let resident = books.residents[key], resident.pins == 0, resident.eviction == nil else { return false }
+            guard let resident = books.residents[key], resident.pins == 0, resident.eviction == nil else {
+                return false
+            }
             let group = DispatchGroup()
             group.enter()
             books.residents[key]!.eviction = group
-            books.evictions += 1
+            self.waiting.withLock { $0.evictions += 1 }
             return true
         }
     }
 
     /// Ends an eviction begun with ``beginEviction(of:on:)``: tasks that wait to pin the array go on,
-    /// and tasks waiting for room look again.
+    /// and, when the copy was dropped, tasks waiting for room look again.
     func endEviction(of array: any ResidentArray, on slot: Int, dropped: Bool) {
         guard let books = self.slots[slot] else { return }
         let (group, waiters) = books.lock.withLock { books -> (DispatchGroup?, [DispatchSemaphore]) in
@@ -161,32 +213,32 @@ final class DeviceResidency: Sendable {
             let group = books.residents[key]?.eviction
             books.residents[key]?.eviction = nil
             if dropped { books.residents[key] = nil }
-            books.evictions -= 1
-            return (group, Self.release(&books))
+            return self.waiting.withLock { waiting in
+                waiting.evictions -= 1
+                // (A copy that stayed gives nothing back: waiters looking again would find what they found.)
+                return (group, dropped ? waiting.release() : [])
+            }
         }
         group?.leave()
         for waiter in waiters { waiter.signal() }
     }
 
-    /// How many times memory may have been given back on the device at `slot` so far (read before
-    /// trying to allocate, and handed to ``waitForRelease(on:since:holdingPins:)``).
-    func releaseCount(on slot: Int) -> UInt64 {
-        self.slots[slot]?.lock.withLock { $0.releases } ?? 0
-    }
+    /// How many times memory may have been given back so far (read before trying to allocate, and
+    /// handed to ``waitForRelease(since:holdingPins:)``).
+    var releaseCount: UInt64 { self.waiting.withLock { $0.releases } }
 
-    /// Blocks until memory may have been given back on the device at `slot` since `releases` (see
-    /// ``releaseCount(on:)``), when a task can still give some: one holding pins that is not itself
-    /// waiting, or an eviction in progress. Returns `false` at once when none can (waiting would never
-    /// end). `holdingPins`: the caller keeps its own pins while it waits (inside its body).
-    func waitForRelease(on slot: Int, since releases: UInt64, holdingPins: Bool) -> Bool {
-        guard let books = self.slots[slot] else { return false }
+    /// Blocks until memory may have been given back since `releases` (see ``releaseCount``), when a
+    /// task can still give some: one holding pins that is not itself waiting, or an eviction in
+    /// progress. Returns `false` at once when none can (waiting would never end). `holdingPins`: the
+    /// caller keeps its own pins while it waits (inside its body).
+    func waitForRelease(since releases: UInt64, holdingPins: Bool) -> Bool {
         let semaphore = DispatchSemaphore(value: 0)
-        let outcome = books.lock.withLock { books -> Bool? in
-            if books.releases != releases { return true }
-            let others = books.pinningTasks - books.blockedTasks - (holdingPins ? 1 : 0)
-            guard others > 0 || books.evictions > 0 else { return false }
-            books.waiters.append((semaphore, holdingPins))
-            if holdingPins { books.blockedTasks += 1 }
+        let outcome = self.waiting.withLock { waiting -> Bool? in
+            if waiting.releases != releases { return true }
+            let others = waiting.pinningTasks - waiting.blockedTasks - (holdingPins ? 1 : 0)
+            guard others > 0 || waiting.evictions > 0 else { return false }
+            waiting.waiters.append((semaphore, holdingPins))
+            if holdingPins { waiting.blockedTasks += 1 }
             return nil
         }
         if let outcome { return outcome }

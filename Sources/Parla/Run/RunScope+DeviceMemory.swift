@@ -9,8 +9,8 @@ protocol ResidentArray: AnyObject, Sendable {
     /// When the array is next needed: the spawn order of the earliest-spawned task not started yet that
     /// declared it, or `nil` when no such task will use it.
     func nextUse() -> UInt64?
-    /// Drops the copy on `device` to make room, writing data only it holds back to the host first,
-    /// unless a running task writes the array. Returns whether the copy was dropped.
+    /// Drops the copy on `device` (a GPU that no running task uses the copy on) to make room, writing
+    /// data only it holds back to the host first. Returns whether the copy was dropped.
     func evictToMakeRoom(on device: Device, run: RunScope) -> Bool
 }
 
@@ -26,6 +26,15 @@ public struct EvictionCounts: Hashable, Sendable, CustomStringConvertible {
 
     /// No evictions.
     public init() {}
+
+    /// The evictions counted since `earlier` (an earlier reading of the same run's counts).
+    public func since(_ earlier: EvictionCounts) -> EvictionCounts {
+        var counts = EvictionCounts()
+        counts.dropped = self.dropped - earlier.dropped
+        counts.writtenBack = self.writtenBack - earlier.writtenBack
+        counts.bytesFreed = self.bytesFreed - earlier.bytesFreed
+        return counts
+    }
 
     /// `3 evictions (2 dropped, 1 written back), 24.0 MB freed`, or `no evictions`.
     public var description: String {
@@ -113,19 +122,40 @@ extension RunScope {
     func makeRoomInsideBody(of record: TaskRecord, on device: Device, needing bytes: Int) -> Bool {
         let slot = self.position(of: device)
         guard self.residency.tracks(slot) else { return false }
-        let releases = self.residency.releaseCount(on: slot)
+        let releases = self.residency.releaseCount
         if self.evictForRoom(on: device, needing: bytes, sparing: record) { return true }
-        return self.residency.waitForRelease(on: slot, since: releases, holdingPins: record.holdsPins)
+        return self.residency.waitForRelease(since: releases, holdingPins: record.holdsPins)
     }
 
     /// Pins the arrays `record` declared on `device` (their copies there are not evicted until it
-    /// finishes), waiting for evictions of them in progress first.
+    /// finishes), waiting for evictions of them in progress first. On a device of bounded memory, the
+    /// task also reserves its working set there, plus room for one temporary as large as its largest
+    /// array: it starts beside the running tasks only when their reservations and its own fit together
+    /// (otherwise it waits for them, unless nothing can give memory back).
     func pinDeclaredArrays(of record: TaskRecord, on device: Device) {
         let slot = self.position(of: device)
-        guard self.residency.tracks(slot), !record.accesses.isEmpty else { return }
+        guard self.mayEvict, !record.accesses.isEmpty else { return }
         let arrays = record.accesses.map(\.access.resident)
-        while let eviction = self.residency.pin(arrays, on: slot) { eviction.wait() }
-        record.holdsPins = true
+        let capacity = self.ledger.capacity(of: slot)
+        var reservation = 0
+        if capacity != nil {
+            let largest = record.accesses.map(\.access.bufferBytes).max() ?? 0
+            reservation = self.workingSetBytes(of: record) + largest
+        }
+        var force = false
+        while true {
+            switch self.residency.pin(arrays, on: slot, reserving: reservation, capacity: capacity, force: force) {
+            case .pinned:
+                record.holdsPins = true
+                record.reservedBytes = reservation
+                return
+            case .evicting(let eviction):
+                eviction.wait()
+            case .full(let releases):
+                // (When no running task can give memory back, the task starts anyway.)
+                force = !self.residency.waitForRelease(since: releases, holdingPins: false)
+            }
+        }
     }
 
     /// Unpins what ``pinDeclaredArrays(of:on:)`` pinned; returns the device's release count before and
@@ -134,27 +164,42 @@ extension RunScope {
     func unpinDeclaredArrays(of record: TaskRecord, on device: Device) -> (before: UInt64, after: UInt64)? {
         guard record.holdsPins else { return nil }
         record.holdsPins = false
-        return self.residency.unpin(record.accesses.map(\.access.resident), on: self.position(of: device))
+        return self.residency.unpin(
+            record.accesses.map(\.access.resident),
+            on: self.position(of: device),
+            reserved: record.reservedBytes
+        )
+    }
+
+    /// What a task whose move found no room does next.
+    enum RoomForMove {
+        /// Copies were evicted: try the move again.
+        case retry
+        /// The task gave up its pins and waited: the copies it moved in before may have been evicted
+        /// meanwhile, so all its moves are made again.
+        case restartMoves
+        /// Nothing can ever free enough.
+        case fail
     }
 
     /// `record`'s move into `device` failed for lack of room (`bytes` asked for): copies give way, or
-    /// the task gives up its pins and waits while other running tasks may give memory back. Returns
-    /// whether to try the move again; `false` when nothing can ever free enough.
-    func makeRoomForMove(of record: TaskRecord, on device: Device, needing bytes: Int, releases: UInt64) -> Bool {
+    /// the task gives up its pins and waits while other running tasks may give memory back.
+    func makeRoomForMove(of record: TaskRecord, on device: Device, needing bytes: Int, releases: UInt64) -> RoomForMove
+    {
         let slot = self.position(of: device)
-        guard self.residency.tracks(slot) else { return false }
+        guard self.residency.tracks(slot) else { return .fail }
         // A task whose own data cannot fit does not wait for anything.
-        if let capacity = self.ledger.capacity(of: slot), self.workingSetBytes(of: record) > capacity { return false }
-        if self.evictForRoom(on: device, needing: bytes, sparing: record) { return true }
+        if let capacity = self.ledger.capacity(of: slot), self.workingSetBytes(of: record) > capacity { return .fail }
+        if self.evictForRoom(on: device, needing: bytes, sparing: record) { return .retry }
         // Nothing to evict now: the running tasks' copies are pinned. Waiting with this task's own
         // pins held could deadlock with another task waiting for them; they are given up meanwhile
         // (which is not memory given back for this task's own purposes).
         var since = releases
         let unpinned = self.unpinDeclaredArrays(of: record, on: device)
         if let (before, after) = unpinned, before == releases { since = after }
-        let released = self.residency.waitForRelease(on: slot, since: since, holdingPins: false)
+        let released = self.residency.waitForRelease(since: since, holdingPins: false)
         if unpinned != nil { self.pinDeclaredArrays(of: record, on: device) }
-        return released
+        return released ? .restartMoves : .fail
     }
 
     /// The bytes of the distinct arrays `record` declared (whole buffers: a device holds an array's
@@ -183,15 +228,17 @@ extension PArrayStorage: ResidentArray {
     func nextUse() -> UInt64? { self.history.withLock { $0.upcoming.next() } }
 
     func evictToMakeRoom(on device: Device, run: RunScope) -> Bool {
-        let idle = self.state.withLock { $0.buffers[device] != nil } && self.hasNoRunningWriters
-        guard idle else { return false }
+        guard device != .cpu, self.state.withLock({ $0.buffers[device] != nil }) else { return false }
         do {
+            // (No task uses the copy: the run's books pinned it otherwise. Tasks writing the array on
+            // other devices go on.)
             return try self.evict(
                 device,
                 keepOneCopy: true,
-                fallback: device == .cpu ? .gpu(0) : .cpu,
+                fallback: .cpu,
                 registry: run.registry,
-                run: run
+                run: run,
+                waitingForRunningWriters: false
             )
         } catch {
             // The data stays where it is (an eviction changes nothing unless its copies succeed).

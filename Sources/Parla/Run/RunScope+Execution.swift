@@ -30,7 +30,8 @@ extension RunScope {
         // A task with declared data that may run on several devices goes where its data is (see
         // `RunScope+Locality.swift`); others are spread by load alone.
         var ranked: [Device]? = nil
-        if requiredDevice == nil && !record.accesses.isEmpty, let candidates = self.severalCandidates(of: record.placement)
+        if requiredDevice == nil && !record.accesses.isEmpty,
+            let candidates = self.severalCandidates(of: record.placement)
         {
             ranked = self.rankedByLocality(record, among: candidates)
         }
@@ -97,8 +98,11 @@ extension RunScope {
         // planned before has registered its move, which this task's own move waits for.
         record.hasStarted.store(true, ordering: .releasing)
         // By position, and reads of arrays valid here decided without copying the entry (a copy retains
-        // the array: a reference count the workers running its tasks contend for).
-        for index in record.accesses.indices {
+        // the array: a reference count the workers running its tasks contend for). A task that waited
+        // for room without its pins makes its moves again (see `RunScope+DeviceMemory.swift`).
+        var index = record.accesses.startIndex
+        while index < record.accesses.endIndex {
+            defer { index += 1 }
             // (Trivial fields read in place: the entry is not copied.)
             let validity = record.accesses[index].wholeValidity
             if record.accesses[index].mode == .input && validity._withUnsafeGuaranteedRef({ $0.isValid(on: device) }) {
@@ -106,7 +110,7 @@ extension RunScope {
             }
             let entry = record.accesses[index]
             do {
-                try self.prepare(entry, of: record, on: device)
+                if try !self.prepare(entry, of: record, on: device) { index = record.accesses.startIndex - 1 }
             } catch {
                 if case .outOfMemory = error, let capacity = self.ledger.capacity(of: self.position(of: device)),
                     self.workingSetBytes(of: record) > capacity
@@ -131,10 +135,12 @@ extension RunScope {
 
     /// Moves one declared access of `record` to `device`; when a device is out of memory, copies no
     /// running task uses give way (or the task waits for running tasks to give memory back), and the
-    /// move is tried again (see `RunScope+DeviceMemory.swift`).
-    private func prepare(_ entry: DeclaredAccess, of record: TaskRecord, on device: Device) throws(DeviceError) {
+    /// move is tried again (see `RunScope+DeviceMemory.swift`). Returns `false` when the task waited
+    /// without its pins: its earlier moves are to be made again.
+    private func prepare(_ entry: DeclaredAccess, of record: TaskRecord, on device: Device) throws(DeviceError) -> Bool
+    {
         while true {
-            let releases = self.residency.releaseCount(on: self.position(of: device))
+            let releases = self.residency.releaseCount
             do {
                 try entry.access.prepare(
                     on: device,
@@ -143,11 +149,14 @@ extension RunScope {
                     writer: entry.mode.writes ? record : nil,
                     isObsolete: nil
                 )
-                return
+                return true
             } catch {
-                guard case .outOfMemory(let full, let requested, _) = error, full == device,
-                    self.makeRoomForMove(of: record, on: device, needing: requested, releases: releases)
-                else { throw error }
+                guard case .outOfMemory(let full, let requested, _) = error, full == device else { throw error }
+                switch self.makeRoomForMove(of: record, on: device, needing: requested, releases: releases) {
+                case .retry: continue
+                case .restartMoves: return false
+                case .fail: throw error
+                }
             }
         }
     }

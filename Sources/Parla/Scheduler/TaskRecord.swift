@@ -73,6 +73,8 @@ class TaskRecord: @unchecked Sendable {
     /// Whether the task has pinned its declared arrays on its device (see `RunScope+DeviceMemory.swift`),
     /// until it finishes.
     @exclusivity(unchecked) var holdsPins = false
+    /// The bytes of its device's memory the task reserved with its pins (its working set).
+    @exclusivity(unchecked) var reservedBytes = 0
 
     /// When the task started running (nanoseconds of the monotonic clock), for the device's average
     /// task time; 0 when not measured (tasks without declared data).

@@ -35,7 +35,10 @@ final class NDStorage<Element: NDElement>: @unchecked Sendable {
     @usableFromInline
     convenience init(uninitializedCapacity capacity: Int, on backend: any DeviceBackend) throws(DeviceError) {
         parlaPrecondition(capacity >= 0, "cannot allocate a negative number of elements (\(capacity))")
-        self.init(capacity: capacity, allocation: try backend.allocate(byteCount: capacity * MemoryLayout<Element>.stride))
+        self.init(
+            capacity: capacity,
+            allocation: try backend.allocate(byteCount: capacity * MemoryLayout<Element>.stride)
+        )
     }
 
     /// Storage of `capacity` uninitialized elements in `allocation`.

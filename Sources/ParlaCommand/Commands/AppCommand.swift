@@ -89,6 +89,7 @@ struct CholeskyCommand: AsyncParsableCommand {
                 try await Parla.run(devices: registry.selection) {
                     if start == .gpu { try await program.distribute(a) }
                     let movedBefore = DataMovementLog.currentRun
+                    let evictionsBefore = DataMovementLog.currentRunEvictions
                     let begin = clock.now
                     let space = TaskSpace("cholesky")
                     program.spawnFactorization(a, in: space)
@@ -96,6 +97,7 @@ struct CholeskyCommand: AsyncParsableCommand {
                     if start == .host { try await program.gatherOnHost(a) }
                     run.seconds = seconds(begin.duration(to: clock.now))
                     run.moved = FactorizationRun.difference(DataMovementLog.currentRun, since: movedBefore)
+                    run.evictions = DataMovementLog.currentRunEvictions.since(evictionsBefore)
                 }
                 runs.append(run)
                 lastFactor = a
@@ -147,12 +149,16 @@ struct FactorizationRun {
     var seconds = 0.0
     /// The bytes the run's PArrays moved per link in the timed part (``DataMovementLog/currentRun``).
     var moved: [(link: DataMovementLog.Link, bytes: Int)] = []
-    // The eviction counts under device memory pressure go here, and into `summary`.
+    /// What eviction did in the timed part (``DataMovementLog/currentRunEvictions``).
+    var evictions = EvictionCounts()
 
-    /// `moved: cpu -> gpu(0) 1.20 GB, gpu(0) -> gpu(1) 302 MB`, or `moved: nothing`.
+    /// `moved: cpu -> gpu(0) 1.20 GB, gpu(0) -> gpu(1) 302 MB`, or `moved: nothing`; then the
+    /// evictions, when there were some.
     var summary: String {
         let links = self.moved.filter { $0.bytes > 0 }.map { "\($0.link) \(byteCount($0.bytes))" }
-        return "moved: \(links.isEmpty ? "nothing" : links.joined(separator: ", "))"
+        let moved = "moved: \(links.isEmpty ? "nothing" : links.joined(separator: ", "))"
+        let evicted = self.evictions.dropped + self.evictions.writtenBack
+        return evicted == 0 ? moved : moved + "; \(self.evictions)"
     }
 
     /// The bytes moved per link in `now` beyond those of `before` (two readings of one run's log), in
