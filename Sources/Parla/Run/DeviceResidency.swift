@@ -27,9 +27,30 @@ final class DeviceResidency: Sendable {
         var eviction: DispatchGroup? = nil
     }
 
-    /// One device's books.
+    /// One device's books. They belong to the device's backend, not to a run: copies a run leaves on
+    /// a device are known to the next runs that use it, and evicted when they need the room.
     private final class Books: Sendable {
         let lock = Mutex(Slot())
+        /// The backend whose memory the books describe (not kept alive by them).
+        weak let backend: (any DeviceBackend)?
+
+        init(backend: any DeviceBackend) { self.backend = backend }
+    }
+
+    /// The books of every device of bounded memory that runs have used, by backend.
+    private static let booksByBackend = Mutex<[ObjectIdentifier: Books]>([:])
+
+    /// The books of `backend`'s device (made on first use).
+    private static func books(of backend: any DeviceBackend) -> Books {
+        booksByBackend.withLock { table in
+            let key = ObjectIdentifier(backend)
+            if let books = table[key], books.backend != nil { return books }
+            // (Backends of registries that are gone leave their books behind: dropped here.)
+            table = table.filter { $0.value.backend != nil }
+            let books = Books(backend: backend)
+            table[key] = books
+            return books
+        }
     }
 
     private struct Slot: ~Copyable {
@@ -61,11 +82,15 @@ final class DeviceResidency: Sendable {
         }
     }
 
-    private let waiting = Mutex(Waiting())
+    /// One for the process: runs in progress at once share their devices' memory.
+    private static let waiting = Mutex(Waiting())
 
-    /// Books for the devices of `capacities` (by position) that have a bounded memory.
-    init(capacities: [Int?]) {
-        self.slots = capacities.map { $0 == nil ? nil : Books() }
+    /// The books of the devices of `backends` (by position) that have a bounded memory.
+    init(backends: [(any DeviceBackend)?]) {
+        self.slots = backends.map { backend in
+            guard let backend, backend.memoryCapacity != nil else { return nil }
+            return Self.books(of: backend)
+        }
     }
 
     /// Whether the device at `slot` is tracked (has bounded memory).
@@ -74,13 +99,21 @@ final class DeviceResidency: Sendable {
 
     private func tick() -> UInt64 { self.clock.add(1, ordering: .relaxed).newValue }
 
+    /// Whether `resident` is the entry of `array`, not of an array that is gone and whose address the
+    /// new one reuses (the books outlive runs, and their arrays).
+    private static func isCurrent(_ resident: Resident?, for array: any ResidentArray) -> Bool {
+        resident?.array.map { $0 === array } ?? false
+    }
+
     /// Records that `array` holds a buffer on the device at `slot`.
     func noteResident(_ array: any ResidentArray, on slot: Int) {
         guard let books = self.slots[slot] else { return }
         let now = self.tick()
         books.lock.withLock { books in
             let key = ObjectIdentifier(array)
-            if books.residents[key] == nil { books.residents[key] = Resident(array: array, lastUse: now) }
+            if !Self.isCurrent(books.residents[key], for: array) {
+                books.residents[key] = Resident(array: array, lastUse: now)
+            }
         }
     }
 
@@ -110,7 +143,7 @@ final class DeviceResidency: Sendable {
         force: Bool
     ) -> PinOutcome {
         guard let books = self.slots[slot], let capacity else {
-            self.waiting.withLock { $0.pinningTasks += 1 }
+            Self.waiting.withLock { $0.pinningTasks += 1 }
             return .pinned
         }
         let now = self.tick()
@@ -119,17 +152,17 @@ final class DeviceResidency: Sendable {
                 if let eviction = books.residents[ObjectIdentifier(array)]?.eviction { return .evicting(eviction) }
             }
             if !force && books.reserved > 0 && books.reserved + bytes > capacity {
-                return .full(releases: self.waiting.withLock { $0.releases })
+                return .full(releases: Self.waiting.withLock { $0.releases })
             }
             for array in arrays {
                 let key = ObjectIdentifier(array)
-                if books.residents[key] == nil {
+                if !Self.isCurrent(books.residents[key], for: array) {
                     books.residents[key] = Resident(array: array)
                 }
                 books.residents[key]!.pins += 1
                 books.residents[key]!.lastUse = now
             }
-            self.waiting.withLock { $0.pinningTasks += 1 }
+            Self.waiting.withLock { $0.pinningTasks += 1 }
             books.reserved += bytes
             return .pinned
         }
@@ -142,7 +175,7 @@ final class DeviceResidency: Sendable {
     func unpin(_ arrays: [any ResidentArray], on slot: Int, reserved bytes: Int) -> (before: UInt64, after: UInt64) {
         let now = self.tick()
         guard let books = self.slots[slot] else {
-            let (counts, waiters) = self.waiting.withLock { waiting in
+            let (counts, waiters) = Self.waiting.withLock { waiting in
                 waiting.pinningTasks -= 1
                 let before = waiting.releases
                 let waiters = waiting.release()
@@ -158,7 +191,7 @@ final class DeviceResidency: Sendable {
                 books.residents[key]?.lastUse = now
             }
             books.reserved -= bytes
-            return self.waiting.withLock { waiting in
+            return Self.waiting.withLock { waiting in
                 waiting.pinningTasks -= 1
                 let before = waiting.releases
                 let waiters = waiting.release()
@@ -199,7 +232,7 @@ final class DeviceResidency: Sendable {
             let group = DispatchGroup()
             group.enter()
             books.residents[key]!.eviction = group
-            self.waiting.withLock { $0.evictions += 1 }
+            Self.waiting.withLock { $0.evictions += 1 }
             return true
         }
     }
@@ -213,7 +246,7 @@ final class DeviceResidency: Sendable {
             let group = books.residents[key]?.eviction
             books.residents[key]?.eviction = nil
             if dropped { books.residents[key] = nil }
-            return self.waiting.withLock { waiting in
+            return Self.waiting.withLock { waiting in
                 waiting.evictions -= 1
                 // (A copy that stayed gives nothing back: waiters looking again would find what they found.)
                 return (group, dropped ? waiting.release() : [])
@@ -225,7 +258,7 @@ final class DeviceResidency: Sendable {
 
     /// How many times memory may have been given back so far (read before trying to allocate, and
     /// handed to ``waitForRelease(since:holdingPins:)``).
-    var releaseCount: UInt64 { self.waiting.withLock { $0.releases } }
+    var releaseCount: UInt64 { Self.waiting.withLock { $0.releases } }
 
     /// Blocks until memory may have been given back since `releases` (see ``releaseCount``), when a
     /// task can still give some: one holding pins that is not itself waiting, or an eviction in
@@ -233,7 +266,7 @@ final class DeviceResidency: Sendable {
     /// caller keeps its own pins while it waits (inside its body).
     func waitForRelease(since releases: UInt64, holdingPins: Bool) -> Bool {
         let semaphore = DispatchSemaphore(value: 0)
-        let outcome = self.waiting.withLock { waiting -> Bool? in
+        let outcome = Self.waiting.withLock { waiting -> Bool? in
             if waiting.releases != releases { return true }
             let others = waiting.pinningTasks - waiting.blockedTasks - (holdingPins ? 1 : 0)
             guard others > 0 || waiting.evictions > 0 else { return false }
@@ -246,8 +279,4 @@ final class DeviceResidency: Sendable {
         return true
     }
 
-    /// Forgets every array (the run has ended).
-    func removeAll() {
-        for books in self.slots { books?.lock.withLock { $0.residents = [:] } }
-    }
 }

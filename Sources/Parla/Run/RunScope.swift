@@ -67,7 +67,7 @@ final class RunScope: Sendable {
         self.accounting = RunAccounting(pool: pool)
         let capacities = backends.map { $0?.memoryCapacity }
         self.ledger = ResourceLedger(devices: self.devices, capacities: capacities, pool: pool)
-        self.residency = DeviceResidency(capacities: capacities)
+        self.residency = DeviceResidency(backends: backends)
         self.mayEvict = capacities.contains { $0 != nil }
     }
 
@@ -103,12 +103,11 @@ final class RunScope: Sendable {
         }
     }
 
-    /// Lets go of what the run kept for its tasks (its task spaces, its arrays' residency), once it has
+    /// Lets go of what the run kept for its tasks (its task spaces), once it has
     /// ended: finished task records kept for reuse still refer to their last run, and must not keep a
     /// million ids alive with it.
     func releaseTaskState() {
         self.stalls.releaseSpaces()
-        self.residency.removeAll()
     }
 }
 

@@ -29,3 +29,21 @@ package enum RunningTask {
         return task.takeUnretainedValue() as? any DeviceFailureSink
     }
 }
+
+extension DeviceBackend {
+    /// Allocates `byteCount` bytes; inside a task, when the device is out of memory, room is made (see
+    /// ``DeviceFailureSink/makeRoom(on:needing:)``) and the allocation tried again. For the runtime's
+    /// own blocks (a factorization's status word, a library's workspace, a reduction's partials); not
+    /// for callers holding a lock that other tasks need to finish.
+    package func allocateMakingRoom(byteCount: Int) throws(DeviceError) -> DeviceAllocation {
+        while true {
+            do {
+                return try self.allocate(byteCount: byteCount)
+            } catch {
+                guard case .outOfMemory = error, let task = RunningTask.sink,
+                    task.makeRoom(on: self.device, needing: byteCount)
+                else { throw error }
+            }
+        }
+    }
+}

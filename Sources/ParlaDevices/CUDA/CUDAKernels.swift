@@ -156,7 +156,7 @@ struct CUDAKernels: DeviceKernels {
                     && KernelLayout.coalesce(shape: shape, strides: [input.strides]).strides[0][0] != 1
             {
                 // Make a contiguous copy so that positions are row-major offsets.
-                let copy = try self.gpu.allocate(byteCount: count * input.dtype.byteSize)
+                let copy = try self.gpu.allocateMakingRoom(byteCount: count * input.dtype.byteSize)
                 source = KernelOperand(
                     allocation: copy,
                     offset: 0,
@@ -169,7 +169,7 @@ struct CUDAKernels: DeviceKernels {
             if !operation.isPositional && count > 4 * chunk {
                 // Two passes: many blocks reduce chunks into partial results, then one block reduces those.
                 let partialCount = (count + chunk - 1) / chunk
-                let partials = try self.gpu.allocate(byteCount: partialCount * input.dtype.byteSize)
+                let partials = try self.gpu.allocateMakingRoom(byteCount: partialCount * input.dtype.byteSize)
                 let partialOperand = KernelOperand(allocation: partials, offset: 0, strides: [1], dtype: input.dtype)
                 try run(
                     input: source,

@@ -175,7 +175,7 @@ extension CUDAKernels {
         let uplo = Self.fill(triangle)
         let (n32, lda) = (Self.int32(n), Self.int32(a.leadingDimension))
         // LAPACK's `info`, written by the device into a block of its own.
-        let info = try self.gpu.allocate(byteCount: MemoryLayout<Int32>.size)
+        let info = try self.gpu.allocateMakingRoom(byteCount: MemoryLayout<Int32>.size)
         let infoPointer = UnsafeMutablePointer<Int32>(bitPattern: UInt(info.address))
         var elements: Int32 = 0
         switch a.dtype {

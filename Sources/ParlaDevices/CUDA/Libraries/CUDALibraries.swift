@@ -95,18 +95,24 @@ extension CUDAGPU {
     }
 
     /// A workspace of at least `byteCount` bytes for work queued on the compute stream (under the
-    /// handles' lock while the work is queued, so that it is not replaced meanwhile).
+    /// handles' lock while the work is queued, so that it is not replaced meanwhile). A larger one is
+    /// allocated outside the lock (making room may wait for other tasks, which need the lock).
     func withWorkspace<R>(
         byteCount: Int,
         _ body: (DeviceAllocation) throws(DeviceError) -> R
     ) throws(DeviceError) -> R {
-        try self.libraryHandles.withLock { (handles) throws(DeviceError) in
-            if let workspace = handles.workspace, workspace.byteCount >= byteCount { return try body(workspace) }
+        while true {
+            let result = try self.libraryHandles.withLock { (handles) throws(DeviceError) -> R? in
+                guard let workspace = handles.workspace, workspace.byteCount >= byteCount else { return nil }
+                return try body(workspace)
+            }
+            if let result { return result }
             // The old block goes back to the pool; the stream orders its last use before any reuse.
-            handles.workspace = nil
-            let workspace = try self.allocate(byteCount: Swift.max(byteCount, 1 << 20))
-            handles.workspace = workspace
-            return try body(workspace)
+            self.libraryHandles.withLock { $0.workspace = nil }
+            let fresh = try self.allocateMakingRoom(byteCount: Swift.max(byteCount, 1 << 20))
+            self.libraryHandles.withLock { handles in
+                if (handles.workspace?.byteCount ?? 0) < byteCount { handles.workspace = fresh }
+            }
         }
     }
 }
