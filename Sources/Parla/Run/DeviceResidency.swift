@@ -128,7 +128,7 @@ final class DeviceResidency: Sendable {
         case full(releases: UInt64)
     }
 
-    /// Pins `arrays` on the device at `slot` for a task about to use them, reserving `bytes` of the
+    /// Pins the arrays of `accesses` on the device at `slot` for a task about to use them, reserving `bytes` of the
     /// device's `capacity` for its working set: a task is admitted beside the running ones only when
     /// all their reservations fit together (or none runs, or `force`).
     ///
@@ -136,7 +136,7 @@ final class DeviceResidency: Sendable {
     /// that will give memory back when it finishes: its writes keep other devices' copies of its arrays
     /// from being evicted until then.
     func pin(
-        _ arrays: [any ResidentArray],
+        _ accesses: [DeclaredAccess],
         on slot: Int,
         reserving bytes: Int,
         capacity: Int?,
@@ -148,13 +148,16 @@ final class DeviceResidency: Sendable {
         }
         let now = self.tick()
         return books.lock.withLock { books -> PinOutcome in
-            for array in arrays {
-                if let eviction = books.residents[ObjectIdentifier(array)]?.eviction { return .evicting(eviction) }
+            for access in accesses {
+                if let eviction = books.residents[ObjectIdentifier(access.access.resident)]?.eviction {
+                    return .evicting(eviction)
+                }
             }
             if !force && books.reserved > 0 && books.reserved + bytes > capacity {
                 return .full(releases: Self.waiting.withLock { $0.releases })
             }
-            for array in arrays {
+            for access in accesses {
+                let array = access.access.resident
                 let key = ObjectIdentifier(array)
                 if !Self.isCurrent(books.residents[key], for: array) {
                     books.residents[key] = Resident(array: array)
@@ -168,11 +171,11 @@ final class DeviceResidency: Sendable {
         }
     }
 
-    /// A task stops using `arrays` on the device at `slot` (it finished, or it gives them up while it
+    /// A task stops using the arrays of `accesses` on the device at `slot` (it finished, or it gives them up while it
     /// waits for room), and gives back the `bytes` it reserved: tasks waiting for room look again. Returns the ``releaseCount`` before and
     /// after.
     @discardableResult
-    func unpin(_ arrays: [any ResidentArray], on slot: Int, reserved bytes: Int) -> (before: UInt64, after: UInt64) {
+    func unpin(_ accesses: [DeclaredAccess], on slot: Int, reserved bytes: Int) -> (before: UInt64, after: UInt64) {
         let now = self.tick()
         guard let books = self.slots[slot] else {
             let (counts, waiters) = Self.waiting.withLock { waiting in
@@ -185,8 +188,8 @@ final class DeviceResidency: Sendable {
             return counts
         }
         let (counts, waiters) = books.lock.withLock { books -> ((UInt64, UInt64), [DispatchSemaphore]) in
-            for array in arrays {
-                let key = ObjectIdentifier(array)
+            for access in accesses {
+                let key = ObjectIdentifier(access.access.resident)
                 books.residents[key]?.pins -= 1
                 books.residents[key]?.lastUse = now
             }

@@ -135,7 +135,6 @@ extension RunScope {
     func pinDeclaredArrays(of record: TaskRecord, on device: Device) {
         let slot = self.position(of: device)
         guard self.mayEvict, !record.accesses.isEmpty else { return }
-        let arrays = record.accesses.map(\.access.resident)
         let capacity = self.ledger.capacity(of: slot)
         var reservation = 0
         if capacity != nil {
@@ -144,7 +143,13 @@ extension RunScope {
         }
         var force = false
         while true {
-            switch self.residency.pin(arrays, on: slot, reserving: reservation, capacity: capacity, force: force) {
+            switch self.residency.pin(
+                record.accesses,
+                on: slot,
+                reserving: reservation,
+                capacity: capacity,
+                force: force
+            ) {
             case .pinned:
                 record.holdsPins = true
                 record.reservedBytes = reservation
@@ -165,7 +170,7 @@ extension RunScope {
         guard record.holdsPins else { return nil }
         record.holdsPins = false
         return self.residency.unpin(
-            record.accesses.map(\.access.resident),
+            record.accesses,
             on: self.position(of: device),
             reserved: record.reservedBytes
         )
