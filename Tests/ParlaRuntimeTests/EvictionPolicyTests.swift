@@ -116,6 +116,54 @@ struct EvictionPolicyTests {
         #expect(arrays.map { $0.array.sum().item() } == [0, Double(Self.elements), Double(2 * Self.elements)])
     }
 
+    @Test("a task suspended on an await of a task that needs room on its GPU does not hold that task back")
+    func awaitingTaskDoesNotBlockAdmission() async throws {
+        let (a, b) = (Self.array(1), Self.array(2))
+        let sum = Mutex<Double>(0)
+        try await Parla.run(devices: Self.room) {
+            // The parent's reservation (a, and room for a temporary as large) and the child's (b, and
+            // the same) do not fit together, though a and b do; the parent awaits the child.
+            try await spawn(placement: gpu(0), inOut: [a]) { () async throws in
+                let child = spawn(placement: gpu(0), input: [b]) {
+                    let total: Double = b.array.sum().item()
+                    sum.withLock { $0 = total }
+                }
+                try await child.wait()
+            }.wait()
+        }
+        #expect(sum.withLock { $0 } == Double(2 * Self.elements))
+    }
+
+    @Test("a task that fails after the copy it moved its data from was evicted leaves the array as it was")
+    func failedWriterAfterEviction() async throws {
+        let a = Self.array(1)
+        let fillers = (0..<3).map { Self.array(Double(10 + $0)) }
+        let gate = Gate()
+        let writing = Atomic<Bool>(false)
+        struct Failure: Error {}
+        await #expect(throws: Failure.self) {
+            try await Parla.run(devices: .virtual(gpus: 2, memory: 3 * Self.elements * 8 + 4096)) {
+                // a's only valid copy is on gpu(0); the writer on gpu(1) moves it from there.
+                try await spawn(placement: gpu(0), inOut: [a]) {}.wait()
+                #expect(a.state(on: gpu(0)) == .modified)
+                let writer = spawn(placement: gpu(1), inOut: [a]) { () async throws in
+                    a[0..<Self.elements] = NDArray<Double>.full([Self.elements], value: 99).to(Device.current)
+                    writing.store(true, ordering: .releasing)
+                    await gate.wait()
+                    throw Failure()
+                }
+                while !writing.load(ordering: .acquiring) { await Task.yield() }
+                // gpu(0) fills up: a's copy there, which no task uses, is evicted while the writer runs.
+                for filler in fillers { try await spawn(placement: gpu(0), input: [filler]) {}.wait() }
+                #expect(a.state(on: gpu(0)) == .invalid)
+                gate.open()
+                try await writer.wait()
+            }
+        }
+        // The writer failed: a is as it was before it started (its earlier data came back from gpu(0)).
+        #expect(a.array.sum().item() == Double(Self.elements))
+    }
+
     @Test("PARLA_DEVICE_MEMORY's values: bytes, or binary units")
     func memoryLimitParsing() throws {
         #expect(try DeviceMemoryLimit.bytes(parsing: "1048576") == 1 << 20)

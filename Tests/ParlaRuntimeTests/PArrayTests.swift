@@ -269,10 +269,12 @@ struct PArrayPrefetchTests {
         try await Parla.run(devices: .virtual(gpus: 2)) {
             let A = PArray(NDArray<Double>.zeros([1000]))
             spawn(placement: gpu(0), output: [A]) { A.update(NDArray<Double>.ones([1000])) }
-            // A dependency unrelated to A that finishes only once A has reached gpu(1) (waiting a
-            // bounded number of turns, so that a missing prefetch fails instead of hanging).
+            // A dependency unrelated to A that finishes only once A has reached gpu(1) (waiting at most
+            // a minute, so that a missing prefetch fails instead of hanging; a loaded 2-core machine
+            // running the other suites at once may take a while to run the prefetch).
             let gate = spawn(placement: cpu) { () async in
-                for _ in 0..<200_000 {
+                let deadline = ContinuousClock.now + .seconds(60)
+                while ContinuousClock.now < deadline {
                     if A.state(on: gpu(1)) != .invalid { break }
                     await Task.yield()
                 }

@@ -8,7 +8,9 @@ extension PArrayStorage {
         case refused, evicted
         case wait(PendingMove)
         case unshare(Unsharing)
-        case copy(PendingMove, [Int], [Transfer])
+        /// Copies to the fallback: of what only `device` holds, and of what running writers found only
+        /// there before they started (``earlierDataOnly(on:present:in:)``).
+        case copy(PendingMove, [Int], sole: [Transfer], earlier: [Transfer])
     }
 
     /// Drops `device`'s copy (see ``PArray/evict(from:keepOneCopy:)``). Waits for running writers and
@@ -32,7 +34,16 @@ extension PArrayStorage {
                 guard let copies = planned.evict(device, keepOneCopy: keepOneCopy, fallback: fallback) else {
                     return .refused
                 }
-                if copies.isEmpty {
+                let earlier =
+                    waitingForRunningWriters
+                    ? []
+                    : self.earlierDataOnly(
+                        on: device,
+                        present: DeviceSet(Set(state.buffers.keys)),
+                        fallback: fallback,
+                        in: state
+                    )
+                if copies.isEmpty && earlier.isEmpty {
                     state.coherence = planned
                     state.buffers[device] = nil
                     self.publishWholeValidity(state)
@@ -50,19 +61,74 @@ extension PArrayStorage {
                     epoch: state.epoch
                 )
                 state.moves.append(move)
-                return .copy(move, state.coherence.shape, copies.map { Transfer($0, in: state) })
+                let toFallback = { (box: Box) in CoherenceProtocol.Copy(box: box, source: device, destination: fallback)
+                }
+                return .copy(
+                    move,
+                    state.coherence.shape,
+                    sole: copies.map { Transfer($0, in: state) },
+                    earlier: earlier.map { Transfer(toFallback($0), in: state) }
+                )
             }
             switch step {
             case .refused: return false
             case .evicted: return true
             case .wait(let move): move.waitUntilFinished()
             case .unshare(let unsharing): try self.unshare(unsharing)
-            case .copy(let move, let shape, let transfers):
-                // The fallback now holds what only `device` had too; the next round evicts.
-                try self.carryOut(move, shape: shape, phases: [transfers], run: run) { state in
-                    for transfer in transfers {
+            case .copy(let move, let shape, let sole, let earlier):
+                // The fallback now holds what only `device` had too, and running writers fall back on
+                // it rather than on `device`; the next round evicts.
+                try self.carryOut(move, shape: shape, phases: [sole + earlier], run: run) { state in
+                    for transfer in sole {
                         _ = state.coherence.access(transfer.copy.box, on: fallback, mode: .input)
                     }
+                    if !earlier.isEmpty {
+                        self.moveEarlierData(
+                            of: earlier.map(\.copy.box),
+                            from: device,
+                            to: fallback,
+                            epoch: state.epoch
+                        )
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension PArrayStorage {
+    /// Parts of the regions that running writers (on other devices) found valid only on `device`, or
+    /// on `device` and devices no longer `present`, before they started: what restores the array if
+    /// one fails (see `endWrite(by:failed:)`). `device`'s buffer still holds them (the writers write
+    /// their own devices' buffers), so evicting it copies them to `fallback` first, except where
+    /// `fallback` holds valid data of its own there (a writer running on it: its writes are not
+    /// overwritten, and a failure of that writer then keeps them).
+    func earlierDataOnly(on device: Device, present: DeviceSet, fallback: Device, in state: borrowing State) -> [Box] {
+        let epoch = state.epoch
+        return self.runningWriters.withLock { writers in
+            var boxes: [Box] = []
+            for writer in writers where writer.epoch == epoch {
+                for (box, holders) in writer.before where holders.contains(device) {
+                    var elsewhere = holders
+                    elsewhere.remove(device)
+                    elsewhere.mask &= present.mask
+                    if elsewhere.mask == 0 && !state.coherence.holdsAny(of: box, on: fallback) { boxes.append(box) }
+                }
+            }
+            return boxes
+        }
+    }
+
+    /// After ``earlierDataOnly(on:present:in:)``'s parts were copied from `device` to `fallback`:
+    /// the running writers whose earlier data they are fall back on `fallback` instead.
+    func moveEarlierData(of boxes: [Box], from device: Device, to fallback: Device, epoch: Int) {
+        self.runningWriters.withLock { writers in
+            for index in writers.indices where writers[index].epoch == epoch {
+                writers[index].before = writers[index].before.map { piece in
+                    guard piece.holders.contains(device), boxes.contains(piece.box) else { return piece }
+                    var holders = piece.holders
+                    holders.insert(fallback)
+                    return (piece.box, holders)
                 }
             }
         }

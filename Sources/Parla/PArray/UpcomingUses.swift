@@ -2,14 +2,21 @@
 /// array is next needed, which eviction weighs (the copy needed furthest in the future goes first).
 /// Entries of tasks that have started (or finished without running) are dropped as they are found.
 struct UpcomingUses {
-    private var entries: [(order: UInt64, task: TaskRecord, generation: UInt32)] = []
+    /// The uses, with the tasks not kept alive (records would outlive their runs in these lists).
+    private var entries: [Entry] = []
+
+    private struct Entry {
+        var order: UInt64
+        weak var task: TaskRecord?
+        var generation: UInt32
+    }
     /// Started tasks are dropped when the entries grow past this number (then it doubles), so that the
     /// cost per spawn stays constant on average.
     private var pruneAt = 32
 
     /// Records that `task` (use `generation` of its record), spawned `order`-th, will use the array.
     mutating func append(order: UInt64, task: TaskRecord, generation: UInt32) {
-        self.entries.append((order, task, generation))
+        self.entries.append(Entry(order: order, task: task, generation: generation))
         if self.entries.count > self.pruneAt {
             self.pruneStarted()
             self.pruneAt = Swift.max(32, 2 * self.entries.count)
@@ -25,7 +32,8 @@ struct UpcomingUses {
 
     private mutating func pruneStarted() {
         self.entries.removeAll { entry in
-            entry.task.hasStarted(generation: entry.generation) || entry.task.isCompleted(generation: entry.generation)
+            guard let task = entry.task else { return true }
+            return task.hasStarted(generation: entry.generation) || task.isCompleted(generation: entry.generation)
         }
     }
 }

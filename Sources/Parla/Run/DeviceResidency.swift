@@ -12,8 +12,6 @@ import Synchronization
 final class DeviceResidency: Sendable {
     /// Per device (by position): its books, behind a lock of their own; `nil` for unbounded devices.
     private let slots: [Books?]
-    /// Numbers uses, for least-recently-used order.
-    private let clock = Atomic<UInt64>(0)
 
     /// An array with a buffer on the device.
     struct Resident {
@@ -21,10 +19,13 @@ final class DeviceResidency: Sendable {
         weak var array: (any ResidentArray)?
         /// Running tasks that declared it (the same task twice, for two of its regions).
         var pins = 0
-        /// When a task last started or finished using it (``DeviceResidency/clock``).
+        /// When a task last started or finished using it (the device's use count then).
         var lastUse: UInt64 = 0
         /// Left when the eviction of its copy in progress ends.
         var eviction: DispatchGroup? = nil
+        /// Whether the array allocated a buffer on the device again while its copy was being evicted
+        /// (a prefetch, a shared read): the entry then outlives the eviction.
+        var reallocated = false
     }
 
     /// One device's books. They belong to the device's backend, not to a run: copies a run leaves on
@@ -57,19 +58,30 @@ final class DeviceResidency: Sendable {
         var residents: [ObjectIdentifier: Resident] = [:]
         /// The bytes the pinning tasks reserved (their working sets).
         var reserved = 0
+        /// Numbers the uses of the device's copies, for least-recently-used order.
+        var clock: UInt64 = 0
+
+        mutating func tick() -> UInt64 {
+            self.clock &+= 1
+            return self.clock
+        }
     }
 
-    /// What tasks waiting for room wait for, across the devices (a copy evicted from one device may
-    /// wait for a writer on another): taken after a device's lock, never before.
+    /// What tasks waiting for room wait for, for the whole run (simpler than per device, and waiting is
+    /// rare: a waiter wakes on every release, and looks again): taken after a device's lock, never
+    /// before.
     private struct Waiting: ~Copyable {
         /// Raised whenever memory may have been given back (a task stopped using its arrays, a copy was
         /// evicted): a task waiting for room looks again.
         var releases: UInt64 = 0
         /// Tasks waiting for ``releases`` to move, and whether each keeps its pins meanwhile.
         var waiters: [(semaphore: DispatchSemaphore, holdsPins: Bool)] = []
-        /// Tasks holding pins, and how many of them wait for room inside their bodies (still pinned).
+        /// Tasks holding pins, how many of them wait for room inside their bodies (still pinned), and
+        /// how many have asynchronous bodies suspended on an await of another task or id (which may
+        /// be one waiting for room): none of those gives memory back until something else does.
         var pinningTasks = 0
         var blockedTasks = 0
+        var suspendedTasks = 0
         /// Evictions in progress (each may give memory back).
         var evictions = 0
 
@@ -82,8 +94,9 @@ final class DeviceResidency: Sendable {
         }
     }
 
-    /// One for the process: runs in progress at once share their devices' memory.
-    private static let waiting = Mutex(Waiting())
+    /// The run's: a task waits only for its own run's tasks (runs in progress at once on one GPU do
+    /// not wait for each other's memory: a task that finds no room with its run's tasks done fails).
+    private let waiting = Mutex(Waiting())
 
     /// The books of the devices of `backends` (by position) that have a bounded memory.
     init(backends: [(any DeviceBackend)?]) {
@@ -97,8 +110,6 @@ final class DeviceResidency: Sendable {
     @inline(__always)
     func tracks(_ slot: Int) -> Bool { self.slots[slot] != nil }
 
-    private func tick() -> UInt64 { self.clock.add(1, ordering: .relaxed).newValue }
-
     /// Whether `resident` is the entry of `array`, not of an array that is gone and whose address the
     /// new one reuses (the books outlive runs, and their arrays).
     private static func isCurrent(_ resident: Resident?, for array: any ResidentArray) -> Bool {
@@ -108,11 +119,13 @@ final class DeviceResidency: Sendable {
     /// Records that `array` holds a buffer on the device at `slot`.
     func noteResident(_ array: any ResidentArray, on slot: Int) {
         guard let books = self.slots[slot] else { return }
-        let now = self.tick()
         books.lock.withLock { books in
+            let now = books.tick()
             let key = ObjectIdentifier(array)
             if !Self.isCurrent(books.residents[key], for: array) {
                 books.residents[key] = Resident(array: array, lastUse: now)
+            } else if books.residents[key]!.eviction != nil {
+                books.residents[key]!.reallocated = true
             }
         }
     }
@@ -131,30 +144,23 @@ final class DeviceResidency: Sendable {
     /// Pins the arrays of `accesses` on the device at `slot` for a task about to use them, reserving `bytes` of the
     /// device's `capacity` for its working set: a task is admitted beside the running ones only when
     /// all their reservations fit together (or none runs, or `force`).
-    ///
-    /// On a device that is not tracked (unbounded memory), nothing is pinned, but the task counts as one
-    /// that will give memory back when it finishes: its writes keep other devices' copies of its arrays
-    /// from being evicted until then.
     func pin(
         _ accesses: [DeclaredAccess],
         on slot: Int,
         reserving bytes: Int,
-        capacity: Int?,
+        capacity: Int,
         force: Bool
     ) -> PinOutcome {
-        guard let books = self.slots[slot], let capacity else {
-            Self.waiting.withLock { $0.pinningTasks += 1 }
-            return .pinned
-        }
-        let now = self.tick()
+        guard let books = self.slots[slot] else { return .pinned }
         return books.lock.withLock { books -> PinOutcome in
+            let now = books.tick()
             for access in accesses {
                 if let eviction = books.residents[ObjectIdentifier(access.access.resident)]?.eviction {
                     return .evicting(eviction)
                 }
             }
             if !force && books.reserved > 0 && books.reserved + bytes > capacity {
-                return .full(releases: Self.waiting.withLock { $0.releases })
+                return .full(releases: self.waiting.withLock { $0.releases })
             }
             for access in accesses {
                 let array = access.access.resident
@@ -165,7 +171,7 @@ final class DeviceResidency: Sendable {
                 books.residents[key]!.pins += 1
                 books.residents[key]!.lastUse = now
             }
-            Self.waiting.withLock { $0.pinningTasks += 1 }
+            self.waiting.withLock { $0.pinningTasks += 1 }
             books.reserved += bytes
             return .pinned
         }
@@ -176,25 +182,16 @@ final class DeviceResidency: Sendable {
     /// after.
     @discardableResult
     func unpin(_ accesses: [DeclaredAccess], on slot: Int, reserved bytes: Int) -> (before: UInt64, after: UInt64) {
-        let now = self.tick()
-        guard let books = self.slots[slot] else {
-            let (counts, waiters) = Self.waiting.withLock { waiting in
-                waiting.pinningTasks -= 1
-                let before = waiting.releases
-                let waiters = waiting.release()
-                return ((before, waiting.releases), waiters)
-            }
-            for waiter in waiters { waiter.signal() }
-            return counts
-        }
+        guard let books = self.slots[slot] else { return (0, 0) }
         let (counts, waiters) = books.lock.withLock { books -> ((UInt64, UInt64), [DispatchSemaphore]) in
+            let now = books.tick()
             for access in accesses {
                 let key = ObjectIdentifier(access.access.resident)
                 books.residents[key]?.pins -= 1
                 books.residents[key]?.lastUse = now
             }
             books.reserved -= bytes
-            return Self.waiting.withLock { waiting in
+            return self.waiting.withLock { waiting in
                 waiting.pinningTasks -= 1
                 let before = waiting.releases
                 let waiters = waiting.release()
@@ -235,7 +232,7 @@ final class DeviceResidency: Sendable {
             let group = DispatchGroup()
             group.enter()
             books.residents[key]!.eviction = group
-            Self.waiting.withLock { $0.evictions += 1 }
+            self.waiting.withLock { $0.evictions += 1 }
             return true
         }
     }
@@ -248,8 +245,12 @@ final class DeviceResidency: Sendable {
             let key = ObjectIdentifier(array)
             let group = books.residents[key]?.eviction
             books.residents[key]?.eviction = nil
-            if dropped { books.residents[key] = nil }
-            return Self.waiting.withLock { waiting in
+            if books.residents[key]?.reallocated == true {
+                books.residents[key]!.reallocated = false
+            } else if dropped {
+                books.residents[key] = nil
+            }
+            return self.waiting.withLock { waiting in
                 waiting.evictions -= 1
                 // (A copy that stayed gives nothing back: waiters looking again would find what they found.)
                 return (group, dropped ? waiting.release() : [])
@@ -259,9 +260,20 @@ final class DeviceResidency: Sendable {
         for waiter in waiters { waiter.signal() }
     }
 
+    /// A task holding pins suspends its asynchronous body on an await (`true`) or resumes it: while
+    /// suspended it counts as unable to give memory back, and tasks waiting for room look again (they
+    /// may be what it awaits).
+    func noteSuspension(_ suspended: Bool) {
+        let waiters = self.waiting.withLock { waiting -> [DispatchSemaphore] in
+            waiting.suspendedTasks += suspended ? 1 : -1
+            return suspended ? waiting.release() : []
+        }
+        for waiter in waiters { waiter.signal() }
+    }
+
     /// How many times memory may have been given back so far (read before trying to allocate, and
     /// handed to ``waitForRelease(since:holdingPins:)``).
-    var releaseCount: UInt64 { Self.waiting.withLock { $0.releases } }
+    var releaseCount: UInt64 { self.waiting.withLock { $0.releases } }
 
     /// Blocks until memory may have been given back since `releases` (see ``releaseCount``), when a
     /// task can still give some: one holding pins that is not itself waiting, or an eviction in
@@ -269,9 +281,9 @@ final class DeviceResidency: Sendable {
     /// caller keeps its own pins while it waits (inside its body).
     func waitForRelease(since releases: UInt64, holdingPins: Bool) -> Bool {
         let semaphore = DispatchSemaphore(value: 0)
-        let outcome = Self.waiting.withLock { waiting -> Bool? in
+        let outcome = self.waiting.withLock { waiting -> Bool? in
             if waiting.releases != releases { return true }
-            let others = waiting.pinningTasks - waiting.blockedTasks - (holdingPins ? 1 : 0)
+            let others = waiting.pinningTasks - waiting.blockedTasks - waiting.suspendedTasks - (holdingPins ? 1 : 0)
             guard others > 0 || waiting.evictions > 0 else { return false }
             waiting.waiters.append((semaphore, holdingPins))
             if holdingPins { waiting.blockedTasks += 1 }

@@ -18,9 +18,11 @@ final class ResourceLedger: Sendable {
     /// Tasks running per device, counted per thread (shard): `running[shard][device]`, for spreading
     /// unconstrained tasks.
     private let running: [[PaddedCounter]]
-    /// Per device (by position): the average time of its tasks with declared data, from start to
-    /// finish, in nanoseconds (a moving average; 0 until one finishes).
-    private let averageTaskNanoseconds: [PaddedCounter]
+    /// Per thread (shard) and device (by position): the average time of the device's tasks with
+    /// declared data that the thread finished, from start to finish, in nanoseconds (a moving average;
+    /// 0 until one finishes). Sharded, as `running` is: one counter per device would be a cache line
+    /// every worker writes.
+    private let averageTaskNanoseconds: [[PaddedCounter]]
 
     private struct Usage {
         var vcus = 0.0
@@ -33,7 +35,7 @@ final class ResourceLedger: Sendable {
         self.pool = Unmanaged.passUnretained(pool)
         self.usage = Mutex(Array(repeating: Usage(), count: devices.count))
         self.running = (0..<pool.shardCount).map { _ in (0..<devices.count).map { _ in PaddedCounter() } }
-        self.averageTaskNanoseconds = devices.map { _ in PaddedCounter() }
+        self.averageTaskNanoseconds = (0..<pool.shardCount).map { _ in devices.map { _ in PaddedCounter() } }
     }
 
     /// The memory of the device at `slot`, when the backend knows it.
@@ -47,16 +49,22 @@ final class ResourceLedger: Sendable {
     /// The seconds of work estimated to be queued on the device at `slot`: its running tasks times the
     /// average time of its tasks.
     func queuedSeconds(on slot: Int) -> Double {
-        Double(self.runningCount(on: slot)) * Double(self.averageTaskNanoseconds[slot].value.load(ordering: .relaxed))
-            * 1e-9
+        let running = self.runningCount(on: slot)
+        guard running > 0 else { return 0 }
+        var (sum, count) = (0, 0)
+        for shard in self.averageTaskNanoseconds {
+            let average = shard[slot].value.load(ordering: .relaxed)
+            if average > 0 { (sum, count) = (sum + average, count + 1) }
+        }
+        return count == 0 ? 0 : Double(running) * Double(sum) / Double(count) * 1e-9
     }
 
     /// Folds a task's time (start to finish) into the average of the device at `slot`.
     func noteTaskTime(nanoseconds: UInt64, on slot: Int) {
-        let average = self.averageTaskNanoseconds[slot]
+        let average = self.averageTaskNanoseconds[self.pool.currentShard][slot]
         let old = average.value.load(ordering: .relaxed)
         let sample = Int(clamping: nanoseconds)
-        // (Races between finishing tasks lose an update at worst: it is an estimate.)
+        // (A thread's shard is written by that thread; the averages are estimates.)
         average.value.store(old == 0 ? sample : old + (sample - old) / 8, ordering: .relaxed)
     }
 

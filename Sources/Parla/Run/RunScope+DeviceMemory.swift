@@ -56,11 +56,14 @@ public struct EvictionCounts: Hashable, Sendable, CustomStringConvertible {
 ///    (never, first);
 /// 3. then the least recently used.
 ///
-/// Copies of arrays that running tasks declared are pinned and never evicted. A task that finds no
-/// victim while running tasks hold memory on its device gives up its own pins and waits for them; it
-/// fails (with ``ParlaError/unsatisfiableResources(task:detail:)``) only when its own declared data
-/// cannot fit on the device at all. Prefetches never evict, and never start a copy into a device that
-/// has no room for it.
+/// Copies of arrays that running tasks declared are pinned and never evicted; on a device of bounded
+/// memory a task also reserves its working set, and starts beside the running tasks only when their
+/// reservations fit together. A task whose move finds no victim gives up its own pins and waits while
+/// running tasks (that are not themselves waiting, or suspended on an await) may give memory back; a
+/// synchronous body that finds no room waits keeping its pins. A task fails when nothing can give
+/// memory back any more: with ``ParlaError/unsatisfiableResources(task:detail:)`` when its own declared
+/// data cannot fit on the device at all. Prefetches never evict, and start only when the device has
+/// room for their copy (which a ready task's move may then evict).
 extension RunScope {
     /// Records that `array` allocated a copy on `device` for this run.
     func noteResident(_ array: any ResidentArray, on device: Device) {
@@ -118,12 +121,16 @@ extension RunScope {
 
     /// Inside `record`'s body, an allocation of `bytes` on `device` failed for lack of memory: copies
     /// give way, or the task waits (keeping its own) while other running tasks may give some back.
-    /// Returns whether the allocation is worth trying again.
+    /// Returns whether the allocation is worth trying again. (An asynchronous body does not wait: it
+    /// would hold a thread of Swift's cooperative pool, which the tasks it waits for may need.)
     func makeRoomInsideBody(of record: TaskRecord, on device: Device, needing bytes: Int) -> Bool {
         let slot = self.position(of: device)
-        guard self.residency.tracks(slot) else { return false }
+        guard self.residency.tracks(slot), let capacity = self.ledger.capacity(of: slot), bytes <= capacity else {
+            return false
+        }
         let releases = self.residency.releaseCount
         if self.evictForRoom(on: device, needing: bytes, sparing: record) { return true }
+        if record.isAsync { return false }
         return self.residency.waitForRelease(since: releases, holdingPins: record.holdsPins)
     }
 
@@ -134,14 +141,14 @@ extension RunScope {
     /// (otherwise it waits for them, unless nothing can give memory back).
     func pinDeclaredArrays(of record: TaskRecord, on device: Device) {
         let slot = self.position(of: device)
-        guard self.mayEvict, !record.accesses.isEmpty else { return }
-        let capacity = self.ledger.capacity(of: slot)
-        var reservation = 0
-        if capacity != nil {
-            let largest = record.accesses.map(\.access.bufferBytes).max() ?? 0
-            reservation = self.workingSetBytes(of: record) + largest
-        }
-        var force = false
+        guard self.residency.tracks(slot), !record.accesses.isEmpty, let capacity = self.ledger.capacity(of: slot)
+        else { return }
+        var largest = 0
+        for entry in record.accesses { largest = Swift.max(largest, entry.access.bufferBytes) }
+        let workingSet = self.workingSetBytes(of: record)
+        let reservation = workingSet + largest
+        // (A task whose own data cannot fit waits for nobody: its moves fail, naming its working set.)
+        var force = workingSet > capacity
         while true {
             switch self.residency.pin(
                 record.accesses,
@@ -216,6 +223,15 @@ extension RunScope {
             bytes += entry.access.bufferBytes
         }
         return bytes
+    }
+}
+
+extension TaskRecord {
+    /// The task's asynchronous body suspends on (`true`) or resumes from an await of another task or
+    /// id: while its pins hold memory, tasks waiting for room must not count on it.
+    func noteSuspension(_ suspended: Bool) {
+        guard self.holdsPins else { return }
+        self.withScope { $0.residency.noteSuspension(suspended) }
     }
 }
 

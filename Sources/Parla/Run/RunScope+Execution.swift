@@ -41,12 +41,14 @@ extension RunScope {
         }
         record.device = device
         let slot = self.position(of: device)
+        // (Counted as running from now on, also while it waits for room: the mapping sees it.)
+        self.ledger.taskStarted(on: slot)
         if !record.accesses.isEmpty {
-            record.startedAt = DispatchTime.now().uptimeNanoseconds
+            // Timed for the device's average task (which the mapping weighs) in runs of several devices.
+            if self.devices.count > 1 { record.startedAt = DispatchTime.now().uptimeNanoseconds }
             self.pinDeclaredArrays(of: record, on: device)
         }
         if record.memory > 0 { self.makeRoomForReservation(of: record, on: device) }
-        self.ledger.taskStarted(on: slot)
         if let race = self.unorderedConflict(of: record) {
             self.finish(record, slot: slot, failure: race)
             return true
@@ -139,8 +141,9 @@ extension RunScope {
     /// without its pins: its earlier moves are to be made again.
     private func prepare(_ entry: DeclaredAccess, of record: TaskRecord, on device: Device) throws(DeviceError) -> Bool
     {
+        let tracked = self.residency.tracks(self.position(of: device))
         while true {
-            let releases = self.residency.releaseCount
+            let releases = tracked ? self.residency.releaseCount : 0
             do {
                 try entry.access.prepare(
                     on: device,

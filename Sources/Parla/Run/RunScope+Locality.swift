@@ -15,8 +15,8 @@ import ParlaDevices
 /// A device whose memory cannot hold the task's declared data and `memory` request at all is not
 /// chosen (unless no allowed device can: the task then fails naming its working set). The smallest
 /// sum wins; ties go to the device with fewer running tasks, then to the earlier in the placement's
-/// order (GPUs by index, then the CPU). Parla (Python) equivalent: the mapper's locality and load
-/// scores (`parla.common.globals` and its `policy` of the runtime's scheduler).
+/// order (its list's order; for `gpu` and the default placement, GPUs by index, then the CPU).
+/// Parla (Python) equivalent: the mapper's locality and load scores.
 extension RunScope {
     /// The devices of `candidates` best first for `record` by the estimate above.
     func rankedByLocality(_ record: TaskRecord, among candidates: [Device]) -> [Device] {
@@ -62,8 +62,8 @@ extension RunScope {
     @inline(__always)
     func severalCandidates(of placement: PlacementSpec) -> [Device]? {
         switch placement {
-        case .any: return self.devices
-        case .several(let devices): return devices
+        case .any: return self.devices.count > 1 ? self.devices : nil
+        case .several(let devices): return devices.count > 1 ? devices : nil
         case .one: return nil
         }
     }

@@ -418,6 +418,8 @@ class TaskRecord: @unchecked Sendable {
         let awaiter = RunScope.asyncCurrentTask
         if let awaiter { try awaiter.beginAwaiting(self) }
         defer { awaiter?.endAwaiting() }
+        awaiter?.noteSuspension(true)
+        defer { awaiter?.noteSuspension(false) }
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             let registered = self.state.withLock { state in
                 if let generation, generation != state.generation { return false }

@@ -83,6 +83,9 @@ final class TaskSlot: @unchecked Sendable {
     func spawnedRecord() async throws -> Spawned {
         if let spawned = self.spawned { return spawned }
         let scope = RunScope.awaiterScope
+        let awaiter = RunScope.asyncCurrentTask
+        awaiter?.noteSuspension(true)
+        defer { awaiter?.noteSuspension(false) }
         var noRunInProgress = false
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             func register() -> Bool {

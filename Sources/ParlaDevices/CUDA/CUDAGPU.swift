@@ -16,7 +16,7 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
 
     public let device: Device
     public let name: String
-    /// The device's memory, or less under the cap of `PARLA_DEVICE_MEMORY` (``isCapped``).
+    /// The device's memory, or less under the cap of `PARLA_DEVICE_MEMORY`.
     public let memoryCapacity: Int?
 
     /// Whether `PARLA_DEVICE_MEMORY` caps the memory used below the device's own: allocations that
