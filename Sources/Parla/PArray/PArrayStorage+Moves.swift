@@ -186,7 +186,9 @@ extension PArrayStorage {
     ) throws(DeviceError) -> Bool {
         self.checkLockNotHeld(copying: "a region")
         var failure: DeviceError? = nil
+        let trace = run?.trace
         for phase in phases where failure == nil {
+            let started = trace == nil ? 0 : TraceRecorder.now
             var events: [DeviceEvent] = []
             for transfer in phase {
                 do {
@@ -206,6 +208,20 @@ extension PArrayStorage {
             // once the move has ended.
             for event in events {
                 do { try event.wait() } catch { failure = failure ?? error }
+            }
+            if let trace, failure == nil {
+                let ended = TraceRecorder.now
+                for transfer in phase {
+                    let bytes = transfer.copy.box.count * MemoryLayout<Element>.stride
+                    let copy = TracedCopy(
+                        source: transfer.copy.source,
+                        destination: transfer.copy.destination,
+                        bytes: bytes,
+                        started: started,
+                        ended: ended
+                    )
+                    trace.record(.copy(copy))
+                }
             }
         }
         let transfers = phases.joined()

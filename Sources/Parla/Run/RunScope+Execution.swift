@@ -43,6 +43,10 @@ extension RunScope {
         let slot = self.position(of: device)
         // (Counted as running from now on, also while it waits for room: the mapping sees it.)
         self.ledger.taskStarted(on: slot)
+        if let times = record.traceTimes {
+            times.started = TraceRecorder.now
+            times.worker = record.isAsync ? nil : TraceRecorder.currentWorker
+        }
         if !record.accesses.isEmpty {
             // Timed for the device's average task (which the mapping weighs) in runs of several devices.
             if self.devices.count > 1 { record.startedAt = DispatchTime.now().uptimeNanoseconds }
@@ -57,6 +61,7 @@ extension RunScope {
             self.finish(record, slot: slot, failure: failure)
             return true
         }
+        record.traceTimes?.dataIn = TraceRecorder.now
         if record.isAsync {
             self.startAsynchronousBody(of: record, on: device, slot: slot)
             return false
@@ -154,8 +159,14 @@ extension RunScope {
                 )
                 return true
             } catch {
-                guard case .outOfMemory(let full, let requested, _) = error, full == device else { throw error }
-                switch self.makeRoomForMove(of: record, on: device, needing: requested, releases: releases) {
+                guard case .outOfMemory(let full, let requested, let free) = error, full == device else { throw error }
+                switch self.makeRoomForMove(
+                    of: record,
+                    on: device,
+                    needing: requested,
+                    freeAtFailure: free,
+                    releases: releases
+                ) {
                 case .retry: continue
                 case .restartMoves: return false
                 case .fail: throw error
@@ -242,7 +253,30 @@ extension RunScope {
             record.startedAt = 0
         }
         self.unpinDeclaredArrays(of: record, on: record.device)
+        if let times = record.traceTimes, let trace = self.trace { self.traceTask(record, times: times, in: trace) }
         self.ledger.taskEnded(record, on: slot)
         record.complete(failure: failure, onWorkerLoop: onWorkerLoop)
+    }
+}
+
+extension RunScope {
+    /// Records a finished task in the run's trace.
+    func traceTask(_ record: TaskRecord, times: TaskTraceTimes, in trace: TraceRecorder) {
+        let ended = TraceRecorder.now
+        trace.record(
+            .task(
+                TracedTask(
+                    number: times.number,
+                    name: record.name,
+                    space: record.slot?.spaceName ?? "",
+                    device: record.device,
+                    worker: times.worker,
+                    spawned: times.spawned,
+                    started: times.started == 0 ? ended : times.started,
+                    dataIn: times.dataIn == 0 ? (times.started == 0 ? ended : times.started) : times.dataIn,
+                    ended: ended
+                )
+            )
+        )
     }
 }

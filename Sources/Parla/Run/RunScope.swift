@@ -12,7 +12,8 @@ import Synchronization
 /// - device memory (`RunScope+DeviceMemory.swift`, with ``DeviceResidency``): copies that give way
 ///   when a device is full;
 /// - locality (`RunScope+Locality.swift`): which of a task's allowed devices suits its data best;
-/// - the registry of runs in progress (`RunRegistry.swift`): which run the calling code belongs to.
+/// - the registry of runs in progress (`RunRegistry.swift`): which run the calling code belongs to;
+/// - its trace, when asked for (``TraceRecorder``).
 final class RunScope: Sendable {
     let registry: DeviceRegistry
     let dependencyMode: DependencyMode
@@ -53,7 +54,12 @@ final class RunScope: Sendable {
     /// The next spawn order.
     static func nextSpawnOrder() -> UInt64 { Self.spawnOrders.add(1, ordering: .relaxed).newValue }
 
-    init(registry: DeviceRegistry, dependencyMode: DependencyMode, pool: WorkerPool) {
+    /// What the run records for its trace (`Parla.run(trace:)`, `PARLA_TRACE`), or `nil` (the hooks then
+    /// cost one test each).
+    let trace: TraceRecorder?
+
+    init(registry: DeviceRegistry, dependencyMode: DependencyMode, pool: WorkerPool, tracePath: String? = nil) {
+        self.trace = tracePath.map { TraceRecorder(path: $0, devices: registry.devices, pool: pool) }
         self.registry = registry
         self.dependencyMode = dependencyMode
         self.pool = pool

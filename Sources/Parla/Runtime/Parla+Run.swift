@@ -1,5 +1,9 @@
 import ParlaDevices
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension Parla {
     /// Runs `body` with the Parla runtime: tasks spawned inside it (and inside those tasks) run on the
     /// chosen devices. When `body` returns, `run` waits for every task, nested ones included, and then
@@ -22,15 +26,26 @@ extension Parla {
     /// - Parameters:
     ///   - devices: which devices to use (overridden by `PARLA_DEVICES` only when left at `.auto`).
     ///   - dependencies: whether data accesses add dependencies (``DependencyMode/inferred``).
+    ///   - trace: a file to write the run's trace to when it ends, in the Chrome/Perfetto trace-event
+    ///     format (open it in ui.perfetto.dev or chrome://tracing): each task on its worker and device,
+    ///     with its waits; each copy with its link, bytes and GB/s; dependencies as arrows. `nil`: the
+    ///     path in `PARLA_TRACE`, if set; otherwise nothing is recorded (and nothing is paid).
     ///   - body: the program: it spawns tasks and may await them.
     public static func run(
         devices: DeviceSelection = .auto,
         dependencies: DependencyMode = .inferred,
+        trace: String? = nil,
         _ body: () async throws -> Void
     ) async throws {
         let selection = devices == .auto ? (try DeviceSelection.fromEnvironment() ?? .auto) : devices
         let registry = try DeviceRegistry.make(selection)
-        let scope = RunScope(registry: registry, dependencyMode: dependencies, pool: WorkerPool.shared)
+        let tracePath = trace ?? Self.tracePathFromEnvironment
+        let scope = RunScope(
+            registry: registry,
+            dependencyMode: dependencies,
+            pool: WorkerPool.shared,
+            tracePath: tracePath
+        )
         RunScope.started(scope)
         defer { RunScope.ended(scope) }
 
@@ -49,9 +64,21 @@ extension Parla {
         }
         scope.accounting.bodyFinished()
         await monitor.value
+        if let trace = scope.trace {
+            let wall = Double(TraceRecorder.now &- trace.origin) * 1e-9
+            // (A trace that cannot be written does not fail the computation: it says why.)
+            if let problem = trace.write(wallSeconds: wall) { printToStandardError("Parla: \(problem)") }
+        }
         if let error = bodyError ?? scope.failure { throw error }
         // A cancelled caller: every task has finished (none is abandoned with arrays half-moved).
         try Task.checkCancellation()
+    }
+
+    /// The trace file `PARLA_TRACE` names, if set and not empty.
+    static var tracePathFromEnvironment: String? {
+        guard let raw = getenv("PARLA_TRACE") else { return nil }
+        let path = String(cString: raw)
+        return path.isEmpty ? nil : path
     }
 
     /// The devices of the run in progress (outside a run, of the default selection): the GPUs in
@@ -80,4 +107,10 @@ extension Parla {
         defer { LaunchedWorkQueue.isEnabled = saved }
         return try await body()
     }
+}
+
+/// Writes `line` to standard error.
+func printToStandardError(_ line: String) {
+    let text = line + "\n"
+    _ = text.utf8CString.withUnsafeBufferPointer { write(STDERR_FILENO, $0.baseAddress, $0.count - 1) }
 }

@@ -76,6 +76,9 @@ class TaskRecord: @unchecked Sendable {
     /// The bytes of its device's memory the task reserved with its pins (its working set).
     @exclusivity(unchecked) var reservedBytes = 0
 
+    /// The task's times for the run's trace (only in traced runs).
+    @exclusivity(unchecked) var traceTimes: TaskTraceTimes? = nil
+
     /// When the task started running (nanoseconds of the monotonic clock), for the device's average
     /// task time; 0 when not measured (tasks without declared data).
     @exclusivity(unchecked) var startedAt: UInt64 = 0
@@ -207,6 +210,7 @@ class TaskRecord: @unchecked Sendable {
         self.hasStarted.store(false, ordering: .relaxed)
         self.releasedAtLaunch.store(false, ordering: .relaxed)
         if !self.raceCandidates.isEmpty { self.raceCandidates = [] }
+        if self.traceTimes != nil { self.traceTimes = nil }
         return self.state.withLock { state in
             state.deviceFailure = nil
             if !state.deviceWorkChecks.isEmpty { state.deviceWorkChecks = [] }
@@ -482,8 +486,8 @@ extension TaskRecord: DeviceFailureSink {
 
     var deviceRegistry: DeviceRegistry { self.withScope { $0.registry } }
 
-    func makeRoom(on device: Device, needing bytes: Int) -> Bool {
-        self.withScope { $0.makeRoomInsideBody(of: self, on: device, needing: bytes) }
+    func makeRoom(on device: Device, needing bytes: Int, freeAtFailure free: Int) -> Bool {
+        self.withScope { $0.makeRoomInsideBody(of: self, on: device, needing: bytes, freeAtFailure: free) }
     }
 
     func checkAfterDeviceWork(_ check: @escaping @Sendable () -> (any Error)?) {

@@ -47,6 +47,9 @@ func spawnTask<R: Sendable>(
         asynchronous
     )
     scope.accounting.taskSpawned()
+    if let trace = scope.trace {
+        record.traceTimes = TaskTraceTimes(number: trace.nextTaskNumber(), spawned: TraceRecorder.now)
+    }
     placementError = placementError ?? checkPlacement(of: record, in: scope)
     if let slot = id?.slot, !claim(slot, for: record, in: scope) {
         record.failAtSpawn(.duplicateTaskID(slot.name))
@@ -209,7 +212,11 @@ private func claim(_ slot: TaskSlot, for record: TaskRecord, in scope: RunScope)
     guard let claimed else { return false }
     for dependent in claimed.dependents {
         if scope.dependencyMode == .explicit { dependent.notePredecessor(record, generation: nil) }
-        if !record.addSuccessor(dependent) { dependent.releaseOne() }
+        if !record.addSuccessor(dependent) {
+            dependent.releaseOne()
+        } else if scope.trace != nil {
+            traceDependency(of: dependent, on: record, in: scope)
+        }
     }
     for waiter in claimed.waiters { waiter.wake() }
     return true
@@ -236,6 +243,7 @@ private func registerDependencies(
                 record.remaining.add(1, ordering: .relaxed)
                 if predecessor.addSuccessor(record, generation: predecessorGeneration) {
                     if trackPending { waits.dependencies.insert(ObjectIdentifier(predecessor)) }
+                    if scope.trace != nil { traceDependency(of: record, on: predecessor, in: scope) }
                 } else {
                     record.remaining.subtract(1, ordering: .relaxed)
                 }
@@ -256,6 +264,7 @@ private func registerDependencies(
                     if scope.dependencyMode == .explicit { record.notePredecessor(spawned, generation: nil) }
                     if spawned.addSuccessor(record) {
                         if trackPending { waits.dependencies.insert(ObjectIdentifier(spawned)) }
+                        if scope.trace != nil { traceDependency(of: record, on: spawned, in: scope) }
                     } else {
                         record.remaining.subtract(1, ordering: .relaxed)
                     }
@@ -323,6 +332,7 @@ private func registerAccesses(
                 record.remaining.add(1, ordering: .relaxed)
                 if conflict.task.addSuccessor(record, generation: conflict.generation) {
                     waits.dependencies.insert(ObjectIdentifier(conflict.task))
+                    if scope.trace != nil { traceDependency(of: record, on: conflict.task, in: scope) }
                     // `input` regions are prefetched (an `inOut` region moves when its task starts, so
                     // that the states a program prints between tasks stay those of the task order).
                     if mode == .input && conflict.mode.writes {
@@ -420,4 +430,11 @@ private func spawnPrefetch(
         }
     }
     prefetch.releaseOne()
+}
+
+/// In a traced run: records that `record` waits for `predecessor`.
+private func traceDependency(of record: TaskRecord, on predecessor: TaskRecord, in scope: RunScope) {
+    guard let trace = scope.trace, let to = record.traceTimes?.number, let from = predecessor.traceTimes?.number
+    else { return }
+    trace.record(.dependency(from: from, to: to))
 }
