@@ -10,7 +10,7 @@ struct ParlaCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, LessonCommand.self, DevicesCommand.self, DeviceCheckCommand.self,
             CheckProgramsCommand.self,
-            BenchCommand.self, AppCommand.self,
+            BenchCommand.self, AppCommand.self, TraceCommand.self,
         ],
         defaultSubcommand: LessonCommand.self
     )
