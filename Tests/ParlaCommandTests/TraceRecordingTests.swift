@@ -1,0 +1,80 @@
+import Foundation
+import Parla
+import Testing
+
+@testable import ParlaCommand
+
+/// The traces runs write (`Parla.run(trace:)`), checked against the trace-event format's rules and read
+/// back by `parla trace`'s reader.
+@Suite("traces of runs")
+struct TraceRecordingTests {
+    /// A temporary file for a trace.
+    static func temporaryPath(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("parla-\(name)-\(UUID().uuidString).json").path
+    }
+
+    @Test(
+        "a traced run writes trace-event JSON: tracks named, tasks on their workers and devices, copies with their links, dependencies as flows"
+    )
+    func traceFollowsTheFormat() async throws {
+        let path = Self.temporaryPath("format")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await Parla.run(devices: .virtual(gpus: 2), trace: path) {
+            let A = PArray(NDArray<Double>.zeros([4096]))
+            let T = TaskSpace("T")
+            spawn(T[0], placement: gpu(0), inOut: [A]) { A.update(A.array + 1) }
+            spawn(T[1], placement: gpu(1), input: [A]) { _ = A.array.sum() }
+            spawn(T[2], dependencies: [T[1]], placement: cpu, input: [A]) { _ = A.array.sum() }
+            try await T.wait()
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let events = try #require(root["traceEvents"] as? [[String: Any]])
+        // Every event has a phase, a process and (but process metadata) a thread; complete events a
+        // time and a duration of zero or more; flows come in pairs.
+        var flows: [Int: [String]] = [:]
+        for event in events {
+            let phase = try #require(event["ph"] as? String)
+            #expect(event["pid"] is Int)
+            switch phase {
+            case "M":
+                #expect(event["name"] is String && event["args"] is [String: Any])
+            case "X":
+                #expect(event["tid"] is Int && event["ts"] is Double && event["name"] is String)
+                #expect((event["dur"] as? Double).map { $0 >= 0 } == true)
+            case "s", "f":
+                flows[try #require(event["id"] as? Int), default: []].append(phase)
+            default:
+                Issue.record("unexpected phase \(phase)")
+            }
+        }
+        #expect(flows.values.allSatisfy { $0.sorted() == ["f", "s"] })
+        let tasks = events.filter { $0["cat"] as? String == "task" }
+        #expect(tasks.count == 6)  // each task on its worker's track and its device's
+        let names = Set(
+            events.filter { $0["ph"] as? String == "M" }.compactMap {
+                ($0["args"] as? [String: Any])?["name"] as? String
+            }
+        )
+        #expect(names.isSuperset(of: ["workers", "gpu(0)", "gpu(1)", "cpu", "compute", "copies from gpu(0)"]))
+
+        // `parla trace` reads it: the three tasks, the copies of A, the dependencies.
+        let trace = try TraceFile(contentsOfFile: path)
+        #expect(Set(trace.tasks.map(\.name)) == ["T_0", "T_1", "T_2"])
+        #expect(Set(trace.tasks.map(\.device)) == ["gpu(0)", "gpu(1)", "cpu"])
+        #expect(trace.tasks.allSatisfy { $0.space == "T" })
+        #expect(trace.devices == ["gpu(0)", "gpu(1)", "cpu"])
+        let links = Set(trace.copies.map { "\($0.source) -> \($0.destination)" })
+        #expect(links.contains("cpu -> gpu(0)") && links.contains("gpu(0) -> gpu(1)"))
+        #expect(trace.copies.allSatisfy { $0.bytes == 4096 * 8 })
+        #expect(trace.dependencies.count >= 2)  // T_1 after T_0 (inferred), T_2 after T_1
+        #expect(trace.wallMicroseconds > 0)
+    }
+
+    @Test("a run without a trace writes nothing")
+    func noTraceByDefault() async throws {
+        let path = Self.temporaryPath("none")
+        try await Parla.run(devices: .virtual(gpus: 1)) { spawn(placement: gpu(0)) {} }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+}
