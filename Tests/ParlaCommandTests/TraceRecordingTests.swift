@@ -71,6 +71,17 @@ struct TraceRecordingTests {
         #expect(trace.wallMicroseconds > 0)
     }
 
+    @Test("--trace FILE traces the runs a command starts: lesson 6's tasks and copies")
+    func commandTraceOption() async throws {
+        let path = Self.temporaryPath("lesson6")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let options = try TraceOptions.parse(["--trace", path])
+        try await options.tracing { _ = try await output(ofLesson: 6) }
+        let trace = try TraceFile(contentsOfFile: path)
+        #expect(trace.tasks.count == 4)
+        #expect(!trace.copies.isEmpty)
+    }
+
     @Test("a run without a trace writes nothing")
     func noTraceByDefault() async throws {
         let path = Self.temporaryPath("none")

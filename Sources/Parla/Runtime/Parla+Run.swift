@@ -39,7 +39,7 @@ extension Parla {
     ) async throws {
         let selection = devices == .auto ? (try DeviceSelection.fromEnvironment() ?? .auto) : devices
         let registry = try DeviceRegistry.make(selection)
-        let tracePath = trace ?? Self.tracePathFromEnvironment
+        let tracePath = trace ?? Self.defaultTracePath ?? Self.tracePathFromEnvironment
         let scope = RunScope(
             registry: registry,
             dependencyMode: dependencies,
@@ -72,6 +72,17 @@ extension Parla {
         if let error = bodyError ?? scope.failure { throw error }
         // A cancelled caller: every task has finished (none is abandoned with arrays half-moved).
         try Task.checkCancellation()
+    }
+
+    /// The trace file of runs started inside ``tracing(to:_:)`` (a task-local value, so that code running
+    /// at once elsewhere is not traced).
+    @TaskLocal static var defaultTracePath: String? = nil
+
+    /// Runs `body` with its runs that name no trace writing theirs to `path` (each run overwrites the
+    /// file: the last one's stays). For tools whose `--trace FILE` covers runs they start deep down.
+    package static func tracing<R>(to path: String?, _ body: () async throws -> R) async rethrows -> R {
+        guard let path else { return try await body() }
+        return try await Self.$defaultTracePath.withValue(path) { try await body() }
     }
 
     /// The trace file `PARLA_TRACE` names, if set and not empty.

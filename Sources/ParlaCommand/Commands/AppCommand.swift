@@ -34,6 +34,7 @@ struct CholeskyCommand: AsyncParsableCommand {
     }
 
     @OptionGroup var options: DeviceOptions
+    @OptionGroup var traceOptions: TraceOptions
 
     @Option(help: "The order of the matrix.")
     var n = 4096
@@ -67,6 +68,11 @@ struct CholeskyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await self.traceOptions.tracing { try await self.runTraced() }
+    }
+
+    /// The command, its runs traced when `--trace` asks.
+    private func runTraced() async throws {
         let registry = try options.installRegistry()
         let gpus = registry.devices.filter { $0.kind == .gpu }
         guard !gpus.isEmpty else { throw ValidationError("the blocked Cholesky runs on GPUs; none is selected") }

@@ -46,8 +46,14 @@ struct CheckProgramsCommand: AsyncParsableCommand {
     var timeout: Double = 120
 
     @OptionGroup var options: DeviceOptions
+    @OptionGroup var traceOptions: TraceOptions
 
     func run() async throws {
+        try await self.traceOptions.tracing { try await self.runTraced() }
+    }
+
+    /// The command, its runs traced when `--trace` asks.
+    private func runTraced() async throws {
         let registry = try options.installRegistry()
         let gpus = registry.gpus.count
         guard gpus > 0 else { throw ValidationError("the selected devices have no GPU (real or virtual)") }

@@ -18,6 +18,20 @@ struct DeviceOptions: ParsableArguments {
     }
 }
 
+/// `--trace FILE`: the trace of a command's runs (each run overwrites the file: the last one's stays).
+struct TraceOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "Write the trace of the command's last run to this file (Chrome/Perfetto JSON; see parla trace)."
+    )
+    var trace: String?
+
+    /// Runs `body` with its runs traced to the file, if one was given.
+    func tracing(_ body: () async throws -> Void) async throws {
+        try await Parla.tracing(to: self.trace, body)
+    }
+}
+
 /// `parla devices`: what the current selection finds.
 struct DevicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -34,8 +34,14 @@ struct MovementBenchmark: AsyncParsableCommand {
     var allocationBudget: Double?
 
     @OptionGroup var options: DeviceOptions
+    @OptionGroup var traceOptions: TraceOptions
 
     func run() async throws {
+        try await self.traceOptions.tracing { try await self.runTraced() }
+    }
+
+    /// The command, its runs traced when `--trace` asks.
+    private func runTraced() async throws {
         AllocationCounter.preloadIfPossible()
         let registry = try options.installRegistry()
         let selection = registry.selection

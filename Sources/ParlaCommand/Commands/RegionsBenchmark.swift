@@ -37,8 +37,14 @@ struct RegionsBenchmark: AsyncParsableCommand {
     var allocations = false
 
     @OptionGroup var options: DeviceOptions
+    @OptionGroup var traceOptions: TraceOptions
 
     func run() async throws {
+        try await self.traceOptions.tracing { try await self.runTraced() }
+    }
+
+    /// The command, its runs traced when `--trace` asks.
+    private func runTraced() async throws {
         if self.allocations { AllocationCounter.preloadIfPossible() }
         let registry = try options.installRegistry()
         let selection = registry.selection

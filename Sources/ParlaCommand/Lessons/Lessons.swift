@@ -34,8 +34,14 @@ struct LessonCommand: AsyncParsableCommand {
     var number: Int = 6
 
     @OptionGroup var options: DeviceOptions
+    @OptionGroup var traceOptions: TraceOptions
 
     func run() async throws {
+        try await self.traceOptions.tracing { try await self.runTraced() }
+    }
+
+    /// The command, its runs traced when `--trace` asks.
+    private func runTraced() async throws {
         guard let lesson = Lessons.all.first(where: { $0.number == number }) else {
             throw ValidationError(
                 "there is no lesson \(number); the lessons are \(Lessons.all.map { String($0.number) }.joined(separator: ", "))"
