@@ -253,15 +253,7 @@ public struct RandomEvictionProgram: Sendable {
         let components = RandomPArrayProgram.components(box, integerAxes: integerAxes)
         let declaresWhole = box == Box(shape: shape) && !integerAxes.contains(true) && random.chance(0.5)
         let region = declaresWhole ? array : array.region(components)
-        var offsets: [Int] = []
-        func walk(_ axis: Int, _ offset: Int) {
-            if axis == rank {
-                offsets.append(offset)
-                return
-            }
-            for i in box.lower[axis]..<box.upper[axis] { walk(axis + 1, offset + i * strides[axis]) }
-        }
-        walk(0, 0)
+        let offsets = RandomPArrayProgram.offsets(of: box, strides: strides)
         let written = mode.writes ? offsets.indices.map { nextValue + $0 } : []
         nextValue += written.count
         let viewShape = (0..<rank).filter { !integerAxes[$0] }.map { box.upper[$0] - box.lower[$0] }

@@ -84,15 +84,7 @@ public struct RandomPArrayProgram: Sendable {
                     // (the runtime keeps the two kinds of access apart).
                     let declaresWhole = box == Box(shape: shape) && !integerAxes.contains(true) && random.chance(0.5)
                     let region = declaresWhole ? A : A.region(components)
-                    var offsets: [Int] = []
-                    func walk(_ axis: Int, _ offset: Int) {
-                        if axis == rank {
-                            offsets.append(offset)
-                            return
-                        }
-                        for i in box.lower[axis]..<box.upper[axis] { walk(axis + 1, offset + i * strides[axis]) }
-                    }
-                    walk(0, 0)
+                    let offsets = Self.offsets(of: box, strides: strides)
                     let written = mode.writes ? offsets.indices.map { nextValue + $0 } : []
                     nextValue += written.count
                     let viewShape = (0..<rank).filter { !integerAxes[$0] }.map { box.upper[$0] - box.lower[$0] }
@@ -178,6 +170,20 @@ public struct RandomPArrayProgram: Sendable {
             faultsInjected: registry.withLock { $0 }?.faultsInjected ?? 0,
             mismatches: mismatches
         )
+    }
+
+    /// The positions of `box`'s elements in a contiguous array of `strides`, in row-major order.
+    static func offsets(of box: Box, strides: [Int]) -> [Int] {
+        var offsets: [Int] = []
+        func walk(_ axis: Int, _ offset: Int) {
+            if axis == box.rank {
+                offsets.append(offset)
+                return
+            }
+            for i in box.lower[axis]..<box.upper[axis] { walk(axis + 1, offset + i * strides[axis]) }
+        }
+        walk(0, 0)
+        return offsets
     }
 
     /// Components selecting `box` (ranges, or an integer for some extent-1 axes).

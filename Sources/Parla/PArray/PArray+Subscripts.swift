@@ -146,8 +146,8 @@ extension PArray {
                     try self.storage.unshare(unsharing)
                 } catch {
                     // (Inside a task, copies no running task uses give way, or the task waits for room.)
-                    if case .outOfMemory(_, let requested, let free) = error, let task,
-                        task.makeRoom(on: device, needing: requested, freeAtFailure: free)
+                    if case .outOfMemory(_, let requested, _) = error, let task,
+                        task.makeRoom(on: device, needing: requested)
                     {
                         continue
                     }

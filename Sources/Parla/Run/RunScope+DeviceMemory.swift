@@ -123,19 +123,11 @@ extension RunScope {
         return evicted
     }
 
-    /// Inside `record`'s body, an allocation of `bytes` on `device` failed for lack of memory (`free`:
-    /// what the device said was free then): copies give way, or the task waits (keeping its own) while other running
-    /// tasks may give some back. Returns whether the allocation is worth trying again. (An asynchronous
+    /// Inside `record`'s body, an allocation of `bytes` on `device` failed for lack of memory: copies
+    /// give way, or the task waits (keeping its own) while other running tasks may give some back. Returns whether the allocation is worth trying again. (An asynchronous
     /// body does not wait: it would hold a thread of Swift's cooperative pool, which the tasks it waits
     /// for may need.)
-    func makeRoomInsideBody(
-        of record: TaskRecord,
-        on device: Device,
-        needing bytes: Int,
-        freeAtFailure free: Int
-    )
-        -> Bool
-    {
+    func makeRoomInsideBody(of record: TaskRecord, on device: Device, needing bytes: Int) -> Bool {
         let slot = self.position(of: device)
         guard self.residency.tracks(slot), let capacity = self.ledger.capacity(of: slot), bytes <= capacity else {
             return false
@@ -208,13 +200,8 @@ extension RunScope {
 
     /// `record`'s move into `device` failed for lack of room (`bytes` asked for): copies give way, or
     /// the task gives up its pins and waits while other running tasks may give memory back.
-    func makeRoomForMove(
-        of record: TaskRecord,
-        on device: Device,
-        needing bytes: Int,
-        freeAtFailure free: Int,
-        releases: UInt64
-    ) -> RoomForMove {
+    func makeRoomForMove(of record: TaskRecord, on device: Device, needing bytes: Int, releases: UInt64) -> RoomForMove
+    {
         let slot = self.position(of: device)
         guard self.residency.tracks(slot) else { return .fail }
         // A task whose own data cannot fit does not wait for anything.

@@ -119,14 +119,15 @@ extension RunScope {
             do {
                 if try !self.prepare(entry, of: record, on: device) { index = record.accesses.startIndex - 1 }
             } catch {
-                if case .outOfMemory = error, let capacity = self.ledger.capacity(of: self.position(of: device)),
-                    self.workingSetBytes(of: record) > capacity
-                {
-                    return .unsatisfiableResources(
-                        task: record.name,
-                        detail:
-                            "its declared data and memory request (\(self.workingSetBytes(of: record)) bytes) do not fit in the \(capacity) bytes of \(device)"
-                    )
+                if case .outOfMemory = error, let capacity = self.ledger.capacity(of: self.position(of: device)) {
+                    let workingSet = self.workingSetBytes(of: record)
+                    if workingSet > capacity {
+                        return .unsatisfiableResources(
+                            task: record.name,
+                            detail:
+                                "its declared data and memory request (\(workingSet) bytes) do not fit in the \(capacity) bytes of \(device)"
+                        )
+                    }
                 }
                 return .deviceFailed(
                     task: record.name,
@@ -159,14 +160,8 @@ extension RunScope {
                 )
                 return true
             } catch {
-                guard case .outOfMemory(let full, let requested, let free) = error, full == device else { throw error }
-                switch self.makeRoomForMove(
-                    of: record,
-                    on: device,
-                    needing: requested,
-                    freeAtFailure: free,
-                    releases: releases
-                ) {
+                guard case .outOfMemory(let full, let requested, _) = error, full == device else { throw error }
+                switch self.makeRoomForMove(of: record, on: device, needing: requested, releases: releases) {
                 case .retry: continue
                 case .restartMoves: return false
                 case .fail: throw error

@@ -486,8 +486,8 @@ extension TaskRecord: DeviceFailureSink {
 
     var deviceRegistry: DeviceRegistry { self.withScope { $0.registry } }
 
-    func makeRoom(on device: Device, needing bytes: Int, freeAtFailure free: Int) -> Bool {
-        self.withScope { $0.makeRoomInsideBody(of: self, on: device, needing: bytes, freeAtFailure: free) }
+    func makeRoom(on device: Device, needing bytes: Int) -> Bool {
+        self.withScope { $0.makeRoomInsideBody(of: self, on: device, needing: bytes) }
     }
 
     func checkAfterDeviceWork(_ check: @escaping @Sendable () -> (any Error)?) {

@@ -69,8 +69,8 @@ final class NDStorage<Element: NDElement>: @unchecked Sendable {
                 allocation = try backend.allocate(byteCount: bytes)
                 break
             } catch {
-                guard case .outOfMemory(_, _, let free) = error, let task = RunningTask.sink,
-                    task.makeRoom(on: backend.device, needing: bytes, freeAtFailure: free)
+                guard case .outOfMemory = error, let task = RunningTask.sink,
+                    task.makeRoom(on: backend.device, needing: bytes)
                 else { throw error }
             }
         }

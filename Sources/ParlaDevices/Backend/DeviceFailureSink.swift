@@ -9,11 +9,10 @@ package protocol DeviceFailureSink: AnyObject, Sendable {
     var hasRecordedDeviceFailure: Bool { get }
     /// The devices of the task's run.
     var deviceRegistry: DeviceRegistry { get }
-    /// Makes room for `bytes` on `device`, after an allocation there failed for lack of memory with
-    /// `free` bytes free: evicts copies of arrays no running task uses, or waits while running tasks
-    /// may give memory back. Returns whether the allocation is worth trying again (`false`: nothing
-    /// can free more).
-    func makeRoom(on device: Device, needing bytes: Int, freeAtFailure free: Int) -> Bool
+    /// Makes room for `bytes` on `device`, after an allocation there failed for lack of memory: evicts
+    /// copies of arrays no running task uses, or waits while running tasks may give memory back.
+    /// Returns whether the allocation is worth trying again (`false`: nothing can free more).
+    func makeRoom(on device: Device, needing bytes: Int) -> Bool
     /// Runs `check` once the device work the task queued has finished (before the task completes); an
     /// error it returns fails the task (a result only the device knows, such as a factorization's).
     func checkAfterDeviceWork(_ check: @escaping @Sendable () -> (any Error)?)
@@ -33,7 +32,7 @@ package enum RunningTask {
 
 extension DeviceBackend {
     /// Allocates `byteCount` bytes; inside a task, when the device is out of memory, room is made (see
-    /// ``DeviceFailureSink/makeRoom(on:needing:freeAtFailure:)``) and the allocation tried again. For the runtime's
+    /// ``DeviceFailureSink/makeRoom(on:needing:)``) and the allocation tried again. For the runtime's
     /// own blocks (a factorization's status word, a library's workspace, a reduction's partials); not
     /// for callers holding a lock that other tasks need to finish.
     package func allocateMakingRoom(byteCount: Int) throws(DeviceError) -> DeviceAllocation {
@@ -41,8 +40,8 @@ extension DeviceBackend {
             do {
                 return try self.allocate(byteCount: byteCount)
             } catch {
-                guard case .outOfMemory(_, _, let free) = error, let task = RunningTask.sink,
-                    task.makeRoom(on: self.device, needing: byteCount, freeAtFailure: free)
+                guard case .outOfMemory = error, let task = RunningTask.sink,
+                    task.makeRoom(on: self.device, needing: byteCount)
                 else { throw error }
             }
         }
