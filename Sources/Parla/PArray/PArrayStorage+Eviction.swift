@@ -49,7 +49,7 @@ extension PArrayStorage {
                     self.publishWholeValidity(state)
                     return .evicted
                 }
-                try Self.ensureBuffer(&state, on: fallback, of: registry)
+                try self.ensureBuffer(&state, on: fallback, of: registry, run: run)
                 if Self.bufferIsShared(on: fallback, in: &state) {
                     return .unshare(self.beginUnsharing(on: fallback, in: &state))
                 }

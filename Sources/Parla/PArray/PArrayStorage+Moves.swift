@@ -118,9 +118,7 @@ extension PArrayStorage {
                 return .wait(busy)
             }
             let copies = state.coherence.copies(for: box, on: device, mode: mode, links: registry.links)
-            let allocates = state.buffers[device] == nil
-            try Self.ensureBuffer(&state, on: device, of: registry)
-            if allocates { run?.noteResident(self, on: device) }
+            try self.ensureBuffer(&state, on: device, of: registry, run: run)
             if (mode.writes || !copies.isEmpty) && Self.bufferIsShared(on: device, in: &state) {
                 // Written below or by the task: the buffer must not be shared with an NDArray the program
                 // holds (a wrapped array, or an earlier `.array`).
@@ -150,10 +148,7 @@ extension PArrayStorage {
                 do throws(DeviceError) {
                     var othersReady = true
                     for other in shared.devices where other != device {
-                        if state.buffers[other] == nil {
-                            try Self.ensureBuffer(&state, on: other, of: registry)
-                            run.noteResident(self, on: other)
-                        }
+                        try self.ensureBuffer(&state, on: other, of: registry, run: run)
                         // (A buffer the program shares is made the array's own by that GPU's task.)
                         if Self.bufferIsShared(on: other, in: &state) { othersReady = false }
                     }

@@ -71,11 +71,24 @@ final class PArrayStorage<Element: NDElement>: @unchecked Sendable {
     }
 
     /// The device's buffer, allocated on `registry`'s device (uninitialized: the protocol knows nothing
-    /// there is valid).
-    static func ensureBuffer(_ state: inout State, on device: Device, of registry: DeviceRegistry) throws(DeviceError) {
+    /// there is valid) unless it has one; `run`'s books record it (see
+    /// `RunScope.allocateResident(_:on:_:)`).
+    func ensureBuffer(
+        _ state: inout State,
+        on device: Device,
+        of registry: DeviceRegistry,
+        run: RunScope?
+    ) throws(DeviceError) {
         if state.buffers[device] != nil { return }
         let backend = try registry.backend(for: device)
-        state.buffers[device] = try NDArray<Element>(uninitializedShape: state.coherence.shape, on: backend)
+        let shape = state.coherence.shape
+        guard let run else {
+            state.buffers[device] = try NDArray<Element>(uninitializedShape: shape, on: backend)
+            return
+        }
+        try run.allocateResident(self, on: device) { () throws(DeviceError) in
+            state.buffers[device] = try NDArray<Element>(uninitializedShape: shape, on: backend)
+        }
     }
 
     /// Index nodes and entries the array's coherence protocol and dependency inference have looked at

@@ -116,10 +116,18 @@ final class DeviceResidency: Sendable {
         resident?.array.map { $0 === array } ?? false
     }
 
-    /// Records that `array` holds a buffer on the device at `slot`.
-    func noteResident(_ array: any ResidentArray, on slot: Int) {
-        guard let books = self.slots[slot] else { return }
-        books.lock.withLock { books in
+    /// Makes `array`'s buffer on the device at `slot` (`allocate`) and records it, as one step for
+    /// tasks looking for room there (they read the books under the same lock): memory the buffer
+    /// takes is never in use without its copy in the books. (A task finding no room would otherwise
+    /// see memory it can neither evict nor wait for, and fail.)
+    func allocateResident(
+        _ array: any ResidentArray,
+        on slot: Int,
+        _ allocate: () throws(DeviceError) -> Void
+    ) throws(DeviceError) {
+        guard let books = self.slots[slot] else { return try allocate() }
+        try books.lock.withLock { (books) throws(DeviceError) in
+            try allocate()
             let now = books.tick()
             let key = ObjectIdentifier(array)
             if !Self.isCurrent(books.residents[key], for: array) {

@@ -69,9 +69,14 @@ public struct EvictionCounts: Hashable, Sendable, CustomStringConvertible {
 /// data cannot fit on the device at all. Prefetches never evict, and start only when the device has
 /// room for their copy (which a ready task's move may then evict).
 extension RunScope {
-    /// Records that `array` allocated a copy on `device` for this run.
-    func noteResident(_ array: any ResidentArray, on device: Device) {
-        self.residency.noteResident(array, on: self.position(of: device))
+    /// Makes `array`'s buffer on `device` (`allocate`) and records the copy in the run's books, as one
+    /// step for tasks looking for room there.
+    func allocateResident(
+        _ array: any ResidentArray,
+        on device: Device,
+        _ allocate: () throws(DeviceError) -> Void
+    ) throws(DeviceError) {
+        try self.residency.allocateResident(array, on: self.position(of: device), allocate)
     }
 
     /// Bytes free on `device` by its backend's count, or `nil` when its memory is unbounded.
