@@ -10,7 +10,7 @@ extension PArrayStorage {
         case unshare(Unsharing)
         /// Copies to the fallback: of what only `device` holds, and of what running writers found only
         /// there before they started (``earlierDataOnly(on:present:in:)``).
-        case copy(PendingMove, [Int], sole: [Transfer], earlier: [Transfer])
+        case copy(PendingMove, [Int], MovePhases, sole: [Box], earlier: [Box])
     }
 
     /// Drops `device`'s copy (see ``PArray/evict(from:keepOneCopy:)``). Waits for running writers and
@@ -63,11 +63,14 @@ extension PArrayStorage {
                 state.moves.append(move)
                 let toFallback = { (box: Box) in CoherenceProtocol.Copy(box: box, source: device, destination: fallback)
                 }
+                let transfers =
+                    copies.map { Transfer($0, in: state) } + earlier.map { Transfer(toFallback($0), in: state) }
                 return .copy(
                     move,
                     state.coherence.shape,
-                    sole: copies.map { Transfer($0, in: state) },
-                    earlier: earlier.map { Transfer(toFallback($0), in: state) }
+                    MovePhases([transfers]),
+                    sole: copies.map(\.box),
+                    earlier: earlier
                 )
             }
             switch step {
@@ -75,16 +78,16 @@ extension PArrayStorage {
             case .evicted: return true
             case .wait(let move): move.waitUntilFinished()
             case .unshare(let unsharing): try self.unshare(unsharing)
-            case .copy(let move, let shape, let sole, let earlier):
+            case .copy(let move, let shape, let phases, let sole, let earlier):
                 // The fallback now holds what only `device` had too, and running writers fall back on
                 // it rather than on `device`; the next round evicts.
-                try self.carryOut(move, shape: shape, phases: [sole + earlier], run: run) { state in
-                    for transfer in sole {
-                        _ = state.coherence.access(transfer.copy.box, on: fallback, mode: .input)
+                try self.carryOut(move, shape: shape, phases: phases, run: run) { state in
+                    for box in sole {
+                        _ = state.coherence.access(box, on: fallback, mode: .input)
                     }
                     if !earlier.isEmpty {
                         self.moveEarlierData(
-                            of: earlier.map(\.copy.box),
+                            of: earlier,
                             from: device,
                             to: fallback,
                             epoch: state.epoch

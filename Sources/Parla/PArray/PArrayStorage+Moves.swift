@@ -79,7 +79,26 @@ extension PArrayStorage {
         case wait(PendingMove)
         /// Copy a buffer shared with the program first (outside the lock), then plan again.
         case unshare(Unsharing)
-        case copy(PendingMove, shape: [Int], phases: [[Transfer]])
+        case copy(PendingMove, shape: [Int], phases: MovePhases)
+    }
+
+    /// A move's copies, phase after phase, holding the memories of the buffers they go between until
+    /// the move ends (``carryOut(_:shape:phases:run:commit:)`` lets them go under the array's lock, as
+    /// it ends the move). Were the thread that moved to hold them a while longer, a buffer an eviction
+    /// drops right after the move would stay allocated meanwhile: memory in use on the device that a
+    /// task looking for room there could neither evict nor wait for.
+    final class MovePhases {
+        private(set) var phases: [[Transfer]]
+        /// The copies, for what is recorded once the memories are let go.
+        let copies: [CoherenceProtocol.Copy]
+
+        init(_ phases: [[Transfer]]) {
+            self.phases = phases
+            self.copies = phases.joined().map(\.copy)
+        }
+
+        /// Lets the buffers' memories go.
+        func release() { self.phases = [] }
     }
 
     /// One copy of a move, with the memories of the two whole-array buffers it goes between (not the
@@ -162,7 +181,8 @@ extension PArrayStorage {
             }
             let move = PendingMove(destinations: destinations, box: box, mode: mode, epoch: state.epoch)
             state.moves.append(move)
-            return .copy(move, shape: state.coherence.shape, phases: phases.map { $0.map { Transfer($0, in: state) } })
+            let transfers = phases.map { $0.map { Transfer($0, in: state) } }
+            return .copy(move, shape: state.coherence.shape, phases: MovePhases(transfers))
         }
     }
 
@@ -175,14 +195,14 @@ extension PArrayStorage {
     func carryOut(
         _ move: PendingMove,
         shape: [Int],
-        phases: [[Transfer]],
+        phases: MovePhases,
         run: RunScope?,
         commit: (inout State) -> Void
     ) throws(DeviceError) -> Bool {
         self.checkLockNotHeld(copying: "a region")
         var failure: DeviceError? = nil
         let trace = run?.trace
-        for phase in phases where failure == nil {
+        for phase in phases.phases where failure == nil {
             let started = trace == nil ? 0 : TraceRecorder.now
             var events: [DeviceEvent] = []
             for transfer in phase {
@@ -219,12 +239,12 @@ extension PArrayStorage {
                 }
             }
         }
-        let transfers = phases.joined()
         let applied = self.state.withLock { state -> Bool in
             state.moves.removeAll { $0 === move }
+            defer { phases.release() }
             // (An `update` since replaced the array: what was copied belongs to its old contents.)
             guard failure == nil, state.epoch == move.epoch,
-                transfers.allSatisfy({ transfer in
+                phases.phases.joined().allSatisfy({ transfer in
                     state.buffers[transfer.copy.destination]?.memory.allocation === transfer.destination.allocation
                 })
             else { return false }
@@ -235,11 +255,11 @@ extension PArrayStorage {
         move.finish()
         if let failure { throw failure }
         if !applied { return false }
-        for transfer in transfers {
+        for copy in phases.copies {
             DataMovementLog.record(
-                transfer.copy.box.count * MemoryLayout<Element>.stride,
-                from: transfer.copy.source,
-                to: transfer.copy.destination,
+                copy.box.count * MemoryLayout<Element>.stride,
+                from: copy.source,
+                to: copy.destination,
                 run: run
             )
         }
