@@ -43,9 +43,9 @@ extension RunScope {
         let slot = self.position(of: device)
         // (Counted as running from now on, also while it waits for room: the mapping sees it.)
         self.ledger.taskStarted(on: slot)
-        if let times = record.traceTimes {
-            times.started = TraceRecorder.now
-            times.worker = record.isAsync ? nil : TraceRecorder.currentWorker
+        if self.trace != nil, let traced = record.traced {
+            traced.task.started = TraceRecorder.now
+            traced.task.worker = record.isAsync ? nil : TraceRecorder.currentWorker
         }
         if !record.accesses.isEmpty {
             // Timed for the device's average task (which the mapping weighs) in runs of several devices.
@@ -61,7 +61,8 @@ extension RunScope {
             self.finish(record, slot: slot, failure: failure)
             return true
         }
-        record.traceTimes?.dataIn = TraceRecorder.now
+        // (A task without data has it in when it starts: `traceTask` says so.)
+        if self.trace != nil, !record.accesses.isEmpty { record.traced?.task.dataIn = TraceRecorder.now }
         if record.isAsync {
             self.startAsynchronousBody(of: record, on: device, slot: slot)
             return false
@@ -248,7 +249,7 @@ extension RunScope {
             record.startedAt = 0
         }
         self.unpinDeclaredArrays(of: record, on: record.device)
-        if let times = record.traceTimes, let trace = self.trace { self.traceTask(record, times: times, in: trace) }
+        if let trace = self.trace, let traced = record.traced { self.traceTask(record, traced, in: trace) }
         self.ledger.taskEnded(record, on: slot)
         record.complete(failure: failure, onWorkerLoop: onWorkerLoop)
     }
@@ -256,22 +257,13 @@ extension RunScope {
 
 extension RunScope {
     /// Records a finished task in the run's trace.
-    func traceTask(_ record: TaskRecord, times: TaskTraceTimes, in trace: TraceRecorder) {
+    func traceTask(_ record: TaskRecord, _ traced: TracedTaskInProgress, in trace: TraceRecorder) {
         let ended = TraceRecorder.now
-        trace.record(
-            .task(
-                TracedTask(
-                    number: times.number,
-                    name: record.name,
-                    space: record.slot?.spaceName ?? "",
-                    device: record.device,
-                    worker: times.worker,
-                    spawned: times.spawned,
-                    started: times.started == 0 ? ended : times.started,
-                    dataIn: times.dataIn == 0 ? (times.started == 0 ? ended : times.started) : times.dataIn,
-                    ended: ended
-                )
-            )
-        )
+        // (A task that failed before it started, or before its data was in, gets those times.)
+        if traced.task.started == 0 { traced.task.started = ended }
+        if traced.task.dataIn == 0 { traced.task.dataIn = traced.task.started }
+        traced.task.ended = ended
+        traced.task.device = record.device
+        trace.record(.task(traced.task))
     }
 }

@@ -1,4 +1,5 @@
 import ParlaDevices
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -65,14 +66,20 @@ extension Parla {
         scope.accounting.bodyFinished()
         await monitor.value
         if let trace = scope.trace {
-            let wall = Double(TraceRecorder.now &- trace.origin) * 1e-9
+            let writing = TraceRecorder.now
+            let wall = Double(writing &- trace.origin) * 1e-9
             // (A trace that cannot be written does not fail the computation: it says why.)
             if let problem = trace.write(wallSeconds: wall) { printToStandardError("Parla: \(problem)") }
+            Self.lastTraceWrite.store(TraceRecorder.now &- writing, ordering: .relaxed)
         }
         if let error = bodyError ?? scope.failure { throw error }
         // A cancelled caller: every task has finished (none is abandoned with arrays half-moved).
         try Task.checkCancellation()
     }
+
+    /// How long the last traced run to end took to write its trace file, in nanoseconds (for a benchmark
+    /// that separates the cost of recording a trace from that of writing it).
+    package static let lastTraceWrite = Atomic<UInt64>(0)
 
     /// The trace file of runs started inside ``tracing(to:_:)`` (a task-local value, so that code running
     /// at once elsewhere is not traced).

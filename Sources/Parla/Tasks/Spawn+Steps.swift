@@ -48,7 +48,14 @@ func spawnTask<R: Sendable>(
     )
     scope.accounting.taskSpawned()
     if let trace = scope.trace {
-        record.traceTimes = TaskTraceTimes(number: trace.nextTaskNumber(), spawned: TraceRecorder.now)
+        let task = TracedTask(
+            number: trace.nextTaskNumber(),
+            spawned: TraceRecorder.now,
+            slot: record.slot,
+            origin: record.origin,
+            originLine: record.originLine
+        )
+        if let traced = record.traced { traced.task = task } else { record.traced = TracedTaskInProgress(task) }
     }
     placementError = placementError ?? checkPlacement(of: record, in: scope)
     if let slot = id?.slot, !claim(slot, for: record, in: scope) {
@@ -434,7 +441,8 @@ private func spawnPrefetch(
 
 /// In a traced run: records that `record` waits for `predecessor`.
 private func traceDependency(of record: TaskRecord, on predecessor: TaskRecord, in scope: RunScope) {
-    guard let trace = scope.trace, let to = record.traceTimes?.number, let from = predecessor.traceTimes?.number
+    guard let trace = scope.trace, let to = record.traced?.task.number,
+        let from = predecessor.traced?.task.number
     else { return }
     trace.record(.dependency(from: from, to: to))
 }

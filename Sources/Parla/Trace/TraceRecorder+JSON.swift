@@ -24,21 +24,21 @@ extension TraceRecorder {
 
     /// Writes the trace to ``path``; returns an error message when it cannot.
     func write(wallSeconds: Double) -> String? {
-        let text = self.json(wallSeconds: wallSeconds)
+        let bytes = self.json(wallSeconds: wallSeconds)
         guard let file = fopen(self.path, "w") else {
             return "cannot write the trace to \(self.path): \(String(cString: strerror(errno)))"
         }
         defer { fclose(file) }
-        let written = text.utf8CString.withUnsafeBufferPointer { buffer in
-            fwrite(buffer.baseAddress, 1, buffer.count - 1, file)
-        }
-        return written == text.utf8.count ? nil : "cannot write the trace to \(self.path): the disk refused it"
+        let written = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
+        return written == bytes.count ? nil : "cannot write the trace to \(self.path): the disk refused it"
     }
 
-    /// The trace as JSON text.
-    func json(wallSeconds: Double) -> String {
+    /// The trace as JSON text (UTF-8), written straight into bytes.
+    func json(wallSeconds: Double) -> [UInt8] {
         let events = self.events
-        var tasks: [Int: TracedTask] = [:]
+        // By number (tasks are numbered from 1 as they are spawned).
+        var tasks = [TracedTask?](repeating: nil, count: self.taskCount + 1)
+        var finished: [TracedTask] = []
         var copies: [TracedCopy] = []
         var dependencies: [(Int, Int)] = []
         var workers = Set<Int>()
@@ -46,110 +46,257 @@ extension TraceRecorder {
             switch event {
             case .task(let task):
                 tasks[task.number] = task
+                finished.append(task)
                 workers.insert(task.worker ?? Self.asynchronousTrack)
             case .copy(let copy): copies.append(copy)
             case .dependency(let from, let to): dependencies.append((from, to))
             }
         }
-        var lines: [String] = []
+        var out = JSONBytes(origin: self.origin)
+        out.bytes.reserveCapacity(256 * (2 * tasks.count + copies.count + dependencies.count) + 4096)
+        out.append("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n")
         func metadata(_ kind: String, pid: Int, tid: Int? = nil, _ name: String) {
-            let thread = tid.map { ",\"tid\":\($0)" } ?? ""
-            lines.append(
-                "{\"ph\":\"M\",\"name\":\"\(kind)\",\"pid\":\(pid)\(thread),\"args\":{\"name\":\(Self.quoted(name))}}"
-            )
+            out.separate()
+            out.append("{\"ph\":\"M\",\"name\":")
+            out.appendQuoted(kind)
+            out.append(",\"pid\":")
+            out.append(pid)
+            if let tid {
+                out.append(",\"tid\":")
+                out.append(tid)
+            }
+            out.append(",\"args\":{\"name\":")
+            out.appendQuoted(name)
+            out.append("}}")
         }
         metadata("process_name", pid: 1, "workers")
         for worker in workers.sorted() {
             let name = worker == Self.asynchronousTrack ? "asynchronous bodies" : "worker \(worker)"
             metadata("thread_name", pid: 1, tid: worker, name)
         }
+        // Each device's name as a JSON string, made once.
+        let deviceNames = self.devices.map { device -> [UInt8] in
+            var name = JSONBytes(origin: 0)
+            name.appendQuoted("\(device)")
+            return name.bytes
+        }
         for (index, device) in self.devices.enumerated() {
             metadata("process_name", pid: 2 + index, "\(device)")
-            lines.append(
-                "{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":\(2 + index),\"args\":{\"sort_index\":\(index)}}"
-            )
+            out.separate()
+            out.append("{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":")
+            out.append(2 + index)
+            out.append(",\"args\":{\"sort_index\":")
+            out.append(index)
+            out.append("}}")
             metadata("thread_name", pid: 2 + index, tid: 0, "compute")
             for (source, other) in self.devices.enumerated() where other != device {
                 metadata("thread_name", pid: 2 + index, tid: 1 + source, "copies from \(other)")
             }
         }
-        for task in tasks.values.sorted(by: { $0.started < $1.started }) {
-            let args =
-                "{\"task\":\(task.number),\"space\":\(Self.quoted(task.space)),\"device\":\(Self.quoted("\(task.device)")),"
-                + "\"waitedForDependenciesMicroseconds\":\(self.microseconds(task.started, from: task.spawned)),"
-                + "\"waitedForDataMicroseconds\":\(self.microseconds(task.dataIn, from: task.started))}"
-            let span =
-                "\"ts\":\(self.microseconds(task.started)),\"dur\":\(self.microseconds(task.ended, from: task.started))"
-            let name = Self.quoted(task.name)
-            let worker = task.worker ?? Self.asynchronousTrack
-            lines.append(
-                "{\"ph\":\"X\",\"cat\":\"task\",\"name\":\(name),\"pid\":1,\"tid\":\(worker),\(span),\"args\":\(args)}"
-            )
-            lines.append(
-                "{\"ph\":\"X\",\"cat\":\"task\",\"name\":\(name),\"pid\":\(self.process(of: task.device)),\"tid\":0,\(span),\"args\":\(args)}"
-            )
+        // The names of unnamed tasks as JSON strings, made once per line that spawns them.
+        var unnamed: [UnnamedOrigin: [UInt8]] = [:]
+        func quotedName(of task: TracedTask) -> [UInt8] {
+            var made = JSONBytes(origin: 0)
+            guard task.slot == nil, task.origin.hasPointerRepresentation else {
+                made.appendQuoted(task.name)
+                return made.bytes
+            }
+            let origin = UnnamedOrigin(file: UInt(bitPattern: task.origin.utf8Start), line: task.originLine)
+            if let known = unnamed[origin] { return known }
+            made.appendQuoted(task.name)
+            unnamed[origin] = made.bytes
+            return made.bytes
+        }
+        let noSpace: [UInt8] = Array("\"\"".utf8)
+        for task in finished.sorted(by: { $0.started < $1.started }) {
+            let name = quotedName(of: task)
+            var space = noSpace
+            if let slot = task.slot {
+                var made = JSONBytes(origin: 0)
+                made.appendQuoted(slot.spaceName)
+                space = made.bytes
+            }
+            let device = deviceNames[self.position(of: task.device)]
+            // On its worker's track, then on its device's compute track.
+            func event(pid: Int, tid: Int) {
+                out.separate()
+                out.append("{\"ph\":\"X\",\"cat\":\"task\",\"name\":")
+                out.append(name)
+                out.append(",\"pid\":")
+                out.append(pid)
+                out.append(",\"tid\":")
+                out.append(tid)
+                out.append(",\"ts\":")
+                out.appendMicroseconds(task.started)
+                out.append(",\"dur\":")
+                out.appendMicroseconds(task.ended, from: task.started)
+                out.append(",\"args\":{\"task\":")
+                out.append(task.number)
+                out.append(",\"space\":")
+                out.append(space)
+                out.append(",\"device\":")
+                out.append(device)
+                out.append(",\"waitedForDependenciesMicroseconds\":")
+                out.appendMicroseconds(task.started, from: task.spawned)
+                out.append(",\"waitedForDataMicroseconds\":")
+                out.appendMicroseconds(task.dataIn, from: task.started)
+                out.append("}}")
+            }
+            event(pid: 1, tid: task.worker ?? Self.asynchronousTrack)
+            event(pid: self.process(of: task.device), tid: 0)
         }
         for copy in copies.sorted(by: { $0.started < $1.started }) {
-            let seconds = Double(copy.ended &- copy.started) * 1e-9
-            let rate = seconds > 0 ? (Double(copy.bytes) / seconds / 1e7).rounded() / 100 : 0
-            let sourceTrack = 1 + (self.devices.firstIndex(of: copy.source) ?? 0)
-            lines.append(
-                "{\"ph\":\"X\",\"cat\":\"copy\",\"name\":\(Self.quoted("copy \(copy.source) -> \(copy.destination)")),"
-                    + "\"pid\":\(self.process(of: copy.destination)),\"tid\":\(sourceTrack),"
-                    + "\"ts\":\(self.microseconds(copy.started)),\"dur\":\(self.microseconds(copy.ended, from: copy.started)),"
-                    + "\"args\":{\"bytes\":\(copy.bytes),\"source\":\(Self.quoted("\(copy.source)")),"
-                    + "\"destination\":\(Self.quoted("\(copy.destination)")),\"gigabytesPerSecond\":\(rate)}}"
-            )
+            let nanoseconds = copy.ended &- copy.started
+            // GB/s in hundredths (bytes per nanosecond are GB/s).
+            let hundredths = nanoseconds > 0 ? Int((Double(copy.bytes) / Double(nanoseconds) * 100).rounded()) : 0
+            out.separate()
+            out.append("{\"ph\":\"X\",\"cat\":\"copy\",\"name\":")
+            out.appendQuoted("copy \(copy.source) -> \(copy.destination)")
+            out.append(",\"pid\":")
+            out.append(self.process(of: copy.destination))
+            out.append(",\"tid\":")
+            out.append(1 + self.position(of: copy.source))
+            out.append(",\"ts\":")
+            out.appendMicroseconds(copy.started)
+            out.append(",\"dur\":")
+            out.appendMicroseconds(copy.ended, from: copy.started)
+            out.append(",\"args\":{\"bytes\":")
+            out.append(copy.bytes)
+            out.append(",\"source\":")
+            out.append(deviceNames[self.position(of: copy.source)])
+            out.append(",\"destination\":")
+            out.append(deviceNames[self.position(of: copy.destination)])
+            out.append(",\"gigabytesPerSecond\":")
+            out.appendHundredths(hundredths)
+            out.append("}}")
         }
         for (flow, (from, to)) in dependencies.enumerated() {
             guard let predecessor = tasks[from], let successor = tasks[to] else { continue }
             // (Inside each slice, so that the arrow binds to it.)
             let end = predecessor.ended &- Swift.min((predecessor.ended &- predecessor.started) / 2, 500)
             let start = successor.started &+ Swift.min((successor.ended &- successor.started) / 2, 500)
-            lines.append(
-                "{\"ph\":\"s\",\"cat\":\"dependency\",\"name\":\"dependency\",\"id\":\(flow),"
-                    + "\"pid\":\(self.process(of: predecessor.device)),\"tid\":0,\"ts\":\(self.microseconds(end))}"
-            )
-            lines.append(
-                "{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"dependency\",\"name\":\"dependency\",\"id\":\(flow),"
-                    + "\"pid\":\(self.process(of: successor.device)),\"tid\":0,\"ts\":\(self.microseconds(start)),"
-                    + "\"args\":{\"from\":\(from),\"to\":\(to)}}"
-            )
+            out.separate()
+            out.append("{\"ph\":\"s\",\"cat\":\"dependency\",\"name\":\"dependency\",\"id\":")
+            out.append(flow)
+            out.append(",\"pid\":")
+            out.append(self.process(of: predecessor.device))
+            out.append(",\"tid\":0,\"ts\":")
+            out.appendMicroseconds(end)
+            out.append("}")
+            out.separate()
+            out.append("{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"dependency\",\"name\":\"dependency\",\"id\":")
+            out.append(flow)
+            out.append(",\"pid\":")
+            out.append(self.process(of: successor.device))
+            out.append(",\"tid\":0,\"ts\":")
+            out.appendMicroseconds(start)
+            out.append(",\"args\":{\"from\":")
+            out.append(from)
+            out.append(",\"to\":")
+            out.append(to)
+            out.append("}}")
         }
-        let devices = self.devices.map { Self.quoted("\($0)") }.joined(separator: ",")
-        return "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n" + lines.joined(separator: ",\n")
-            + "\n],\"otherData\":{\"wallSeconds\":\(wallSeconds),\"devices\":[\(devices)]}}\n"
+        out.append("\n],\"otherData\":{\"wallSeconds\":")
+        out.append("\(wallSeconds)")
+        out.append(",\"devices\":[")
+        for (index, name) in deviceNames.enumerated() {
+            if index > 0 { out.append(",") }
+            out.append(name)
+        }
+        out.append("]}}\n")
+        return out.bytes
     }
 
-    /// The pid of `device`'s process.
-    private func process(of device: Device) -> Int { 2 + (self.devices.firstIndex(of: device) ?? 0) }
+    /// Where unnamed tasks were spawned (the file's text never moves: a `StaticString`).
+    private struct UnnamedOrigin: Hashable {
+        let file: UInt
+        let line: UInt
+    }
 
-    /// Microseconds from `start` (by default, the run's start) to `time`, with three decimals.
-    private func microseconds(_ time: UInt64, from start: UInt64? = nil) -> Double {
+    /// `device`'s place among the run's devices.
+    private func position(of device: Device) -> Int { self.devices.firstIndex(of: device) ?? 0 }
+
+    /// The pid of `device`'s process.
+    private func process(of device: Device) -> Int { 2 + self.position(of: device) }
+}
+
+/// JSON text being written as UTF-8 bytes: numbers are formatted by hand (no `String` per value).
+struct JSONBytes {
+    var bytes: [UInt8] = []
+    /// The run's start: times are microseconds from it.
+    let origin: UInt64
+    /// Whether an event was written (the next one is preceded by a comma and a new line).
+    private var hasEvents = false
+
+    init(origin: UInt64) { self.origin = origin }
+
+    /// Starts the next event of the list.
+    mutating func separate() {
+        if self.hasEvents { self.append(",\n") }
+        self.hasEvents = true
+    }
+
+    mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { self.bytes.append(contentsOf: $0) }
+    }
+
+    mutating func append(_ text: String) { self.bytes.append(contentsOf: text.utf8) }
+
+    mutating func append(_ made: [UInt8]) { self.bytes.append(contentsOf: made) }
+
+    mutating func append(_ value: Int) {
+        if value < 0 {
+            self.bytes.append(UInt8(ascii: "-"))
+            self.appendDigits(UInt64(-value))
+        } else {
+            self.appendDigits(UInt64(value))
+        }
+    }
+
+    private mutating func appendDigits(_ value: UInt64) {
+        if value >= 10 { self.appendDigits(value / 10) }
+        self.bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+
+    /// Microseconds from `start` (by default, the run's start) to `time`, with three decimals (0 when
+    /// `time` is earlier).
+    mutating func appendMicroseconds(_ time: UInt64, from start: UInt64? = nil) {
         let base = start ?? self.origin
-        let nanoseconds = time >= base ? Double(time - base) : 0
-        return (nanoseconds).rounded() / 1000
+        let nanoseconds = time >= base ? time - base : 0
+        self.appendDigits(nanoseconds / 1000)
+        let fraction = nanoseconds % 1000
+        self.bytes.append(UInt8(ascii: "."))
+        self.bytes.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        self.bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        self.bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+    }
+
+    /// `hundredths` / 100, with two decimals.
+    mutating func appendHundredths(_ hundredths: Int) {
+        self.append(hundredths / 100)
+        self.bytes.append(UInt8(ascii: "."))
+        self.bytes.append(UInt8(ascii: "0") + UInt8(hundredths % 100 / 10))
+        self.bytes.append(UInt8(ascii: "0") + UInt8(hundredths % 10))
     }
 
     /// `text` as a JSON string.
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
+    mutating func appendQuoted(_ text: String) {
+        self.bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): self.append("\\\"")
+            case UInt8(ascii: "\\"): self.append("\\\\")
+            case UInt8(ascii: "\n"): self.append("\\n")
+            case UInt8(ascii: "\r"): self.append("\\r")
+            case UInt8(ascii: "\t"): self.append("\\t")
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                self.append("\\u00")
+                self.bytes.append(hex[Int(byte >> 4)])
+                self.bytes.append(hex[Int(byte & 0xF)])
+            default: self.bytes.append(byte)
             }
         }
-        return result + "\""
+        self.bytes.append(UInt8(ascii: "\""))
     }
 }

@@ -42,6 +42,9 @@ final class TraceRecorder: Sendable {
     /// A number for a task being spawned.
     func nextTaskNumber() -> Int { self.taskNumbers.add(1, ordering: .relaxed).newValue }
 
+    /// How many tasks have been numbered (the highest number).
+    var taskCount: Int { self.taskNumbers.load(ordering: .relaxed) }
+
     /// Records `event` in the calling thread's shard.
     func record(_ event: TraceEvent) {
         let shard = self.pool._withUnsafeGuaranteedRef { $0.currentShard }
@@ -67,18 +70,41 @@ enum TraceEvent: Sendable {
     case dependency(from: Int, to: Int)
 }
 
-/// A task's times and places in a trace (nanoseconds of the monotonic clock).
+/// A traced task: its times (nanoseconds of the monotonic clock), places and name (made only when
+/// the trace is written: recording a task costs a few stores).
 struct TracedTask: Sendable {
     var number: Int
-    var name: String
-    var space: String
-    var device: Device
-    /// The worker that ran it (`nil`: an asynchronous body, run by Swift's threads).
-    var worker: Int?
     var spawned: UInt64
-    var started: UInt64
-    var dataIn: UInt64
-    var ended: UInt64
+    var started: UInt64 = 0
+    var dataIn: UInt64 = 0
+    var ended: UInt64 = 0
+    var device: Device = .cpu
+    /// The worker that ran it (`nil`: an asynchronous body, run by Swift's threads).
+    var worker: Int? = nil
+    /// Its id's slot (`nil`: an unnamed task), and where it was spawned.
+    var slot: TaskSlot?
+    var origin: StaticString
+    var originLine: UInt
+
+    /// The task's name, as messages give it.
+    var name: String {
+        self.slot?.name ?? TaskRecord.unnamedTaskName(origin: "\(self.origin)", line: self.originLine)
+    }
+
+    /// Its task space's name (empty for an unnamed task).
+    var space: String { self.slot?.spaceName ?? "" }
+}
+
+/// A traced task while it runs, on its record: filled in as it is spawned, starts and has its data in,
+/// and recorded when it finishes. The record keeps it for its next task (records are reused), so that
+/// tracing a task allocates nothing once the records are warm.
+final class TracedTaskInProgress: @unchecked Sendable {
+    // @unchecked Sendable: written by the thread that spawns the task, then by the threads that start
+    // and finish it, in order (the hand-overs go through the scheduler's locks and atomics, as the
+    // record's own fields do).
+    var task: TracedTask
+
+    init(_ task: TracedTask) { self.task = task }
 }
 
 /// A copy between two devices' buffers (nanoseconds of the monotonic clock).
@@ -88,21 +114,4 @@ struct TracedCopy: Sendable {
     var bytes: Int
     var started: UInt64
     var ended: UInt64
-}
-
-/// A traced task's times, kept on its record while it runs (only in traced runs).
-final class TaskTraceTimes: @unchecked Sendable {
-    // @unchecked Sendable: written by the thread that spawns the task, then by the thread running it,
-    // in order (the hand-over goes through the scheduler's locks and atomics, as the record's own
-    // fields do).
-    let number: Int
-    let spawned: UInt64
-    var started: UInt64 = 0
-    var dataIn: UInt64 = 0
-    var worker: Int? = nil
-
-    init(number: Int, spawned: UInt64) {
-        self.number = number
-        self.spawned = spawned
-    }
 }

@@ -16,7 +16,9 @@ struct OverheadBenchmark: AsyncParsableCommand {
             W1 spawns N independent empty tasks; W2 N empty tasks where task i depends on task i-64; W3 one \
             chain of N. Each is timed from the first spawn to the end of Parla.run, best and median of the \
             repetitions. Heap allocations per task are counted by re-running with the \
-            libParlaAllocationCounter.so built next to this program preloaded.
+            libParlaAllocationCounter.so built next to this program preloaded. Each workload is then run \
+            again with tracing on (a trace file in the temporary directory): its time less the writing of \
+            the file, against the untraced time of the same run, is what recording costs per task.
             """
     )
 
@@ -52,6 +54,9 @@ struct OverheadBenchmark: AsyncParsableCommand {
     )
     var allocationBudget: Double?
 
+    @Flag(help: "Leave out the runs with tracing on.")
+    var untracedOnly = false
+
     func run() async throws {
         AllocationCounter.preloadIfPossible()
         print(
@@ -85,6 +90,7 @@ struct OverheadBenchmark: AsyncParsableCommand {
             }
             rows.append((kind.title, times.sorted(), allocations))
         }
+        let traced = self.untracedOnly ? [] : try await self.tracedRows()
         let starpu = runStarPU()
         print()
         print(
@@ -100,6 +106,19 @@ struct OverheadBenchmark: AsyncParsableCommand {
             print(
                 "\(row.0.padding(38))\(format(best).padding(12))\(format(median).padding(9))\(allocations.padding(14))\((peer.map { format($0) } ?? "-").padding(11))\(ratio.padding(22))\(target) µs"
             )
+        }
+        if !traced.isEmpty {
+            print()
+            print(
+                "tracing on, same run                  Parla best  writing the file  recording (best - writing - untraced)  target"
+            )
+            for (index, row) in traced.enumerated() {
+                let recording = row.best - row.writing - rows[index].1.first!
+                let signed = (recording >= 0 ? "+" : "") + format(recording)
+                print(
+                    "\(row.title.padding(38))\(format(row.best).padding(12))\(format(row.writing).padding(18))\(signed.padding(39))<= 0.2 µs"
+                )
+            }
         }
         print(
             "peak memory with \(memoryTasks) \(self.namedMemoryTasks ? "named " : "")tasks \(self.flowingMemoryTasks ? "run as spawned" : "alive at once"): \(formatBytes(peak)) above the resident size before (\(format(Double(peak) / Double(memoryTasks))) bytes per task)"
@@ -142,12 +161,37 @@ struct OverheadBenchmark: AsyncParsableCommand {
         }
     }
 
-    /// Runs one workload; returns seconds and heap allocations counted (0 when not counting).
-    private func workload(_ kind: Workload, count: Int, countAllocations: Bool = false) async throws -> (Double, Int) {
+    /// Each workload with tracing on, best of the repetitions: µs per task, and of those, µs per task
+    /// spent writing the trace file (in the temporary directory, removed after).
+    private func tracedRows() async throws -> [(title: String, best: Double, writing: Double)] {
+        let path = "/tmp/parla-overhead-trace-\(getpid()).json"
+        defer { unlink(path) }
+        var rows: [(title: String, best: Double, writing: Double)] = []
+        for kind in Workload.allCases {
+            var best = (total: Double.infinity, writing: 0.0)
+            for _ in 0..<repetitions {
+                let (seconds, _) = try await workload(kind, count: tasks, trace: path)
+                let writing = Double(Parla.lastTraceWrite.load(ordering: .relaxed)) * 1e-9
+                if seconds < best.total { best = (seconds, writing) }
+            }
+            let perTask = 1e6 / Double(tasks)
+            rows.append((kind.title, best.total * perTask, best.writing * perTask))
+        }
+        return rows
+    }
+
+    /// Runs one workload (traced to `trace`, when given); returns seconds and heap allocations counted
+    /// (0 when not counting).
+    private func workload(
+        _ kind: Workload,
+        count: Int,
+        countAllocations: Bool = false,
+        trace: String? = nil
+    ) async throws -> (Double, Int) {
         let clock = ContinuousClock()
         var allocations = 0
         let start = clock.now
-        try await Parla.run(devices: .virtual(gpus: 0)) {
+        try await Parla.run(devices: .virtual(gpus: 0), trace: trace) {
             if countAllocations { AllocationCounter.start() }
             switch kind {
             case .independent:
