@@ -90,9 +90,13 @@ struct CholeskyCommand: AsyncParsableCommand {
         // The residual is computed by the last run, on its devices: simulated GPUs belong to the run
         // that made them, and the factor's copies on them are that run's.
         var residual: Double? = nil
+        var progress = ProgressLine("factorizations", total: starts.count * repetitions)
         for start in starts {
             var runs: [FactorizationRun] = []
             for repetition in 0..<repetitions {
+                let step = starts.firstIndex(of: start)! * repetitions + repetition
+                let from = start == .gpu ? "data on the GPUs" : "host to host"
+                progress.update(step, "\(from), run \(repetition + 1) of \(repetitions)", now: true)
                 let a = BlockedCholesky.parrays(host)
                 var run = FactorizationRun()
                 let checks = !skipCheck && start == starts.last && repetition == repetitions - 1
@@ -108,10 +112,14 @@ struct CholeskyCommand: AsyncParsableCommand {
                     run.seconds = seconds(begin.duration(to: clock.now))
                     run.moved = FactorizationRun.difference(DataMovementLog.currentRun, since: movedBefore)
                     run.evictions = DataMovementLog.currentRunEvictions.since(evictionsBefore)
-                    if checks { residual = try await program.relativeResidual(of: a, original: host) }
+                    if checks {
+                        progress.update(step, "\(from), run \(repetition + 1): the residual, on the GPUs", now: true)
+                        residual = try await program.relativeResidual(of: a, original: host)
+                    }
                 }
                 runs.append(run)
             }
+            progress.finish()
             let best = runs.min { $0.seconds < $1.seconds }!
             let label = start == .gpu ? "data on the GPUs:" : "host to host:    "
             print(

@@ -77,6 +77,7 @@ struct CheckProgramsCommand: AsyncParsableCommand {
         var failedTasks = 0
         var injected = 0
         var failed: [String] = []
+        var progress = ProgressLine("programs", total: programs)
         for index in 0..<programs {
             let seed = self.seed + UInt64(index)
             let mode: DependencyMode = seed % 2 == 0 ? .inferred : .explicit
@@ -94,11 +95,10 @@ struct CheckProgramsCommand: AsyncParsableCommand {
             failedTasks += outcome.failedTasks
             injected += outcome.faultsInjected
             failed += outcome.mismatches
-            if (index + 1) % 100 == 0 || index + 1 == programs {
-                let faultsDone = faults == nil ? "" : ", \(injected) faults injected, \(failedTasks) tasks failed"
-                print("  \(index + 1) programs, \(tasks) tasks\(faultsDone), \(failed.count) difference(s)")
-            }
+            let faultsDone = faults == nil ? "" : ", \(injected) faults injected, \(failedTasks) tasks failed"
+            progress.update(index + 1, "\(tasks) tasks\(faultsDone), \(failed.count) difference(s)")
         }
+        progress.finish()
         let elapsed = seconds(start.duration(to: clock.now))
         if !failed.isEmpty {
             for line in failed.prefix(20) { print(line) }
@@ -129,6 +129,7 @@ extension CheckProgramsCommand {
         let start = clock.now
         var tasks = 0
         var failed: [String] = []
+        var progress = ProgressLine("programs", total: programs)
         for index in 0..<programs {
             let seed = self.seed + UInt64(index)
             let mode: DependencyMode = seed % 2 == 0 ? .inferred : .explicit
@@ -142,10 +143,9 @@ extension CheckProgramsCommand {
             watchdog.stop()
             tasks += outcome.tasks
             failed += outcome.mismatches
-            if (index + 1) % 100 == 0 || index + 1 == programs {
-                print("  \(index + 1) programs, \(tasks) tasks, \(failed.count) difference(s) or failure(s)")
-            }
+            progress.update(index + 1, "\(tasks) tasks, \(failed.count) difference(s) or failure(s)")
         }
+        progress.finish()
         let elapsed = seconds(start.duration(to: clock.now))
         if !failed.isEmpty {
             for line in failed.prefix(20) { print(line) }

@@ -64,6 +64,9 @@ struct OverheadBenchmark: AsyncParsableCommand {
         )
         // Peak memory first: VmHWM only grows, so later workloads would hide this one's peak. All the
         // tasks wait on one gate task spawned last, so that they are alive at the same time.
+        let workloadSteps = Workload.allCases.count * (1 + repetitions + (self.untracedOnly ? 0 : repetitions))
+        var progress = ProgressLine("steps", total: 2 + workloadSteps)
+        progress.update(0, "peak memory of \(self.memoryTasks) tasks", now: true)
         let before = residentBytes()
         let memoryTasks = self.memoryTasks
         try await runEmptyTasks(
@@ -76,21 +79,28 @@ struct OverheadBenchmark: AsyncParsableCommand {
         let peak = max(0, peakResidentBytes() - before)
         // Warm-up: `tasks` tasks alive at once, so that the runtime's caches hold as many task records as
         // a workload can need (what is counted is the steady state, not the first growth of the caches).
+        progress.update(1, "warming up", now: true)
         try await runEmptyTasks(tasks, devices: .virtual(gpus: 0), on: cpu)
+        var done = 2
         var rows: [(String, [Double], Double?)] = []
         for kind in Workload.allCases {
+            progress.update(done, kind.title.prefix { $0 != " " } + " warm-up", now: true)
             _ = try await workload(kind, count: tasks)  // warm-up (also fills the record caches)
+            done += 1
             var times: [Double] = []
             var allocations: Double? = nil
             for repetition in 0..<repetitions {
                 let measureAllocations = repetition == 0 && AllocationCounter.isAvailable
+                progress.update(done, kind.title.prefix { $0 != " " } + " repetition \(repetition + 1)", now: true)
                 let (seconds, counted) = try await workload(kind, count: tasks, countAllocations: measureAllocations)
+                done += 1
                 times.append(seconds / Double(tasks) * 1e6)
                 if measureAllocations { allocations = Double(counted) / Double(tasks) }
             }
             rows.append((kind.title, times.sorted(), allocations))
         }
-        let traced = self.untracedOnly ? [] : try await self.tracedRows()
+        let traced = self.untracedOnly ? [] : try await self.tracedRows(progress: &progress, done: done)
+        progress.finish()
         let starpu = runStarPU()
         print()
         print(
@@ -163,14 +173,24 @@ struct OverheadBenchmark: AsyncParsableCommand {
 
     /// Each workload with tracing on, best of the repetitions: µs per task, and of those, µs per task
     /// spent writing the trace file (in the temporary directory, removed after).
-    private func tracedRows() async throws -> [(title: String, best: Double, writing: Double)] {
+    private func tracedRows(
+        progress: inout ProgressLine,
+        done: Int
+    ) async throws -> [(title: String, best: Double, writing: Double)] {
+        var done = done
         let path = "/tmp/parla-overhead-trace-\(getpid()).json"
         defer { unlink(path) }
         var rows: [(title: String, best: Double, writing: Double)] = []
         for kind in Workload.allCases {
             var best = (total: Double.infinity, writing: 0.0)
-            for _ in 0..<repetitions {
+            for repetition in 0..<repetitions {
+                progress.update(
+                    done,
+                    kind.title.prefix { $0 != " " } + " traced, repetition \(repetition + 1)",
+                    now: true
+                )
                 let (seconds, _) = try await workload(kind, count: tasks, trace: path)
+                done += 1
                 let writing = Double(Parla.lastTraceWrite.load(ordering: .relaxed)) * 1e-9
                 if seconds < best.total { best = (seconds, writing) }
             }

@@ -61,9 +61,15 @@ struct RegionsBenchmark: AsyncParsableCommand {
         var cut = false
         var allocations: [[String]] = []
         guard self.repetitions > 0 else { throw ValidationError("--repetitions takes a positive number") }
-        for count in counts {
+        var progress = ProgressLine("measurements", total: counts.count * self.repetitions)
+        for (index, count) in counts.enumerated() {
             var measured: [Phase?] = []
-            for _ in 0..<self.repetitions {
+            for repetition in 0..<self.repetitions {
+                progress.update(
+                    index * self.repetitions + repetition,
+                    "\(count) regions, repetition \(repetition + 1)",
+                    now: true
+                )
                 let run =
                     try await Self.rows(count, gpus: gpus, on: selection, limit: self.timeLimit)
                     + [try await Self.tiles(count, gpus: gpus, on: selection, limit: self.timeLimit)]
@@ -76,6 +82,7 @@ struct RegionsBenchmark: AsyncParsableCommand {
                 let perRegion = column == 3 ? Double(count) : 1
                 return format(phase.perTask * 1e6 / perRegion) + (phase.partial ? "*" : "")
             }
+            progress.finish()
             Self.printRow(count, cells)
             fflush(nil)  // (each size as it is measured, also when stdout is a file)
             allocations.append(measured.map { phase in phase?.allocations.map { format($0) } ?? "-" })
