@@ -43,10 +43,7 @@ extension RunScope {
         let slot = self.position(of: device)
         // (Counted as running from now on, also while it waits for room: the mapping sees it.)
         self.ledger.taskStarted(on: slot)
-        if self.trace != nil, let traced = record.traced {
-            traced.task.started = TraceRecorder.now
-            traced.task.worker = record.isAsync ? nil : TraceRecorder.currentWorker
-        }
+        let traceStarted = self.trace == nil ? 0 : TraceRecorder.now
         if !record.accesses.isEmpty {
             // Timed for the device's average task (which the mapping weighs) in runs of several devices.
             if self.devices.count > 1 { record.startedAt = DispatchTime.now().uptimeNanoseconds }
@@ -57,12 +54,16 @@ extension RunScope {
             self.finish(record, slot: slot, failure: race)
             return true
         }
-        if let failure = self.moveDataIn(for: record, to: device) {
+        let moveFailure = self.moveDataIn(for: record, to: device)
+        if let trace = self.trace {
+            let dataIn = record.accesses.isEmpty ? traceStarted : TraceRecorder.now
+            let worker = record.isAsync ? nil : TraceRecorder.currentWorker
+            trace.record(.started(number: record.traceNumber, started: traceStarted, dataIn: dataIn, worker: worker))
+        }
+        if let failure = moveFailure {
             self.finish(record, slot: slot, failure: failure)
             return true
         }
-        // (A task without data has it in when it starts: `traceTask` says so.)
-        if self.trace != nil, !record.accesses.isEmpty { record.traced?.task.dataIn = TraceRecorder.now }
         if record.isAsync {
             self.startAsynchronousBody(of: record, on: device, slot: slot)
             return false
@@ -249,21 +250,10 @@ extension RunScope {
             record.startedAt = 0
         }
         self.unpinDeclaredArrays(of: record, on: record.device)
-        if let trace = self.trace, let traced = record.traced { self.traceTask(record, traced, in: trace) }
+        if let trace = self.trace {
+            trace.record(.finished(number: record.traceNumber, ended: TraceRecorder.now, device: record.device))
+        }
         self.ledger.taskEnded(record, on: slot)
         record.complete(failure: failure, onWorkerLoop: onWorkerLoop)
-    }
-}
-
-extension RunScope {
-    /// Records a finished task in the run's trace.
-    func traceTask(_ record: TaskRecord, _ traced: TracedTaskInProgress, in trace: TraceRecorder) {
-        let ended = TraceRecorder.now
-        // (A task that failed before it started, or before its data was in, gets those times.)
-        if traced.task.started == 0 { traced.task.started = ended }
-        if traced.task.dataIn == 0 { traced.task.dataIn = traced.task.started }
-        traced.task.ended = ended
-        traced.task.device = record.device
-        trace.record(.task(traced.task))
     }
 }

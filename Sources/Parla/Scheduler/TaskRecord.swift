@@ -76,9 +76,8 @@ class TaskRecord: @unchecked Sendable {
     /// The bytes of its device's memory the task reserved with its pins (its working set).
     @exclusivity(unchecked) var reservedBytes = 0
 
-    /// The task as the run's trace records it (read only in traced runs; kept for the record's next
-    /// task).
-    @exclusivity(unchecked) var traced: TracedTaskInProgress? = nil
+    /// The task's number in the run's trace (set and read only in traced runs).
+    @exclusivity(unchecked) var traceNumber = 0
 
     /// When the task started running (nanoseconds of the monotonic clock), for the device's average
     /// task time; 0 when not measured (tasks without declared data).
@@ -211,6 +210,7 @@ class TaskRecord: @unchecked Sendable {
         self.hasStarted.store(false, ordering: .relaxed)
         self.releasedAtLaunch.store(false, ordering: .relaxed)
         if !self.raceCandidates.isEmpty { self.raceCandidates = [] }
+        self.traceNumber = 0
         return self.state.withLock { state in
             state.deviceFailure = nil
             if !state.deviceWorkChecks.isEmpty { state.deviceWorkChecks = [] }

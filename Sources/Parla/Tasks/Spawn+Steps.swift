@@ -48,14 +48,19 @@ func spawnTask<R: Sendable>(
     )
     scope.accounting.taskSpawned()
     if let trace = scope.trace {
-        let task = TracedTask(
-            number: trace.nextTaskNumber(),
-            spawned: TraceRecorder.now,
-            slot: record.slot,
-            origin: record.origin,
-            originLine: record.originLine
+        let number = trace.nextTaskNumber()
+        record.traceNumber = number
+        trace.record(
+            .spawned(
+                TaskSpawned(
+                    number: number,
+                    time: TraceRecorder.now,
+                    slot: record.slot,
+                    origin: record.origin,
+                    originLine: record.originLine
+                )
+            )
         )
-        if let traced = record.traced { traced.task = task } else { record.traced = TracedTaskInProgress(task) }
     }
     placementError = placementError ?? checkPlacement(of: record, in: scope)
     if let slot = id?.slot, !claim(slot, for: record, in: scope) {
@@ -441,8 +446,8 @@ private func spawnPrefetch(
 
 /// In a traced run: records that `record` waits for `predecessor`.
 private func traceDependency(of record: TaskRecord, on predecessor: TaskRecord, in scope: RunScope) {
-    guard let trace = scope.trace, let to = record.traced?.task.number,
-        let from = predecessor.traced?.task.number
+    guard let trace = scope.trace, case let to = record.traceNumber, case let from = predecessor.traceNumber,
+        to > 0, from > 0
     else { return }
     trace.record(.dependency(from: from, to: to))
 }

@@ -36,21 +36,43 @@ extension TraceRecorder {
     /// The trace as JSON text (UTF-8), written straight into bytes.
     func json(wallSeconds: Double) -> [UInt8] {
         let events = self.events
-        // By number (tasks are numbered from 1 as they are spawned).
-        var tasks = [TracedTask?](repeating: nil, count: self.taskCount + 1)
-        var finished: [TracedTask] = []
+        // A task's events, joined by its number (tasks are numbered from 1 as they are spawned;
+        // number 0 is a task the trace did not number, such as a prefetch).
+        let count = self.taskCount + 1
+        var spawns = [TaskSpawned?](repeating: nil, count: count)
+        var starts = [(started: UInt64, dataIn: UInt64, worker: Int?)?](repeating: nil, count: count)
+        var ends = [(ended: UInt64, device: Device)?](repeating: nil, count: count)
         var copies: [TracedCopy] = []
         var dependencies: [(Int, Int)] = []
-        var workers = Set<Int>()
         for event in events {
             switch event {
-            case .task(let task):
-                tasks[task.number] = task
-                finished.append(task)
-                workers.insert(task.worker ?? Self.asynchronousTrack)
+            case .spawned(let spawn): spawns[spawn.number] = spawn
+            case .started(let number, let started, let dataIn, let worker) where number > 0:
+                starts[number] = (started, dataIn, worker)
+            case .finished(let number, let ended, let device) where number > 0: ends[number] = (ended, device)
+            case .started, .finished: break
             case .copy(let copy): copies.append(copy)
             case .dependency(let from, let to): dependencies.append((from, to))
             }
+        }
+        var tasks = [TracedTask?](repeating: nil, count: count)
+        var finished: [TracedTask] = []
+        var workers = Set<Int>()
+        for number in 1..<count {
+            guard let spawn = spawns[number], let end = ends[number] else { continue }
+            // (A task that failed before it started, or before its data was in, gets those times.)
+            let start = starts[number] ?? (end.ended, end.ended, nil)
+            let task = TracedTask(
+                spawn: spawn,
+                started: start.started,
+                dataIn: start.dataIn,
+                ended: end.ended,
+                device: end.device,
+                worker: start.worker
+            )
+            tasks[number] = task
+            finished.append(task)
+            workers.insert(task.worker ?? Self.asynchronousTrack)
         }
         var out = JSONBytes(origin: self.origin)
         out.bytes.reserveCapacity(256 * (2 * tasks.count + copies.count + dependencies.count) + 4096)
@@ -97,11 +119,11 @@ extension TraceRecorder {
         var unnamed: [UnnamedOrigin: [UInt8]] = [:]
         func quotedName(of task: TracedTask) -> [UInt8] {
             var made = JSONBytes(origin: 0)
-            guard task.slot == nil, task.origin.hasPointerRepresentation else {
+            guard task.spawn.slot == nil, task.spawn.origin.hasPointerRepresentation else {
                 made.appendQuoted(task.name)
                 return made.bytes
             }
-            let origin = UnnamedOrigin(file: UInt(bitPattern: task.origin.utf8Start), line: task.originLine)
+            let origin = UnnamedOrigin(file: UInt(bitPattern: task.spawn.origin.utf8Start), line: task.spawn.originLine)
             if let known = unnamed[origin] { return known }
             made.appendQuoted(task.name)
             unnamed[origin] = made.bytes
@@ -111,7 +133,7 @@ extension TraceRecorder {
         for task in finished.sorted(by: { $0.started < $1.started }) {
             let name = quotedName(of: task)
             var space = noSpace
-            if let slot = task.slot {
+            if let slot = task.spawn.slot {
                 var made = JSONBytes(origin: 0)
                 made.appendQuoted(slot.spaceName)
                 space = made.bytes

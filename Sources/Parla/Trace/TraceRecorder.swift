@@ -60,51 +60,54 @@ final class TraceRecorder: Sendable {
     }
 }
 
-/// One thing a traced run recorded.
+/// One thing a traced run recorded. A task's three events are recorded by the threads that spawn,
+/// start and finish it, each into its own shard (nothing written by one thread is read by another
+/// before the trace is written), and joined by the task's number when the trace is written.
 enum TraceEvent: Sendable {
-    /// A task ran.
-    case task(TracedTask)
+    /// A task was spawned.
+    case spawned(TaskSpawned)
+    /// A task started (at `started`), had its data in (at `dataIn`), on `worker` (`nil`: an
+    /// asynchronous body, run by Swift's threads).
+    case started(number: Int, started: UInt64, dataIn: UInt64, worker: Int?)
+    /// A task finished, on `device`.
+    case finished(number: Int, ended: UInt64, device: Device)
     /// Elements of a PArray were copied between devices.
     case copy(TracedCopy)
     /// Task `to` waited for task `from` (by their trace numbers).
     case dependency(from: Int, to: Int)
 }
 
-/// A traced task: its times (nanoseconds of the monotonic clock), places and name (made only when
-/// the trace is written: recording a task costs a few stores).
-struct TracedTask: Sendable {
+/// A task's spawn in a trace: its number, when, its id's slot (`nil`: an unnamed task), and where in
+/// the program.
+struct TaskSpawned: Sendable {
     var number: Int
-    var spawned: UInt64
-    var started: UInt64 = 0
-    var dataIn: UInt64 = 0
-    var ended: UInt64 = 0
-    var device: Device = .cpu
-    /// The worker that ran it (`nil`: an asynchronous body, run by Swift's threads).
-    var worker: Int? = nil
-    /// Its id's slot (`nil`: an unnamed task), and where it was spawned.
+    var time: UInt64
     var slot: TaskSlot?
     var origin: StaticString
     var originLine: UInt
+}
+
+/// A traced task as the trace gives it: its times (nanoseconds of the monotonic clock), places and
+/// name (made only when the trace is written).
+struct TracedTask: Sendable {
+    var spawn: TaskSpawned
+    var started: UInt64
+    var dataIn: UInt64
+    var ended: UInt64
+    var device: Device
+    /// The worker that ran it (`nil`: an asynchronous body, run by Swift's threads).
+    var worker: Int?
+
+    var number: Int { self.spawn.number }
+    var spawned: UInt64 { self.spawn.time }
 
     /// The task's name, as messages give it.
     var name: String {
-        self.slot?.name ?? TaskRecord.unnamedTaskName(origin: "\(self.origin)", line: self.originLine)
+        self.spawn.slot?.name ?? TaskRecord.unnamedTaskName(origin: "\(self.spawn.origin)", line: self.spawn.originLine)
     }
 
     /// Its task space's name (empty for an unnamed task).
-    var space: String { self.slot?.spaceName ?? "" }
-}
-
-/// A traced task while it runs, on its record: filled in as it is spawned, starts and has its data in,
-/// and recorded when it finishes. The record keeps it for its next task (records are reused), so that
-/// tracing a task allocates nothing once the records are warm.
-final class TracedTaskInProgress: @unchecked Sendable {
-    // @unchecked Sendable: written by the thread that spawns the task, then by the threads that start
-    // and finish it, in order (the hand-overs go through the scheduler's locks and atomics, as the
-    // record's own fields do).
-    var task: TracedTask
-
-    init(_ task: TracedTask) { self.task = task }
+    var space: String { self.spawn.slot?.spaceName ?? "" }
 }
 
 /// A copy between two devices' buffers (nanoseconds of the monotonic clock).

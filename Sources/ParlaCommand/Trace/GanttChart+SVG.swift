@@ -62,7 +62,7 @@ extension GanttChart {
             )
         }
         out.append(
-            ##"<text x="\##(number(x0 - 8))" y="\##(number(Layout.tickLabelY))" text-anchor="end" font-style="italic">ms</text>"##
+            ##"<text x="\##(number(x0 - 16))" y="\##(number(Layout.tickLabelY))" text-anchor="end" font-style="italic">ms</text>"##
         )
         out.append("</g>")
 
