@@ -26,6 +26,20 @@ struct PArrayMessageTests {
         )
     }
 
+    @Test("a region of several elements read as one (as `A[0..<2] += 1` does) stops, saying how to update it")
+    func regionReadAsOneElement() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let A = PArray([1.0, 2.0, 3.0])
+            A[0..<2] += 1
+        }
+        let text = standardError(result)
+        #expect(
+            text.contains("<Double>[0..<2] is read as one element, but the region has shape [2]")
+                && text.contains("name it as a PArray: let region: PArray = A[...]; region += 1"),
+            "\(text.prefix(800))"
+        )
+    }
+
     @Test("a PArray of more than 8 axes stops, naming the shape")
     func tooManyAxes() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -21,7 +21,15 @@ extension PArray {
     /// of the region: `B[0, 1] = 5`.
     @_disfavoredOverload
     public subscript(_ indices: any NDIndex...) -> Element {
-        get { self.region(indices).array.item() }
+        get {
+            let region = self.region(indices)
+            let value = region.array
+            parlaPrecondition(
+                value.count == 1,
+                "\(self.storage.label)[\(region.components.map(_describe).joined(separator: ", "))] is read as one element, but the region has shape \(value.shape) (to update a region in place, name it as a PArray: let region: PArray = A[...]; region += 1)"
+            )
+            return value.item()
+        }
         set { self.region(indices).write(NDArray(newValue)) }
     }
 
