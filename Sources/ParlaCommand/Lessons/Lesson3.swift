@@ -45,7 +45,8 @@ extension Lessons {
             // On the CPU or a GPU: the implementation is chosen by where the task runs (a variant).
             let either = spawn(placement: [cpu, gpu]) { () -> String in
                 let x = NDArray<Double>([1, 2, 3]).to(Device.current)
-                return "\(scaled(x).to(cpu)) by the \(Device.current.kind == .cpu ? "CPU" : "GPU") variant"
+                let variant = scaled.hasVariant(for: Device.current.kind) ? "GPU variant" : "default (CPU)"
+                return "\(scaled(x).to(cpu)) by the \(variant)"
             }
             emit("on the CPU or a GPU: \(try await either.value)")
 
@@ -58,11 +59,11 @@ extension Lessons {
         }
     }
 
-    /// `x * 10`, written differently for the CPU (a host loop) and for GPUs (an array operation).
-    static func scaled(_ x: NDArray<Double>) -> NDArray<Double> {
-        if Device.current.kind == .cpu {
-            return NDArray(x.elements.map { $0 * 10 }, shape: x.shape)
-        }
-        return x * 10
+    /// `x * 10`, written differently for the CPU (the default: a host loop) and for GPUs (a variant: an
+    /// array operation, a kernel there). Parla: `@specialized def scaled(x)` and
+    /// `@scaled.variant(gpu) def scaled_gpu(x)`.
+    static let scaled = Specialized { (x: NDArray<Double>) in
+        NDArray(x.elements.map { $0 * 10 }, shape: x.shape)
     }
+    .variant(gpu) { x in x * 10 }
 }
