@@ -155,8 +155,11 @@ public struct TaskID: Hashable, Sendable, CustomStringConvertible, TaskDependenc
     /// The name of the space the id belongs to.
     public var spaceName: String { self.slot.spaceName }
 
-    /// The index tuple: `[1, 2]` for `T[1, 2]`.
+    /// The index tuple: `[1, 2]` for `T[1, 2]` (for an id with other keys, its integers only).
     public var index: [Int] { self.slot.index.values }
+
+    /// The id's components as given: `[1, 2]` for `T[1, 2]`, `[0, "a"]` for `T[0, "a"]`.
+    public var keys: [any Hashable & Sendable] { self.slot.index.keys }
 
     /// `"T_1_2"`.
     public var name: String { self.slot.name }

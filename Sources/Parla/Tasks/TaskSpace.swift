@@ -157,6 +157,16 @@ public final class TaskSpace: Sendable, CustomStringConvertible {
         return TaskID(slot: self.slot(TaskIndex(indices)))
     }
 
+    /// The id `T["left"]`, `T[0, "a"]`: keys of any `Hashable` type, strings say, alone or mixed with
+    /// integers (named `"T_left"`, `"T_0_a"`). Parla (Python) equivalent: `T["left"]`, `T[(0, "a")]`.
+    /// (Integers alone, and ranges, take the subscripts above: `T[0..<2]` is a set of ids.)
+    @_disfavoredOverload
+    public subscript(_ keys: any Hashable & Sendable...) -> TaskID {
+        parlaPrecondition(!keys.isEmpty, "a task id needs at least one index (TaskSpace \(self.name))")
+        if let integers = keys as? [Int] { return TaskID(slot: self.slot(TaskIndex(integers))) }
+        return TaskID(slot: self.slot(TaskIndex(keys: keys.map(TaskKey.init))))
+    }
+
     /// The ids `T[a..<b]`, `T[a...b]`, `T[0..<2, 3]`: the Cartesian product of the components.
     public subscript(_ components: any TaskIndexComponent...) -> TaskSet {
         let axes = components.map(\.taskIndexValues)
@@ -222,7 +232,7 @@ extension Array: TaskIndexComponent where Element == Int {
     public var taskIndexValues: [Int] { self }
 }
 
-/// The index tuple of a task id; small ranks are stored inline.
+/// The index tuple of a task id; small ranks of integers are stored inline.
 struct TaskIndex: Hashable, Sendable, CustomStringConvertible {
     private let storage: Storage
 
@@ -230,7 +240,11 @@ struct TaskIndex: Hashable, Sendable, CustomStringConvertible {
         case one(Int)
         case two(Int, Int)
         case many([Int])
+        /// Keys that are not all integers (`T["left"]`, `T[0, "a"]`).
+        case keys([TaskKey])
     }
+
+    init(keys: [TaskKey]) { self.storage = .keys(keys) }
 
     init(_ values: [Int]) {
         switch values.count {
@@ -248,14 +262,40 @@ struct TaskIndex: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// The integers of the index (for keys, those of them that are integers).
     var values: [Int] {
         switch self.storage {
         case .one(let a): return [a]
         case .two(let a, let b): return [a, b]
         case .many(let all): return all
+        case .keys(let keys): return keys.compactMap { $0.value as? Int }
         }
     }
 
-    /// `i_j_k`.
-    var description: String { self.values.map(String.init).joined(separator: "_") }
+    /// The index's components (integers, or the keys as given).
+    var keys: [any Hashable & Sendable] {
+        guard case .keys(let keys) = self.storage else { return self.values }
+        return keys.map(\.value)
+    }
+
+    /// `i_j_k` (a string key as it is: `left`).
+    var description: String {
+        guard case .keys(let keys) = self.storage else { return self.values.map(String.init).joined(separator: "_") }
+        return keys.map(\.description).joined(separator: "_")
+    }
+}
+
+/// One component of a task id that is not an integer: any `Hashable` value, compared and hashed as
+/// `AnyHashable` (so `T[1, "a"]` is one id however it is reached).
+struct TaskKey: Hashable, Sendable, CustomStringConvertible {
+    let value: any Hashable & Sendable
+
+    init(_ value: any Hashable & Sendable) { self.value = value }
+
+    static func == (lhs: TaskKey, rhs: TaskKey) -> Bool { AnyHashable(lhs.value) == AnyHashable(rhs.value) }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(AnyHashable(self.value)) }
+
+    /// A string as it is; anything else as `String(describing:)` prints it.
+    var description: String { (self.value as? String) ?? String(describing: self.value) }
 }

@@ -4,10 +4,11 @@ extension Lessons {
     /// Lesson 1: task spaces and ids, dependencies (also across spaces and on ranges of ids), and
     /// barriers that free the worker while they wait.
     static func lesson1(devices: DeviceSelection, emit: @escaping Emit) async throws {
-        // Part 1: ids in a task space. Any number of indices; an id names the task it was spawned under.
+        // Part 1: ids in a task space. Any number of indices, of any Hashable type (Parla's
+        // `task_space[(0, "a")]` is `taskSpace[0, "a"]`); an id names the task it was spawned under.
         try await Parla.run(devices: devices) {
             let taskSpace = TaskSpace("TaskSpace")
-            let ids = [taskSpace[0], taskSpace[1], taskSpace[1, 0, 0, 0, 1], taskSpace[0, 3]]
+            let ids = [taskSpace[0], taskSpace[1], taskSpace[1, 0, 0, 0, 1], taskSpace[0, "a"], taskSpace[0, "b"]]
             for id in ids {
                 spawn(id, placement: cpu) { emit("task \(id.name) ran") }
             }
