@@ -49,6 +49,7 @@ struct DeviceCheckCommand: AsyncParsableCommand {
         if !copiesOnly {
             failures += try await checkTaskCompletion(registry)
             failures += try await checkDeviceFailure(registry)
+            failures += try await checkUserLibraryCall(registry)
         }
         if !skipBandwidth && !tasksOnly {
             failures += try checkCopies(registry)
