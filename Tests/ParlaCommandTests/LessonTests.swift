@@ -12,7 +12,7 @@ func output(ofLesson number: Int, devices: DeviceSelection = .virtual(gpus: 2)) 
     return lines.withLock { $0 }
 }
 
-@Suite("the tutorial's lessons 0 to 3")
+@Suite("the tutorial's lessons 0 to 4")
 struct LessonTests {
     @Test("lesson 0 prints Hello, World! from a task")
     func lesson0() async throws {
@@ -69,6 +69,23 @@ struct LessonTests {
                 || lines[3] == "on the CPU or a GPU: [10.0, 20.0, 30.0] by the default (CPU)"
         )
         #expect(lines[4] == "nested task returned 42")
+    }
+
+    @Test(
+        "lesson 4: a partitioner puts half of A on the CPU, half on gpu(0); tasks read both halves where they run",
+        arguments: [DeviceSelection.virtual(gpus: 2), .cudaSimulated(gpus: 1)]
+    )
+    func lesson4(devices: DeviceSelection) async throws {
+        let lines = try await output(ofLesson: 4, devices: devices)
+        #expect(
+            lines == [
+                "A = [1.0, 2.0, 3.0, 4.0]",
+                "part 0 lives on cpu: [1.0, 2.0]",
+                "part 1 lives on gpu(0): [3.0, 4.0]",
+                "on gpu(0): part 0 + part 1 = [4.0, 6.0], an array on gpu(0)",
+                "on cpu: part 0 + part 1 = [4.0, 6.0], an array on cpu",
+            ]
+        )
     }
 }
 
