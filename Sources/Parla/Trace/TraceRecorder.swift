@@ -7,8 +7,8 @@ import Synchronization
 /// Chrome/Perfetto trace when the run ends (`TraceRecorder+JSON.swift`).
 ///
 /// Made only for runs asked to trace (`Parla.run(trace:)`, `PARLA_TRACE`): a run without one pays
-/// one test of an optional per hook. Events go to one buffer per worker shard, so that workers
-/// recording at once do not contend.
+/// one test of an optional per hook. Each worker thread appends to a buffer of its own, without a
+/// lock; other threads (Swift's, running asynchronous bodies) share one behind a lock.
 final class TraceRecorder: Sendable {
     /// Where the trace goes.
     let path: String
@@ -18,14 +18,20 @@ final class TraceRecorder: Sendable {
     let origin: UInt64
     /// Numbers the traced tasks.
     private let taskNumbers = Atomic<Int>(0)
-    /// Per worker shard: what threads of that shard recorded.
-    private let shards: [Shard]
-    /// The pool (for the calling thread's shard), never freed.
+    /// Per worker (by number): what that worker's thread recorded.
+    private let workerEvents: [WorkerEvents]
+    /// What threads outside the pool recorded.
+    private let otherEvents = Mutex<[TraceEvent]>([])
+    /// The pool (for the calling thread's worker number), never freed.
     private let pool: Unmanaged<WorkerPool>
 
-    /// One shard's events.
-    final class Shard: Sendable {
-        let events = Mutex<[TraceEvent]>([])
+    /// One worker's events.
+    final class WorkerEvents: @unchecked Sendable {
+        // @unchecked Sendable: appended to only by the one worker thread whose number it has, and read
+        // only once the run has ended: every event is recorded by a task of the run (spawning, running,
+        // finishing it, or moving its data) before the task counts as finished, and the run's end is
+        // ordered after every task's through the scheduler's atomics and locks.
+        @exclusivity(unchecked) var events: [TraceEvent] = []
     }
 
     init(path: String, devices: [Device], pool: WorkerPool) {
@@ -33,7 +39,8 @@ final class TraceRecorder: Sendable {
         self.devices = devices
         self.origin = Self.now
         self.pool = Unmanaged.passUnretained(pool)
-        self.shards = (0..<pool.shardCount).map { _ in Shard() }
+        // (The pool's last shard is every thread outside it: `otherEvents`.)
+        self.workerEvents = (0..<(pool.shardCount - 1)).map { _ in WorkerEvents() }
     }
 
     /// Nanoseconds of the monotonic clock.
@@ -45,14 +52,18 @@ final class TraceRecorder: Sendable {
     /// How many tasks have been numbered (the highest number).
     var taskCount: Int { self.taskNumbers.load(ordering: .relaxed) }
 
-    /// Records `event` in the calling thread's shard.
+    /// Records `event`: in the calling worker's own buffer, or, outside the pool, in the shared one.
     func record(_ event: TraceEvent) {
         let shard = self.pool._withUnsafeGuaranteedRef { $0.currentShard }
-        self.shards[shard].events.withLock { $0.append(event) }
+        if shard < self.workerEvents.count {
+            self.workerEvents[shard].events.append(event)
+        } else {
+            self.otherEvents.withLock { $0.append(event) }
+        }
     }
 
-    /// Every event recorded, in no particular order.
-    var events: [TraceEvent] { self.shards.flatMap { shard in shard.events.withLock { $0 } } }
+    /// Every event recorded, in no particular order (once the run has ended).
+    var events: [TraceEvent] { self.workerEvents.flatMap(\.events) + self.otherEvents.withLock { $0 } }
 
     /// The worker the calling thread is (`nil`: not a worker of the pool, e.g. a Swift task's thread).
     static var currentWorker: Int? {
