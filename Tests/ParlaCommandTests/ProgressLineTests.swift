@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import ParlaCommand
@@ -62,13 +63,27 @@ struct ProgressLineTests {
     @Test("updates closer than a tenth of a second are not drawn, except the last step")
     func throttled() throws {
         let ends = try Self.pipeEnds()
-        var progress = ProgressLine("steps", total: 1000, output: ends.write)
-        for done in 1...1000 { progress.update(done) }
+        let time = Mutex<UInt64>(1_000_000_000)
+        var progress = ProgressLine("steps", total: 1000, output: ends.write, clock: { time.withLock { $0 } })
+        for done in 1...999 {
+            if done == 500 { time.withLock { $0 += 100_000_000 } }  // a tenth of a second later
+            progress.update(done)
+        }
+        progress.update(1000)
         progress.finish()
+        let erase = "\r\u{1B}[K"
+        #expect(
+            Self.drain(ends)
+                == erase + "steps: 1/1000" + erase + "steps: 500/1000" + erase + "steps: 1000/1000" + erase
+        )
+    }
+
+    @Test("a line wider than the terminal is cut to its width (a pipe counts as 80 columns)")
+    func cutToWidth() throws {
+        let ends = try Self.pipeEnds()
+        var progress = ProgressLine("programs", total: 10, output: ends.write)
+        progress.update(1, String(repeating: "x", count: 200), now: true)
         let text = Self.drain(ends)
-        // (The first update draws; the last is drawn whatever the time.)
-        #expect(text.contains("steps: 1/1000"))
-        #expect(text.contains("steps: 1000/1000"))
-        #expect(text.components(separatedBy: "\r").count < 1000)
+        #expect(text.hasSuffix("…") && text.count == "\r\u{1B}[K".count + 79)
     }
 }

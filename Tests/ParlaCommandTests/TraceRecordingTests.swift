@@ -14,6 +14,38 @@ struct TraceRecordingTests {
     }
 
     @Test(
+        "tasks of every kind are joined right: asynchronous bodies, a failing task and its dependent that never starts, prefetches, keyed ids"
+    )
+    func everyKindOfTask() async throws {
+        let path = Self.temporaryPath("kinds")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        struct Failure: Error {}
+        do {
+            try await Parla.run(devices: .virtual(gpus: 2), trace: path) {
+                let A = PArray(NDArray<Double>.zeros([1024]))
+                let T = TaskSpace("T")
+                spawn(T["write"], placement: gpu(0), inOut: [A]) { A.update(A.array + 1) }
+                // Waits for T["write"] and more: its read of A is prefetched (an untraced helper task).
+                spawn(T["read"], dependencies: [T["async"]], placement: gpu(1), input: [A]) { _ = A.array.sum() }
+                spawn(T["async"], placement: cpu) { () async throws in try await T["write"].wait() }
+                spawn(T["fails"], placement: cpu) { throw Failure() }
+                spawn(T["never"], dependencies: [T["fails"]], placement: cpu) {}
+            }
+        } catch is Failure {}
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let events = try #require(root["traceEvents"] as? [[String: Any]])
+        let tasks = events.filter { $0["cat"] as? String == "task" && $0["pid"] as? Int == 1 }
+        let names = tasks.compactMap { $0["name"] as? String }
+        // Each task that ran (the failing one too) once, on its worker's track or the asynchronous one.
+        #expect(names.sorted() == ["T_async", "T_fails", "T_read", "T_write"])
+        let numbers = tasks.compactMap { ($0["args"] as? [String: Any])?["task"] as? Int }
+        #expect(Set(numbers).count == 4 && numbers.allSatisfy { $0 > 0 })
+        let asynchronous = tasks.first { $0["name"] as? String == "T_async" }
+        #expect(asynchronous?["tid"] as? Int == 1000)  // the track of asynchronous bodies
+    }
+
+    @Test(
         "a traced run writes trace-event JSON: tracks named, tasks on their workers and devices, copies with their links, dependencies as flows"
     )
     func traceFollowsTheFormat() async throws {

@@ -42,4 +42,17 @@ struct CurrentTaskTests {
         }
         #expect(seen.withLock { $0 } == "1 gpu(1) true true")
     }
+
+    @Test("a task's streams read outside its body stop with a message")
+    func streamsOutsideTheBody() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let kept = Mutex<CurrentTask?>(nil)
+            try await Parla.run(devices: .virtual(gpus: 1)) {
+                spawn(TaskSpace("T")[0], placement: gpu(0)) { kept.withLock { $0 = CurrentTask.current } }
+            }
+            _ = kept.withLock { $0 }?.streams
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("the streams of task T_0 are read outside its body"), "\(text.prefix(600))")
+    }
 }

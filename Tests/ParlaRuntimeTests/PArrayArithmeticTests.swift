@@ -56,4 +56,19 @@ struct PArrayArithmeticTests {
         #expect(values["on the task's device"] == [1])
         #expect(values["final"] == [102, 104, 6, 8])
     }
+
+    @Test("a compound assignment to a region declared only as output stops: it reads the region too")
+    func compoundNeedsInOut() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let A = PArray(NDArray<Double>([1, 2]))
+            try await Parla.run(devices: .virtual(gpus: 1)) {
+                spawn(placement: gpu(0), output: [A]) { A += 1 }
+            }
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(
+            text.contains("region [0..<2] in place (+=), which reads and writes it: declare it in inOut"),
+            "\(text.prefix(600))"
+        )
+    }
 }

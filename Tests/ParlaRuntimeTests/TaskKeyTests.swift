@@ -23,6 +23,25 @@ struct TaskKeyTests {
         #expect(T[1].name == "T_1" && T[1, 2].index == [1, 2])
         let set: TaskSet = T[0..<2]
         #expect(set.ids.map(\.name) == ["T_0", "T_1"])
+        // Integers of any type are the same indices.
+        #expect(T[Int32(1)] == T[1] && T[UInt8(1), 2] == T[1, 2] && T[Int16(0), "a"] == T[0, "a"])
+    }
+
+    @Test("a range where one id is expected, or an optional key, stops with a message")
+    func notKeys() async {
+        let range = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let T = TaskSpace("T")
+            let id: TaskID = T[0..<2]
+            _ = id
+        }
+        let rangeText = String(decoding: range?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(rangeText.contains("T[0..<2] selects several ids: it is a TaskSet (T[0..<4]), not one task id"))
+        let optional = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let key: String? = "left"
+            _ = TaskSpace("T")[key]
+        }
+        let optionalText = String(decoding: optional?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(optionalText.contains("is not a task id key of TaskSpace T: unwrap it first"))
     }
 
     @Test("keyed ids are spawned, depended on and awaited like integer ones")

@@ -47,46 +47,59 @@ extension PArray {
     public static func / (lhs: PArray, rhs: Element) -> NDArray<Element> { lhs.array / rhs }
 
     /// Adds `rhs` to the region in place on the current device. Parla: `A += B`.
-    public static func += (lhs: PArray, rhs: PArray) { lhs.write(lhs.array + rhs.array) }
+    public static func += (lhs: PArray, rhs: PArray) { lhs.updateInPlace("+=") { $0 + rhs.array } }
     /// Subtracts `rhs` from the region in place. Parla: `A -= B`.
-    public static func -= (lhs: PArray, rhs: PArray) { lhs.write(lhs.array - rhs.array) }
+    public static func -= (lhs: PArray, rhs: PArray) { lhs.updateInPlace("-=") { $0 - rhs.array } }
     /// Multiplies the region by `rhs` in place. Parla: `A *= B`.
-    public static func *= (lhs: PArray, rhs: PArray) { lhs.write(lhs.array * rhs.array) }
+    public static func *= (lhs: PArray, rhs: PArray) { lhs.updateInPlace("*=") { $0 * rhs.array } }
     /// Divides the region by `rhs` in place. Parla: `A /= B`.
-    public static func /= (lhs: PArray, rhs: PArray) { lhs.write(lhs.array / rhs.array) }
+    public static func /= (lhs: PArray, rhs: PArray) { lhs.updateInPlace("/=") { $0 / rhs.array } }
 
     /// Adds an array (broadcast) to the region in place. Parla: `A += x`.
     public static func += (lhs: PArray, rhs: NDArray<Element>) {
-        let left = lhs.array
-        lhs.write(left + rhs.on(left.device))
+        lhs.updateInPlace("+=") { $0 + rhs.on($0.device) }
     }
     /// Subtracts an array from the region in place. Parla: `A -= x`.
     public static func -= (lhs: PArray, rhs: NDArray<Element>) {
-        let left = lhs.array
-        lhs.write(left - rhs.on(left.device))
+        lhs.updateInPlace("-=") { $0 - rhs.on($0.device) }
     }
     /// Multiplies the region by an array in place. Parla: `A *= x`.
     public static func *= (lhs: PArray, rhs: NDArray<Element>) {
-        let left = lhs.array
-        lhs.write(left * rhs.on(left.device))
+        lhs.updateInPlace("*=") { $0 * rhs.on($0.device) }
     }
     /// Divides the region by an array in place. Parla: `A /= x`.
     public static func /= (lhs: PArray, rhs: NDArray<Element>) {
-        let left = lhs.array
-        lhs.write(left / rhs.on(left.device))
+        lhs.updateInPlace("/=") { $0 / rhs.on($0.device) }
     }
 
     /// Adds a scalar to every element of the region in place. Parla: `A += 1`.
-    public static func += (lhs: PArray, rhs: Element) { lhs.write(lhs.array + rhs) }
+    public static func += (lhs: PArray, rhs: Element) { lhs.updateInPlace("+=") { $0 + rhs } }
     /// Subtracts a scalar in place. Parla: `A -= 1`.
-    public static func -= (lhs: PArray, rhs: Element) { lhs.write(lhs.array - rhs) }
+    public static func -= (lhs: PArray, rhs: Element) { lhs.updateInPlace("-=") { $0 - rhs } }
     /// Multiplies by a scalar in place. Parla: `A *= 2`.
-    public static func *= (lhs: PArray, rhs: Element) { lhs.write(lhs.array * rhs) }
+    public static func *= (lhs: PArray, rhs: Element) { lhs.updateInPlace("*=") { $0 * rhs } }
     /// Divides by a scalar in place. Parla: `A /= 2`.
-    public static func /= (lhs: PArray, rhs: Element) { lhs.write(lhs.array / rhs) }
+    public static func /= (lhs: PArray, rhs: Element) { lhs.updateInPlace("/=") { $0 / rhs } }
 
     /// The region negated. Parla: `-A`.
     public static prefix func - (operand: PArray) -> NDArray<Element> { -operand.array }
+
+    /// Writes `compute(region)` into the region: a compound assignment, which reads and writes it, so a
+    /// task must have declared it `inOut` (an `output` region's old values were never moved in).
+    private func updateInPlace(_ operation: String, _ compute: (NDArray<Element>) -> NDArray<Element>) {
+        if let task = RunScope.currentTask {
+            let box = self.box
+            let identity = ObjectIdentifier(self.storage)
+            parlaPrecondition(
+                task.accesses.contains { entry in
+                    entry.access.storageIdentity == identity && entry.access.region.contains(box)
+                        && entry.mode == .inOut
+                },
+                "task \(task.name) updates \(self.storage.label) region \(box) in place (\(operation)), which reads and writes it: declare it in inOut"
+            )
+        }
+        self.write(compute(self.array))
+    }
 }
 
 extension NDArray {

@@ -3,7 +3,7 @@ import ParlaArrays
 // Making many PArrays at once: one per array of a list, or one per block of a matrix.
 
 extension PArray {
-    /// One PArray per array of `arrays`, each wrapping its array (as ``init(_:)`` does). Parla (Python)
+    /// One PArray per array of `arrays`, each wrapping its array (as `PArray(_:)` does). Parla (Python)
     /// equivalent: `parray.asarray_batch([a, b, c])`.
     public static func batch(_ arrays: [NDArray<Element>]) -> [PArray] { arrays.map { PArray($0) } }
 

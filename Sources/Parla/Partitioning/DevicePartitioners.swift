@@ -89,6 +89,10 @@ public struct DeviceGridBlocked: Sendable {
 /// (`view[i]`, `view[i, j]`) gives it on the calling task's device, copied there when it lives
 /// elsewhere; assigning one copies the value to the block's device.
 ///
+/// Tasks do not declare blocks: the runtime infers no order between tasks that write a block and tasks
+/// that read it, and keeps no other copies coherent. Order them with explicit dependencies (as Parla's
+/// lesson 4 does), or use PArrays, which do both.
+///
 /// Parla (Python) equivalent: the `PartitionedTensor` of `partition_tensor`, whose `__getitem__`
 /// calls `clone_here`.
 public final class PartitionedArray<Element: NDElement>: Sendable {
@@ -117,13 +121,14 @@ public final class PartitionedArray<Element: NDElement>: Sendable {
         }
         set {
             let position = self.position(indices)
-            self.parts.withLock { parts in
-                parlaPrecondition(
-                    newValue.shape == parts[position].shape,
-                    "block \(indices) has shape \(parts[position].shape); a value of shape \(newValue.shape) cannot replace it"
-                )
-                parts[position] = newValue.to(parts[position].device)
-            }
+            let old = self.parts.withLock { $0[position] }
+            parlaPrecondition(
+                newValue.shape == old.shape,
+                "block \(indices) has shape \(old.shape); a value of shape \(newValue.shape) cannot replace it"
+            )
+            // (Copied outside the lock: reads of the other blocks go on meanwhile.)
+            let moved = newValue.device == old.device ? newValue : newValue.to(old.device)
+            self.parts.withLock { $0[position] = moved }
         }
     }
 

@@ -55,7 +55,7 @@ extension RunScope {
             return true
         }
         let moveFailure = self.moveDataIn(for: record, to: device)
-        if let trace = self.trace {
+        if let trace = self.trace, record.traceNumber > 0 {
             let dataIn = record.accesses.isEmpty ? traceStarted : TraceRecorder.now
             let worker = record.isAsync ? nil : TraceRecorder.currentWorker
             trace.record(.started(number: record.traceNumber, started: traceStarted, dataIn: dataIn, worker: worker))
@@ -250,7 +250,7 @@ extension RunScope {
             record.startedAt = 0
         }
         self.unpinDeclaredArrays(of: record, on: record.device)
-        if let trace = self.trace {
+        if let trace = self.trace, record.traceNumber > 0 {
             trace.record(.finished(number: record.traceNumber, ended: TraceRecorder.now, device: record.device))
         }
         self.ledger.taskEnded(record, on: slot)

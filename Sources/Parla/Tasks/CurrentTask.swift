@@ -21,19 +21,32 @@ public struct CurrentTask: Sendable, CustomStringConvertible {
     public let name: String
     /// The devices the task runs on (one: the device its placement resolved to).
     public let devices: [Device]
+    /// The task's record (for checking that ``streams`` is read from its own body).
+    private let record: TaskRecord
 
     /// The task whose body the caller runs in, or `nil` outside task bodies.
     public static var current: CurrentTask? {
         guard let record = RunScope.currentTask else { return nil }
-        return CurrentTask(id: record.slot.map { TaskID(slot: $0) }, name: record.name, devices: [record.device])
+        return CurrentTask(
+            id: record.slot.map { TaskID(slot: $0) },
+            name: record.name,
+            devices: [record.device],
+            record: record
+        )
     }
 
     /// The task's device (the first of ``devices``).
     public var device: Device { self.devices[0] }
 
     /// Each of the task's devices that is a CUDA GPU, its stream: work queued on one counts as the
-    /// task's (the task completes after it). Empty on the CPU and on virtual GPUs.
+    /// task's (the task completes after it, so reading this makes the task wait for its stream). Empty
+    /// on the CPU and on virtual GPUs. Read from the task's own body only (it stops with a message
+    /// elsewhere: another task's stream is not this one's).
     public var streams: [CUDAStream] {
+        parlaPrecondition(
+            RunScope.currentTask === self.record,
+            "the streams of task \(self.name) are read outside its body: read CurrentTask.current there"
+        )
         guard self.devices.contains(where: { $0.kind == .gpu }) else { return [] }
         return CUDAStream.current.map { [$0] } ?? []
     }

@@ -224,10 +224,11 @@ private func claim(_ slot: TaskSlot, for record: TaskRecord, in scope: RunScope)
     guard let claimed else { return false }
     for dependent in claimed.dependents {
         if scope.dependencyMode == .explicit { dependent.notePredecessor(record, generation: nil) }
+        let traced = scope.trace == nil ? 0 : record.traceNumber
         if !record.addSuccessor(dependent) {
             dependent.releaseOne()
-        } else if scope.trace != nil {
-            traceDependency(of: dependent, on: record, in: scope)
+        } else if traced > 0 {
+            traceDependency(of: dependent, onNumber: traced, in: scope)
         }
     }
     for waiter in claimed.waiters { waiter.wake() }
@@ -253,9 +254,11 @@ private func registerDependencies(
                     record.notePredecessor(predecessor, generation: predecessorGeneration)
                 }
                 record.remaining.add(1, ordering: .relaxed)
+                // (Read before: once it has a successor, the predecessor may finish and its record be reused.)
+                let traced = scope.trace == nil ? 0 : predecessor.traceNumber
                 if predecessor.addSuccessor(record, generation: predecessorGeneration) {
                     if trackPending { waits.dependencies.insert(ObjectIdentifier(predecessor)) }
-                    if scope.trace != nil { traceDependency(of: record, on: predecessor, in: scope) }
+                    if traced > 0 { traceDependency(of: record, onNumber: traced, in: scope) }
                 } else {
                     record.remaining.subtract(1, ordering: .relaxed)
                 }
@@ -274,9 +277,10 @@ private func registerDependencies(
                     if finished.failure != nil { record.noteFailedDependency(named: slot.name) }
                 } else if let spawned {
                     if scope.dependencyMode == .explicit { record.notePredecessor(spawned, generation: nil) }
+                    let traced = scope.trace == nil ? 0 : spawned.traceNumber
                     if spawned.addSuccessor(record) {
                         if trackPending { waits.dependencies.insert(ObjectIdentifier(spawned)) }
-                        if scope.trace != nil { traceDependency(of: record, on: spawned, in: scope) }
+                        if traced > 0 { traceDependency(of: record, onNumber: traced, in: scope) }
                     } else {
                         record.remaining.subtract(1, ordering: .relaxed)
                     }
@@ -342,9 +346,10 @@ private func registerAccesses(
         if scope.dependencyMode == .inferred {
             for conflict in conflicting {
                 record.remaining.add(1, ordering: .relaxed)
+                let traced = scope.trace == nil ? 0 : conflict.task.traceNumber
                 if conflict.task.addSuccessor(record, generation: conflict.generation) {
                     waits.dependencies.insert(ObjectIdentifier(conflict.task))
-                    if scope.trace != nil { traceDependency(of: record, on: conflict.task, in: scope) }
+                    if traced > 0 { traceDependency(of: record, onNumber: traced, in: scope) }
                     // `input` regions are prefetched (an `inOut` region moves when its task starts, so
                     // that the states a program prints between tasks stay those of the task order).
                     if mode == .input && conflict.mode.writes {
@@ -444,10 +449,9 @@ private func spawnPrefetch(
     prefetch.releaseOne()
 }
 
-/// In a traced run: records that `record` waits for `predecessor`.
-private func traceDependency(of record: TaskRecord, on predecessor: TaskRecord, in scope: RunScope) {
-    guard let trace = scope.trace, case let to = record.traceNumber, case let from = predecessor.traceNumber,
-        to > 0, from > 0
-    else { return }
-    trace.record(.dependency(from: from, to: to))
+/// In a traced run: records that `record` waits for the task numbered `predecessor` in the trace (read
+/// before the predecessor was given its successor: after that it may finish and its record be reused).
+private func traceDependency(of record: TaskRecord, onNumber predecessor: Int, in scope: RunScope) {
+    guard let trace = scope.trace, record.traceNumber > 0 else { return }
+    trace.record(.dependency(from: predecessor, to: record.traceNumber))
 }

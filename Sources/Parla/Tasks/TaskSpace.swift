@@ -160,11 +160,33 @@ public final class TaskSpace: Sendable, CustomStringConvertible {
     /// The id `T["left"]`, `T[0, "a"]`: keys of any `Hashable` type, strings say, alone or mixed with
     /// integers (named `"T_left"`, `"T_0_a"`). Parla (Python) equivalent: `T["left"]`, `T[(0, "a")]`.
     /// (Integers alone, and ranges, take the subscripts above: `T[0..<2]` is a set of ids.)
+    /// Integers of any type are the same indices as `Int`s (`T[Int32(1)]` is `T[1]`). A range, a list
+    /// of indices or an optional is not a key: it stops with a message (where one id is expected,
+    /// `T[0..<4]` would otherwise name a single id).
     @_disfavoredOverload
     public subscript(_ keys: any Hashable & Sendable...) -> TaskID {
         parlaPrecondition(!keys.isEmpty, "a task id needs at least one index (TaskSpace \(self.name))")
-        if let integers = keys as? [Int] { return TaskID(slot: self.slot(TaskIndex(integers))) }
-        return TaskID(slot: self.slot(TaskIndex(keys: keys.map(TaskKey.init))))
+        let normalized = keys.map { key -> any Hashable & Sendable in
+            if let integer = key as? any BinaryInteger {
+                guard let value = Int(exactly: integer) else {
+                    parlaPreconditionFailure(
+                        "task id index \(integer) of TaskSpace \(self.name) does not fit in an Int"
+                    )
+                }
+                return value
+            }
+            parlaPrecondition(
+                !(key is any TaskIndexComponent),
+                "\(self.name)[\(key)] selects several ids: it is a TaskSet (T[0..<4]), not one task id"
+            )
+            parlaPrecondition(
+                Mirror(reflecting: key).displayStyle != .optional,
+                "an optional (\(key)) is not a task id key of TaskSpace \(self.name): unwrap it first"
+            )
+            return key
+        }
+        if let integers = normalized as? [Int] { return TaskID(slot: self.slot(TaskIndex(integers))) }
+        return TaskID(slot: self.slot(TaskIndex(keys: normalized.map(TaskKey.init))))
     }
 
     /// The ids `T[a..<b]`, `T[a...b]`, `T[0..<2, 3]`: the Cartesian product of the components.

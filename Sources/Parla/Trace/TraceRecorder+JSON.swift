@@ -46,10 +46,12 @@ extension TraceRecorder {
         var dependencies: [(Int, Int)] = []
         for event in events {
             switch event {
-            case .spawned(let spawn): spawns[spawn.number] = spawn
-            case .started(let number, let started, let dataIn, let worker) where number > 0:
+            case .spawned(let spawn) where (1..<count).contains(spawn.number): spawns[spawn.number] = spawn
+            case .started(let number, let started, let dataIn, let worker) where (1..<count).contains(number):
                 starts[number] = (started, dataIn, worker)
-            case .finished(let number, let ended, let device) where number > 0: ends[number] = (ended, device)
+            case .finished(let number, let ended, let device) where (1..<count).contains(number):
+                ends[number] = (ended, device)
+            case .spawned: break
             case .started, .finished: break
             case .copy(let copy): copies.append(copy)
             case .dependency(let from, let to): dependencies.append((from, to))
@@ -193,7 +195,9 @@ extension TraceRecorder {
             out.append("}}")
         }
         for (flow, (from, to)) in dependencies.enumerated() {
-            guard let predecessor = tasks[from], let successor = tasks[to] else { continue }
+            guard (1..<count).contains(from), (1..<count).contains(to), let predecessor = tasks[from],
+                let successor = tasks[to]
+            else { continue }
             // (Inside each slice, so that the arrow binds to it.)
             let end = predecessor.ended &- Swift.min((predecessor.ended &- predecessor.started) / 2, 500)
             let start = successor.started &+ Swift.min((successor.ended &- successor.started) / 2, 500)

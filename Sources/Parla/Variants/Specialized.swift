@@ -62,7 +62,7 @@ public struct Specialized<Input, Output>: Sendable {
     /// Whether `architecture` has a variant of its own.
     public func hasVariant(for architecture: Device.Kind) -> Bool { self.variants[architecture] != nil }
 
-    /// Runs the implementation for the architecture of the calling task's device (``Device/current``).
+    /// Runs the implementation for the architecture of the calling task's device (`Device.current`).
     public func callAsFunction(_ input: Input) -> Output {
         self.implementation(for: Device.current.kind)(input)
     }

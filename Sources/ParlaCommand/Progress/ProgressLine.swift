@@ -15,15 +15,23 @@ struct ProgressLine {
     let total: Int?
     /// The file descriptor the line goes to (`nil`: nowhere, output is not a terminal).
     private let output: Int32?
-    private var lastDrawn: UInt64 = 0
+    /// Nanoseconds of a monotonic clock.
+    private let clock: () -> UInt64
+    private var lastDrawn: UInt64? = nil
     private var drawn = false
 
     /// A progress line for `total` steps of `title`, on standard output when it is a terminal (or,
-    /// for tests, on the file descriptor `output`).
-    init(_ title: String, total: Int?, output: Int32? = ProgressLine.terminalOutput) {
+    /// for tests, on the file descriptor `output`, timed by `clock`).
+    init(
+        _ title: String,
+        total: Int?,
+        output: Int32? = ProgressLine.terminalOutput,
+        clock: @escaping () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }
+    ) {
         self.title = title
         self.total = total
         self.output = output
+        self.clock = clock
     }
 
     /// Standard output's descriptor when it is a terminal, else `nil`.
@@ -39,12 +47,16 @@ struct ProgressLine {
     /// last drawing is a tenth of a second old, when the work is done, or when `now` (a new phase).
     mutating func update(_ done: Int, _ detail: @autoclosure () -> String = "", now force: Bool = false) {
         guard let output = self.output else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        guard force || now &- self.lastDrawn >= 100_000_000 || done == self.total else { return }
+        let now = self.clock()
+        let due = self.lastDrawn.map { now &- $0 >= 100_000_000 } ?? true
+        guard force || due || done == self.total else { return }
         self.lastDrawn = now
         let count = self.total.map { "\(done)/\($0)" } ?? "\(done)"
         let more = detail()
-        let line = "\(self.title): \(count)\(more.isEmpty ? "" : ", " + more)"
+        var line = "\(self.title): \(count)\(more.isEmpty ? "" : ", " + more)"
+        // (A line wider than the terminal would wrap, and erasing would clear only its last row.)
+        let width = Self.columns(of: output)
+        if line.count >= width { line = String(line.prefix(Swift.max(width - 2, 1))) + "…" }
         Self.write("\r\u{1B}[K" + line, to: output)
         self.drawn = true
     }
@@ -56,6 +68,13 @@ struct ProgressLine {
         self.drawn = false
     }
 
+    /// The width of the terminal `descriptor` is, in columns (80 when it does not say).
+    private static func columns(of descriptor: Int32) -> Int {
+        var size = winsize()
+        guard ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
+    }
+
     /// Writes `text` to `descriptor`, after what `print` has buffered (which goes first).
     private static func write(_ text: String, to descriptor: Int32) {
         fflush(nil)
@@ -65,6 +84,7 @@ struct ProgressLine {
             let written = bytes.withUnsafeBytes {
                 Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset)
             }
+            if written < 0 && errno == EINTR { continue }
             guard written > 0 else { return }
             offset += written
         }
