@@ -57,6 +57,12 @@ struct OverheadBenchmark: AsyncParsableCommand {
     @Flag(help: "Leave out the runs with tracing on.")
     var untracedOnly = false
 
+    @Option(
+        help:
+            "The file the runs with tracing on write their traces to (the last one stays; by default a temporary file, removed)."
+    )
+    var trace: String?
+
     func run() async throws {
         AllocationCounter.preloadIfPossible()
         print(
@@ -178,8 +184,8 @@ struct OverheadBenchmark: AsyncParsableCommand {
         done: Int
     ) async throws -> [(title: String, best: Double, writing: Double)] {
         var done = done
-        let path = "/tmp/parla-overhead-trace-\(getpid()).json"
-        defer { unlink(path) }
+        let path = self.trace ?? "/tmp/parla-overhead-trace-\(getpid()).json"
+        defer { if self.trace == nil { unlink(path) } }
         var rows: [(title: String, best: Double, writing: Double)] = []
         for kind in Workload.allCases {
             var best = (total: Double.infinity, writing: 0.0)
