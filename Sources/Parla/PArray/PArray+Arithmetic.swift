@@ -19,22 +19,22 @@ extension PArray {
     /// The region plus an array (on the same device), broadcasting. Parla: `A + x`.
     public static func + (lhs: PArray, rhs: NDArray<Element>) -> NDArray<Element> {
         let left = lhs.array
-        return left + rhs.on(left.device)
+        return left + rhs.to(left.device)
     }
     /// The region minus an array. Parla: `A - x`.
     public static func - (lhs: PArray, rhs: NDArray<Element>) -> NDArray<Element> {
         let left = lhs.array
-        return left - rhs.on(left.device)
+        return left - rhs.to(left.device)
     }
     /// The region times an array. Parla: `A * x`.
     public static func * (lhs: PArray, rhs: NDArray<Element>) -> NDArray<Element> {
         let left = lhs.array
-        return left * rhs.on(left.device)
+        return left * rhs.to(left.device)
     }
     /// The region divided by an array. Parla: `A / x`.
     public static func / (lhs: PArray, rhs: NDArray<Element>) -> NDArray<Element> {
         let left = lhs.array
-        return left / rhs.on(left.device)
+        return left / rhs.to(left.device)
     }
 
     /// The region plus a scalar. Parla: `A + 1`.
@@ -57,19 +57,19 @@ extension PArray {
 
     /// Adds an array (broadcast) to the region in place. Parla: `A += x`.
     public static func += (lhs: PArray, rhs: NDArray<Element>) {
-        lhs.updateInPlace("+=") { $0 + rhs.on($0.device) }
+        lhs.updateInPlace("+=") { $0 + rhs.to($0.device) }
     }
     /// Subtracts an array from the region in place. Parla: `A -= x`.
     public static func -= (lhs: PArray, rhs: NDArray<Element>) {
-        lhs.updateInPlace("-=") { $0 - rhs.on($0.device) }
+        lhs.updateInPlace("-=") { $0 - rhs.to($0.device) }
     }
     /// Multiplies the region by an array in place. Parla: `A *= x`.
     public static func *= (lhs: PArray, rhs: NDArray<Element>) {
-        lhs.updateInPlace("*=") { $0 * rhs.on($0.device) }
+        lhs.updateInPlace("*=") { $0 * rhs.to($0.device) }
     }
     /// Divides the region by an array in place. Parla: `A /= x`.
     public static func /= (lhs: PArray, rhs: NDArray<Element>) {
-        lhs.updateInPlace("/=") { $0 / rhs.on($0.device) }
+        lhs.updateInPlace("/=") { $0 / rhs.to($0.device) }
     }
 
     /// Adds a scalar to every element of the region in place. Parla: `A += 1`.
@@ -87,22 +87,7 @@ extension PArray {
     /// Writes `compute(region)` into the region: a compound assignment, which reads and writes it, so a
     /// task must have declared it `inOut` (an `output` region's old values were never moved in).
     private func updateInPlace(_ operation: String, _ compute: (NDArray<Element>) -> NDArray<Element>) {
-        if let task = RunScope.currentTask {
-            let box = self.box
-            let identity = ObjectIdentifier(self.storage)
-            parlaPrecondition(
-                task.accesses.contains { entry in
-                    entry.access.storageIdentity == identity && entry.access.region.contains(box)
-                        && entry.mode == .inOut
-                },
-                "task \(task.name) updates \(self.storage.label) region \(box) in place (\(operation)), which reads and writes it: declare it in inOut"
-            )
-        }
+        self.checkDeclared(writing: true, reading: true, operation: "updates", manner: "in place (\(operation))")
         self.write(compute(self.array))
     }
-}
-
-extension NDArray {
-    /// This array, or a copy of it on `device` when it lives elsewhere.
-    fileprivate func on(_ device: Device) -> NDArray { self.device == device ? self : self.to(device) }
 }

@@ -83,7 +83,6 @@ extension PArray where Element: NDFloatingElement {
     /// `array`, on the device this region is written on (moved there when the program passed an array
     /// of another device).
     private func onCurrentDevice(_ array: NDArray<Element>) -> NDArray<Element> {
-        let device = Device.taskDevice ?? .cpu
-        return array.device == device ? array : array.to(device)
+        array.to(Device.taskDevice ?? .cpu)
     }
 }

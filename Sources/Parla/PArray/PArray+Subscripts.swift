@@ -104,7 +104,7 @@ extension PArray {
     /// the CPU (after making the region valid there); inside a task the task declared the region.
     func write(_ value: NDArray<Element>) {
         let device = Device.taskDevice ?? .cpu
-        let value = value.device == device ? value : value.to(device)
+        let value = value.to(device)
         self.modifyInPlace("writes") { buffer, components in buffer.assign(value, to: components) }
     }
 

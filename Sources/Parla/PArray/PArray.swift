@@ -90,24 +90,35 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
         return self.view(on: device)
     }
 
-    /// Inside a task, stops unless the task declared this region (for writing: in `output` or `inOut`),
-    /// naming the task, the array and the access (`operation`, by default "reads" or "writes").
-    func checkDeclared(writing: Bool, operation: String? = nil) {
+    /// Inside a task, stops unless the task declared this region (for writing: in `output` or `inOut`;
+    /// for reading and writing, an update in place: in `inOut`), naming the task, the array and the
+    /// access (`operation`, by default "reads" or "writes", and how, `manner`: "in place (+=)").
+    func checkDeclared(writing: Bool, reading: Bool = false, operation: String? = nil, manner: String? = nil) {
         guard let task = RunScope.currentTask else { return }
         let box = self.box
         let identity = ObjectIdentifier(self.storage)
         let covers = { (entry: DeclaredAccess) in
             entry.access.storageIdentity == identity && entry.access.region.contains(box)
         }
-        let access = operation ?? (writing ? "writes" : "reads")
+        // (Made only for a message.)
+        func access() -> String {
+            "task \(task.name) \(operation ?? (writing ? "writes" : "reads")) \(self.storage.label) region \(box)"
+                + (manner.map { " " + $0 } ?? "")
+        }
         parlaPrecondition(
             task.accesses.contains(where: covers),
-            "task \(task.name) \(access) \(self.storage.label) region \(box), which it did not declare in input, output or inOut"
+            "\(access()), which it did not declare in input, output or inOut"
         )
         if writing {
             parlaPrecondition(
                 task.accesses.contains { covers($0) && $0.mode.writes },
-                "task \(task.name) \(access) \(self.storage.label) region \(box), which it declared only as input"
+                "\(access()), which it declared only as input"
+            )
+        }
+        if writing && reading {
+            parlaPrecondition(
+                task.accesses.contains { covers($0) && $0.mode == .inOut },
+                "\(access()), which reads and writes it: declare it in inOut"
             )
         }
     }

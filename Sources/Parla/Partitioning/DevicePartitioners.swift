@@ -117,7 +117,7 @@ public final class PartitionedArray<Element: NDElement>: Sendable {
     public subscript(_ indices: Int...) -> NDArray<Element> {
         get {
             let part = self.parts.withLock { $0[self.position(indices)] }
-            return part.device == Device.current ? part : part.to(Device.current)
+            return part.to(Device.current)
         }
         set {
             let position = self.position(indices)
@@ -127,7 +127,7 @@ public final class PartitionedArray<Element: NDElement>: Sendable {
                 "block \(indices) has shape \(old.shape); a value of shape \(newValue.shape) cannot replace it"
             )
             // (Copied outside the lock: reads of the other blocks go on meanwhile.)
-            let moved = newValue.device == old.device ? newValue : newValue.to(old.device)
+            let moved = newValue.to(old.device)
             self.parts.withLock { $0[position] = moved }
         }
     }

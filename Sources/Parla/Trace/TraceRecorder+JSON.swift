@@ -99,11 +99,7 @@ extension TraceRecorder {
             metadata("thread_name", pid: 1, tid: worker, name)
         }
         // Each device's name as a JSON string, made once.
-        let deviceNames = self.devices.map { device -> [UInt8] in
-            var name = JSONBytes(origin: 0)
-            name.appendQuoted("\(device)")
-            return name.bytes
-        }
+        let deviceNames = self.devices.map { JSONBytes.quoted("\($0)") }
         for (index, device) in self.devices.enumerated() {
             metadata("process_name", pid: 2 + index, "\(device)")
             out.separate()
@@ -120,26 +116,19 @@ extension TraceRecorder {
         // The names of unnamed tasks as JSON strings, made once per line that spawns them.
         var unnamed: [UnnamedOrigin: [UInt8]] = [:]
         func quotedName(of task: TracedTask) -> [UInt8] {
-            var made = JSONBytes(origin: 0)
             guard task.spawn.slot == nil, task.spawn.origin.hasPointerRepresentation else {
-                made.appendQuoted(task.name)
-                return made.bytes
+                return JSONBytes.quoted(task.name)
             }
             let origin = UnnamedOrigin(file: UInt(bitPattern: task.spawn.origin.utf8Start), line: task.spawn.originLine)
             if let known = unnamed[origin] { return known }
-            made.appendQuoted(task.name)
-            unnamed[origin] = made.bytes
-            return made.bytes
+            let made = JSONBytes.quoted(task.name)
+            unnamed[origin] = made
+            return made
         }
-        let noSpace: [UInt8] = Array("\"\"".utf8)
+        let noSpace = JSONBytes.quoted("")
         for task in finished.sorted(by: { $0.started < $1.started }) {
             let name = quotedName(of: task)
-            var space = noSpace
-            if let slot = task.spawn.slot {
-                var made = JSONBytes(origin: 0)
-                made.appendQuoted(slot.spaceName)
-                space = made.bytes
-            }
+            let space = task.spawn.slot.map { JSONBytes.quoted($0.spaceName) } ?? noSpace
             let device = deviceNames[self.position(of: task.device)]
             // On its worker's track, then on its device's compute track.
             func event(pid: Int, tid: Int) {
@@ -303,6 +292,13 @@ struct JSONBytes {
         self.bytes.append(UInt8(ascii: "."))
         self.bytes.append(UInt8(ascii: "0") + UInt8(hundredths % 100 / 10))
         self.bytes.append(UInt8(ascii: "0") + UInt8(hundredths % 10))
+    }
+
+    /// `text` as a JSON string, in bytes of its own (to be appended more than once).
+    static func quoted(_ text: String) -> [UInt8] {
+        var made = JSONBytes(origin: 0)
+        made.appendQuoted(text)
+        return made.bytes
     }
 
     /// `text` as a JSON string.

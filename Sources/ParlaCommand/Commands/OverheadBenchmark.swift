@@ -90,14 +90,14 @@ struct OverheadBenchmark: AsyncParsableCommand {
         var done = 2
         var rows: [(String, [Double], Double?)] = []
         for kind in Workload.allCases {
-            progress.update(done, kind.title.prefix { $0 != " " } + " warm-up", now: true)
+            progress.update(done, kind.name + " warm-up", now: true)
             _ = try await workload(kind, count: tasks)  // warm-up (also fills the record caches)
             done += 1
             var times: [Double] = []
             var allocations: Double? = nil
             for repetition in 0..<repetitions {
                 let measureAllocations = repetition == 0 && AllocationCounter.isAvailable
-                progress.update(done, kind.title.prefix { $0 != " " } + " repetition \(repetition + 1)", now: true)
+                progress.update(done, kind.name + " repetition \(repetition + 1)", now: true)
                 let (seconds, counted) = try await workload(kind, count: tasks, countAllocations: measureAllocations)
                 done += 1
                 times.append(seconds / Double(tasks) * 1e6)
@@ -149,8 +149,8 @@ struct OverheadBenchmark: AsyncParsableCommand {
         }
         if let budget = allocationBudget {
             var over = false
-            for (title, _, allocations) in rows {
-                let name = title.prefix { $0 != " " }
+            for (kind, (_, _, allocations)) in zip(Workload.allCases, rows) {
+                let name = kind.name
                 guard let allocations else {
                     print("allocation budget given, but allocations could not be counted")
                     throw ExitCode.failure
@@ -167,6 +167,9 @@ struct OverheadBenchmark: AsyncParsableCommand {
 
     enum Workload: CaseIterable {
         case independent, chains, chain
+
+        /// `W1`, `W2`, `W3`.
+        var name: Substring { self.title.prefix { $0 != " " } }
 
         var title: String {
             switch self {
@@ -192,7 +195,7 @@ struct OverheadBenchmark: AsyncParsableCommand {
             for repetition in 0..<repetitions {
                 progress.update(
                     done,
-                    kind.title.prefix { $0 != " " } + " traced, repetition \(repetition + 1)",
+                    kind.name + " traced, repetition \(repetition + 1)",
                     now: true
                 )
                 let (seconds, _) = try await workload(kind, count: tasks, trace: path)
