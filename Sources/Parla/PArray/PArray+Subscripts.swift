@@ -206,7 +206,8 @@ extension PArray where Element: NDIntegerElement {
 
 /// A `PArray` or a region of one, as listed in a task's `input`, `output` or `inOut`.
 ///
-/// Only `PArray` conforms: its requirement hands the runtime its view of the region.
+/// `PArray` conforms, and ``TaskDeviceRegion`` (a region for one device of a multi-device task): the
+/// requirement hands the runtime its view of the region.
 public protocol PArrayAccess: Sendable {
     /// The region as a task's declaration of it: which array, which elements.
     var declaredRegion: PArrayAccessRegion { get }
@@ -216,6 +217,14 @@ public protocol PArrayAccess: Sendable {
 /// one (see ``PArrayAccess``).
 public struct PArrayAccessRegion: Sendable {
     let base: any DeclaredRegion
+    /// The position, among the task's devices, of the one device the region is for (`nil`: the
+    /// task's device; for a multi-device task's input, each of its devices).
+    let deviceIndex: Int?
+
+    init(base: any DeclaredRegion, deviceIndex: Int? = nil) {
+        self.base = base
+        self.deviceIndex = deviceIndex
+    }
 }
 
 extension PArray: PArrayAccess {

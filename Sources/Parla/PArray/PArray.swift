@@ -97,13 +97,16 @@ public final class PArray<Element: NDElement>: @unchecked Sendable, CustomString
         guard let task = RunScope.currentTask else { return }
         let box = self.box
         let identity = ObjectIdentifier(self.storage)
+        // (In a multi-device task: the device of the body, or of its `forEachDevice` iteration.)
+        let device = Device.taskDevice ?? task.device
         let covers = { (entry: DeclaredAccess) in
             entry.access.storageIdentity == identity && entry.access.region.contains(box)
+                && entry.isFor(device, of: task)
         }
         // (Made only for a message.)
         func access() -> String {
             "task \(task.name) \(operation ?? (writing ? "writes" : "reads")) \(self.storage.label) region \(box)"
-                + (manner.map { " " + $0 } ?? "")
+                + (manner.map { " " + $0 } ?? "") + (task.groupDevices.isEmpty ? "" : " on \(device)")
         }
         parlaPrecondition(
             task.accesses.contains(where: covers),

@@ -28,10 +28,27 @@ struct DeclaredAccess {
     let mode: AccessMode
     /// The array's validity bits, without reference counting (`access` keeps them alive).
     let wholeValidity: Unmanaged<WholeValidity>
+    /// The position among a multi-device task's devices of the one the region is for (`forDevice(_:)`),
+    /// or `nil`: the task's device (for a multi-device task's input, each of them).
+    let deviceIndex: Int?
 
-    init(_ access: any DeclaredRegion, _ mode: AccessMode) {
+    init(_ access: any DeclaredRegion, _ mode: AccessMode, deviceIndex: Int? = nil) {
         self.access = access
         self.mode = mode
         self.wholeValidity = Unmanaged.passUnretained(access.wholeValidity)
+        self.deviceIndex = deviceIndex
+    }
+
+    /// A task's declaration of `region` for `mode`.
+    init(_ region: PArrayAccessRegion, _ mode: AccessMode) {
+        self.init(region.base, mode, deviceIndex: region.deviceIndex)
+    }
+
+    /// Whether the access is for `device`, the device at `position` among `record`'s (a
+    /// multi-device task's device-specific regions are for their device only).
+    func isFor(_ device: Device, of record: TaskRecord) -> Bool {
+        guard let deviceIndex else { return true }
+        if record.groupDevices.isEmpty { return deviceIndex == 0 && record.device == device }
+        return deviceIndex < record.groupDevices.count && record.groupDevices[deviceIndex] == device
     }
 }

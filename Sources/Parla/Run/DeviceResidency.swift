@@ -74,13 +74,13 @@ final class DeviceResidency: Sendable {
         /// Raised whenever memory may have been given back (a task stopped using its arrays, a copy was
         /// evicted): a task waiting for room looks again.
         var releases: UInt64 = 0
-        /// Tasks waiting for ``releases`` to move, and whether each keeps its pins meanwhile.
-        var waiters: [(semaphore: DispatchSemaphore, holdsPins: Bool)] = []
+        /// Threads waiting for ``releases`` to move, each with the task whose pins it keeps meanwhile
+        /// (`nil`: none; a multi-device task may wait on several threads, one per device).
+        var waiters: [(semaphore: DispatchSemaphore, pinningTask: ObjectIdentifier?)] = []
         /// Tasks holding pins, how many of them wait for room inside their bodies (still pinned), and
         /// how many have asynchronous bodies suspended on an await of another task or id (which may
         /// be one waiting for room): none of those gives memory back until something else does.
         var pinningTasks = 0
-        var blockedTasks = 0
         var suspendedTasks = 0
         /// Evictions in progress (each may give memory back).
         var evictions = 0
@@ -89,8 +89,14 @@ final class DeviceResidency: Sendable {
         mutating func release() -> [DispatchSemaphore] {
             self.releases &+= 1
             defer { self.waiters = [] }
-            for waiter in self.waiters where waiter.holdsPins { self.blockedTasks -= 1 }
             return self.waiters.map(\.semaphore)
+        }
+
+        /// The tasks holding pins that wait for room (on one thread or more), with `task` among them.
+        func blockedTasks(with task: ObjectIdentifier?) -> Int {
+            var blocked = Set(self.waiters.compactMap(\.pinningTask))
+            if let task { blocked.insert(task) }
+            return blocked.count
         }
     }
 
@@ -145,19 +151,21 @@ final class DeviceResidency: Sendable {
         /// One of the arrays is being evicted: nothing was pinned; wait for this, then try again.
         case evicting(DispatchGroup)
         /// The tasks running there have reserved too much for this one to fit beside them: nothing was
-        /// pinned; wait for a release after `releases` (``waitForRelease(since:holdingPins:)``).
+        /// pinned; wait for a release after `releases` (``waitForRelease(since:holdingPinsOf:)``).
         case full(releases: UInt64)
     }
 
     /// Pins the arrays of `accesses` on the device at `slot` for a task about to use them, reserving `bytes` of the
     /// device's `capacity` for its working set: a task is admitted beside the running ones only when
-    /// all their reservations fit together (or none runs, or `force`).
+    /// all their reservations fit together (or none runs, or `force`). `countingTask`: the pin counts as
+    /// a running task that may give memory back (a multi-device task counts once, on its first device).
     func pin(
         _ accesses: [DeclaredAccess],
         on slot: Int,
         reserving bytes: Int,
         capacity: Int,
-        force: Bool
+        force: Bool,
+        countingTask: Bool = true
     ) -> PinOutcome {
         guard let books = self.slots[slot] else { return .pinned }
         return books.lock.withLock { books -> PinOutcome in
@@ -179,7 +187,7 @@ final class DeviceResidency: Sendable {
                 books.residents[key]!.pins += 1
                 books.residents[key]!.lastUse = now
             }
-            self.waiting.withLock { $0.pinningTasks += 1 }
+            if countingTask { self.waiting.withLock { $0.pinningTasks += 1 } }
             books.reserved += bytes
             return .pinned
         }
@@ -187,9 +195,14 @@ final class DeviceResidency: Sendable {
 
     /// A task stops using the arrays of `accesses` on the device at `slot` (it finished, or it gives them up while it
     /// waits for room), and gives back the `bytes` it reserved: tasks waiting for room look again. Returns the ``releaseCount`` before and
-    /// after.
+    /// after. `countingTask`: as the pin was made.
     @discardableResult
-    func unpin(_ accesses: [DeclaredAccess], on slot: Int, reserved bytes: Int) -> (before: UInt64, after: UInt64) {
+    func unpin(
+        _ accesses: [DeclaredAccess],
+        on slot: Int,
+        reserved bytes: Int,
+        countingTask: Bool = true
+    ) -> (before: UInt64, after: UInt64) {
         guard let books = self.slots[slot] else { return (0, 0) }
         let (counts, waiters) = books.lock.withLock { books -> ((UInt64, UInt64), [DispatchSemaphore]) in
             let now = books.tick()
@@ -200,7 +213,7 @@ final class DeviceResidency: Sendable {
             }
             books.reserved -= bytes
             return self.waiting.withLock { waiting in
-                waiting.pinningTasks -= 1
+                if countingTask { waiting.pinningTasks -= 1 }
                 let before = waiting.releases
                 let waiters = waiting.release()
                 return ((before, waiting.releases), waiters)
@@ -280,23 +293,31 @@ final class DeviceResidency: Sendable {
     }
 
     /// How many times memory may have been given back so far (read before trying to allocate, and
-    /// handed to ``waitForRelease(since:holdingPins:)``).
+    /// handed to ``waitForRelease(since:holdingPinsOf:)``).
     var releaseCount: UInt64 { self.waiting.withLock { $0.releases } }
 
     /// Blocks until memory may have been given back since `releases` (see ``releaseCount``), when a
     /// task can still give some: one holding pins that is not itself waiting, or an eviction in
-    /// progress. Returns `false` at once when none can (waiting would never end). `holdingPins`: the
-    /// caller keeps its own pins while it waits (inside its body).
-    func waitForRelease(since releases: UInt64, holdingPins: Bool) -> Bool {
+    /// progress. Returns `false` at once when none can (waiting would never end); the other threads of
+    /// the caller's task waiting then wake, to find the same. `task`: the task whose pins the caller
+    /// keeps while it waits (inside its body), or `nil`.
+    func waitForRelease(since releases: UInt64, holdingPinsOf task: ObjectIdentifier?) -> Bool {
         let semaphore = DispatchSemaphore(value: 0)
+        var siblings: [DispatchSemaphore] = []
         let outcome = self.waiting.withLock { waiting -> Bool? in
             if waiting.releases != releases { return true }
-            let others = waiting.pinningTasks - waiting.blockedTasks - waiting.suspendedTasks - (holdingPins ? 1 : 0)
-            guard others > 0 || waiting.evictions > 0 else { return false }
-            waiting.waiters.append((semaphore, holdingPins))
-            if holdingPins { waiting.blockedTasks += 1 }
+            let others = waiting.pinningTasks - waiting.blockedTasks(with: task) - waiting.suspendedTasks
+            guard others > 0 || waiting.evictions > 0 else {
+                if let task {
+                    siblings = waiting.waiters.filter { $0.pinningTask == task }.map(\.semaphore)
+                    waiting.waiters.removeAll { $0.pinningTask == task }
+                }
+                return false
+            }
+            waiting.waiters.append((semaphore, task))
             return nil
         }
+        for sibling in siblings { sibling.signal() }
         if let outcome { return outcome }
         semaphore.wait()
         return true

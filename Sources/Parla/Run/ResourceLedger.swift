@@ -99,6 +99,12 @@ final class ResourceLedger: Sendable {
             return self.leastLoaded(candidates)
         case .several(let candidates):
             return self.reserve(record, among: candidates)
+        case .groups(let groups):
+            // A multi-device task: its devices are noted in its record; the first is returned.
+            guard let chosen = constrained ? self.reserve(record, amongGroups: groups) : self.leastLoaded(groups)
+            else { return nil }
+            record.groupDevices = chosen
+            return chosen[0]
         }
     }
 
@@ -108,14 +114,35 @@ final class ResourceLedger: Sendable {
         self.running[self.pool.currentShard][slot].value.add(1, ordering: .relaxed)
     }
 
-    /// A task that ran on the device at `slot` is done: it gives back what it reserved, and parked tasks
-    /// are tried again.
+    /// A multi-device task placed on `devices` starts running: it counts on each of them.
+    func taskStarted(onEachOf devices: [Device]) {
+        for device in devices { self.taskStarted(on: self.position(of: device)) }
+    }
+
+    /// A task that ran on the device at `slot` (a multi-device task: on each of its devices) is done: it
+    /// gives back what it reserved, and parked tasks are tried again.
     func taskEnded(_ record: TaskRecord, on slot: Int) {
+        if !record.groupDevices.isEmpty { return self.groupEnded(record) }
         self.running[self.pool.currentShard][slot].value.subtract(1, ordering: .relaxed)
         guard record.vcus > 0 || record.memory > 0 else { return }
+        self.giveBack(record, on: CollectionOfOne(slot))
+    }
+
+    /// A multi-device task is done: on each of its devices, as ``taskEnded(_:on:)``.
+    private func groupEnded(_ record: TaskRecord) {
+        let slots = record.groupDevices.map(self.position(of:))
+        for slot in slots { self.running[self.pool.currentShard][slot].value.subtract(1, ordering: .relaxed) }
+        guard record.vcus > 0 || record.memory > 0 else { return }
+        self.giveBack(record, on: slots)
+    }
+
+    /// Gives back what `record` reserved on the devices at `slots`, and tries the parked tasks again.
+    private func giveBack(_ record: TaskRecord, on slots: some Collection<Int>) {
         let retry = self.usage.withLock { usage -> [TaskRecord] in
-            usage[slot].vcus -= record.vcus
-            usage[slot].memory -= record.memory
+            for slot in slots {
+                usage[slot].vcus -= record.vcus
+                usage[slot].memory -= record.memory
+            }
             return self.parked.withLock { parked in
                 defer { parked = [] }
                 return parked
@@ -149,6 +176,52 @@ final class ResourceLedger: Sendable {
             }
         }
         return best
+    }
+
+    /// The device set of `groups` whose devices run the fewest tasks together.
+    private func leastLoaded(_ groups: [[Device]]) -> [Device] {
+        var best = groups[0]
+        var bestLoad = Int.max
+        for group in groups {
+            let load = group.reduce(0) { $0 + self.runningCount(on: self.position(of: $1)) }
+            if load < bestLoad {
+                best = group
+                bestLoad = load
+            }
+        }
+        return best
+    }
+
+    /// Reserves `record`'s share on every device of the least-loaded device set of `groups` whose
+    /// devices all have room for it; with none, parks the task.
+    private func reserve(_ record: TaskRecord, amongGroups groups: [[Device]]) -> [Device]? {
+        self.usage.withLock { usage -> [Device]? in
+            var best: [Device]? = nil
+            var bestLoad = Double.infinity
+            for group in groups {
+                var load = 0.0
+                let fits = group.allSatisfy { device in
+                    let slot = self.position(of: device)
+                    load += usage[slot].vcus
+                    return usage[slot].vcus + record.vcus <= 1 + 1e-9
+                        && (self.capacities[slot].map { usage[slot].memory + record.memory <= $0 } ?? true)
+                }
+                if fits && load < bestLoad {
+                    best = group
+                    bestLoad = load
+                }
+            }
+            if let best {
+                for device in best {
+                    usage[self.position(of: device)].vcus += record.vcus
+                    usage[self.position(of: device)].memory += record.memory
+                }
+            } else {
+                // (Under the usage lock: a task ending now retries it after this.)
+                self.parked.withLock { $0.append(record) }
+            }
+            return best
+        }
     }
 
     /// Reserves `record`'s share of the least-loaded of `candidates` that has room for it (with

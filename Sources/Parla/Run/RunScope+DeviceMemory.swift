@@ -140,7 +140,10 @@ extension RunScope {
         let releases = self.residency.releaseCount
         if self.evictForRoom(on: device, needing: bytes, sparing: record) { return true }
         if record.isAsync { return false }
-        return self.residency.waitForRelease(since: releases, holdingPins: record.holdsPins)
+        return self.residency.waitForRelease(
+            since: releases,
+            holdingPinsOf: record.holdsPins ? ObjectIdentifier(record) : nil
+        )
     }
 
     /// Pins the arrays `record` declared on `device` (their copies there are not evicted until it
@@ -148,7 +151,10 @@ extension RunScope {
     /// task also reserves its working set there, plus room for one temporary as large as its largest
     /// array: it starts beside the running tasks only when their reservations and its own fit together
     /// (otherwise it waits for them, unless nothing can give memory back).
+    ///
+    /// A multi-device task pins on each of its devices, all or none (see `pinDeclaredArrays(ofGroup:)`).
     func pinDeclaredArrays(of record: TaskRecord, on device: Device) {
+        if !record.groupDevices.isEmpty { return self.pinDeclaredArrays(ofGroup: record) }
         let slot = self.position(of: device)
         guard self.residency.tracks(slot), !record.accesses.isEmpty, let capacity = self.ledger.capacity(of: slot)
         else { return }
@@ -174,7 +180,65 @@ extension RunScope {
                 eviction.wait()
             case .full(let releases):
                 // (When no running task can give memory back, the task starts anyway.)
-                force = !self.residency.waitForRelease(since: releases, holdingPins: false)
+                force = !self.residency.waitForRelease(since: releases, holdingPinsOf: nil)
+            }
+        }
+    }
+
+    /// Pins `record`'s arrays on each of its devices of bounded memory, all or none: when one device
+    /// has no room beside its running tasks, the pins made on the others are given back before the
+    /// task waits (waiting while holding them could deadlock with a task waiting for them).
+    private func pinDeclaredArrays(ofGroup record: TaskRecord) {
+        let slots = record.groupDevices.map(self.position(of:)).filter {
+            self.residency.tracks($0) && self.ledger.capacity(of: $0) != nil
+        }
+        guard !slots.isEmpty else { return }
+        let largest = record.accesses.reduce(0) { Swift.max($0, $1.access.bufferBytes) }
+        let workingSet = self.workingSetBytes(of: record)
+        let reservation = workingSet + largest
+        var force = slots.contains { workingSet > self.ledger.capacity(of: $0)! }
+        while true {
+            var pinned: [Int] = []
+            var blocked: DeviceResidency.PinOutcome? = nil
+            for slot in slots {
+                let outcome = self.residency.pin(
+                    record.accesses,
+                    on: slot,
+                    reserving: reservation,
+                    capacity: self.ledger.capacity(of: slot)!,
+                    force: force,
+                    countingTask: pinned.isEmpty
+                )
+                guard case .pinned = outcome else {
+                    blocked = outcome
+                    break
+                }
+                pinned.append(slot)
+            }
+            guard let blocked else {
+                record.holdsPins = true
+                record.reservedBytes = reservation
+                return
+            }
+            var undone: (before: UInt64, after: UInt64)? = nil
+            for (position, slot) in pinned.enumerated() {
+                let counts = self.residency.unpin(
+                    record.accesses,
+                    on: slot,
+                    reserved: reservation,
+                    countingTask: position == 0
+                )
+                undone = (undone?.before ?? counts.before, counts.after)
+            }
+            switch blocked {
+            case .evicting(let eviction):
+                eviction.wait()
+            case .full(let releases):
+                // (Its own releases just now do not count: unless another came first, wait after them.)
+                let since = undone.map { $0.before == releases ? $0.after : releases } ?? releases
+                force = !self.residency.waitForRelease(since: since, holdingPinsOf: nil)
+            case .pinned:
+                break
             }
         }
     }
@@ -185,6 +249,22 @@ extension RunScope {
     func unpinDeclaredArrays(of record: TaskRecord, on device: Device) -> (before: UInt64, after: UInt64)? {
         guard record.holdsPins else { return nil }
         record.holdsPins = false
+        if !record.groupDevices.isEmpty {
+            // (From before the first unpin to after the last.)
+            var counts: (before: UInt64, after: UInt64)? = nil
+            for member in record.groupDevices {
+                let slot = self.position(of: member)
+                guard self.residency.tracks(slot), self.ledger.capacity(of: slot) != nil else { continue }
+                let unpinned = self.residency.unpin(
+                    record.accesses,
+                    on: slot,
+                    reserved: record.reservedBytes,
+                    countingTask: counts == nil
+                )
+                counts = (counts?.before ?? unpinned.before, unpinned.after)
+            }
+            return counts
+        }
         return self.residency.unpin(
             record.accesses,
             on: self.position(of: device),
@@ -218,7 +298,7 @@ extension RunScope {
         var since = releases
         let unpinned = self.unpinDeclaredArrays(of: record, on: device)
         if let (before, after) = unpinned, before == releases { since = after }
-        let released = self.residency.waitForRelease(since: since, holdingPins: false)
+        let released = self.residency.waitForRelease(since: since, holdingPinsOf: nil)
         if unpinned != nil { self.pinDeclaredArrays(of: record, on: device) }
         return released ? .restartMoves : .fail
     }

@@ -42,14 +42,20 @@ extension RunScope {
         record.device = device
         let slot = self.position(of: device)
         // (Counted as running from now on, also while it waits for room: the mapping sees it.)
-        self.ledger.taskStarted(on: slot)
+        if record.groupDevices.isEmpty {
+            self.ledger.taskStarted(on: slot)
+        } else {
+            self.ledger.taskStarted(onEachOf: record.groupDevices)
+        }
         let traceStarted = self.trace == nil ? 0 : TraceRecorder.now
         if !record.accesses.isEmpty {
             // Timed for the device's average task (which the mapping weighs) in runs of several devices.
             if self.devices.count > 1 { record.startedAt = DispatchTime.now().uptimeNanoseconds }
             self.pinDeclaredArrays(of: record, on: device)
         }
-        if record.memory > 0 { self.makeRoomForReservation(of: record, on: device) }
+        if record.memory > 0 {
+            for member in record.devices { self.makeRoomForReservation(of: record, on: member) }
+        }
         if let race = self.unorderedConflict(of: record) {
             self.finish(record, slot: slot, failure: race)
             return true
@@ -79,7 +85,13 @@ extension RunScope {
         }
         context.leaveTaskBody()
         if record.hasDeviceFailure.load(ordering: .relaxed) { failure = record.deviceFailureOfBody() }
-        if failure == nil && self.completesAsynchronously[slot] {
+        if !record.groupDevices.isEmpty {
+            // A multi-device task's worker waits for the work it queued on each of its devices.
+            if failure == nil {
+                do { try self.waitForDeviceWork(of: record, on: slot) } catch { failure = error }
+            }
+            if failure == nil { failure = self.deviceWorkCheckFailure(of: record, on: device) }
+        } else if failure == nil && self.completesAsynchronously[slot] {
             // Finished later, when the device has run the work the body queued, unless it has already.
             if !self.finishWhenDeviceWorkCompletes(record, on: device, slot: slot) { return false }
             do { try self.waitForDeviceWork(of: record, on: slot) } catch { failure = error }
@@ -106,6 +118,7 @@ extension RunScope {
         // Set before any array's lock is taken: a prefetch that plans after this sees it, and one that
         // planned before has registered its move, which this task's own move waits for.
         record.hasStarted.store(true, ordering: .releasing)
+        if !record.groupDevices.isEmpty { return self.moveGroupDataIn(for: record) }
         // By position, and reads of arrays valid here decided without copying the entry (a copy retains
         // the array: a reference count the workers running its tasks contend for). A task that waited
         // for room without its pins makes its moves again (see `RunScope+DeviceMemory.swift`).
@@ -121,26 +134,60 @@ extension RunScope {
             do {
                 if try !self.prepare(entry, of: record, on: device) { index = record.accesses.startIndex - 1 }
             } catch {
-                if case .outOfMemory = error, let capacity = self.ledger.capacity(of: self.position(of: device)) {
-                    let workingSet = self.workingSetBytes(of: record)
-                    if workingSet > capacity {
-                        return .unsatisfiableResources(
-                            task: record.name,
-                            detail:
-                                "its declared data and memory request (\(workingSet) bytes) do not fit in the \(capacity) bytes of \(device)"
-                        )
-                    }
-                }
-                return .deviceFailed(
-                    task: record.name,
-                    device: device,
-                    operation:
-                        "moving \(entry.access.label) region \(entry.access.region) to \(device) (\(entry.mode))",
-                    error: error
-                )
+                return self.moveFailure(of: record, entry, on: device, error)
             }
         }
         return nil
+    }
+
+    /// ``moveDataIn(for:to:)`` for a multi-device task: each region goes to the device it was declared
+    /// for (`forDevice(_:)`), a plain input to each of the task's devices.
+    private func moveGroupDataIn(for record: TaskRecord) -> ParlaError? {
+        var index = record.accesses.startIndex
+        while index < record.accesses.endIndex {
+            defer { index += 1 }
+            let entry = record.accesses[index]
+            let targets = entry.deviceIndex.map { [record.groupDevices[$0]] } ?? record.groupDevices
+            for target in targets {
+                if entry.mode == .input && entry.wholeValidity._withUnsafeGuaranteedRef({ $0.isValid(on: target) }) {
+                    continue
+                }
+                do {
+                    if try !self.prepare(entry, of: record, on: target) {
+                        index = record.accesses.startIndex - 1
+                        break
+                    }
+                } catch {
+                    return self.moveFailure(of: record, entry, on: target, error)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// The task's failure when moving `entry` to `device` failed with `error`.
+    private func moveFailure(
+        of record: TaskRecord,
+        _ entry: DeclaredAccess,
+        on device: Device,
+        _ error: DeviceError
+    ) -> ParlaError {
+        if case .outOfMemory = error, let capacity = self.ledger.capacity(of: self.position(of: device)) {
+            let workingSet = self.workingSetBytes(of: record)
+            if workingSet > capacity {
+                return .unsatisfiableResources(
+                    task: record.name,
+                    detail:
+                        "its declared data and memory request (\(workingSet) bytes) do not fit in the \(capacity) bytes of \(device)"
+                )
+            }
+        }
+        return .deviceFailed(
+            task: record.name,
+            device: device,
+            operation: "moving \(entry.access.label) region \(entry.access.region) to \(device) (\(entry.mode))",
+            error: error
+        )
     }
 
     /// Moves one declared access of `record` to `device`; when a device is out of memory, copies no
@@ -204,8 +251,20 @@ extension RunScope {
 
     /// On a device whose work completes asynchronously (a CUDA GPU), a task is finished when the
     /// kernels it queued are.
+    /// (A multi-device task's: on each of its devices.)
     @inline(__always)
     private func waitForDeviceWork(of record: TaskRecord, on slot: Int) throws(ParlaError) {
+        if !record.groupDevices.isEmpty {
+            for member in record.groupDevices where self.position(of: member) != slot {
+                try self.waitForDeviceWork(ofOneDevice: record, on: self.position(of: member))
+            }
+        }
+        try self.waitForDeviceWork(ofOneDevice: record, on: slot)
+    }
+
+    /// ``waitForDeviceWork(of:on:)`` on one device.
+    @inline(__always)
+    private func waitForDeviceWork(ofOneDevice record: TaskRecord, on slot: Int) throws(ParlaError) {
         guard self.completesAsynchronously[slot] else { return }
         let device = self.devices[slot]
         do {

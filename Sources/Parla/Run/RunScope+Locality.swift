@@ -64,7 +64,7 @@ extension RunScope {
         switch placement {
         case .any: return self.devices.count > 1 ? self.devices : nil
         case .several(let devices): return devices.count > 1 ? devices : nil
-        case .one: return nil
+        case .one, .groups: return nil
         }
     }
 }

@@ -138,6 +138,8 @@ extension RunScope {
             case .any: return true
             case .one(let only): return only == device
             case .several(let candidates): return candidates.contains(device)
+            // (A multi-device task waits for its predecessors' device work: it does not queue behind it.)
+            case .groups: return false
             }
         }
     }

@@ -67,8 +67,14 @@ class TaskRecord: @unchecked Sendable {
         self.complete(failure: failure)
     }
 
-    /// The device chosen for the task.
+    /// The device chosen for the task (for a multi-device task, its first).
     @exclusivity(unchecked) var device: Device = .cpu
+    /// A multi-device task's devices, in the order it sees them, once placed (empty for a task of one
+    /// device).
+    @exclusivity(unchecked) var groupDevices: [Device] = []
+
+    /// The devices the task runs on, once placed.
+    var devices: [Device] { self.groupDevices.isEmpty ? [self.device] : self.groupDevices }
 
     /// Whether the task has pinned its declared arrays on its device (see `RunScope+DeviceMemory.swift`),
     /// until it finishes.
@@ -204,6 +210,7 @@ class TaskRecord: @unchecked Sendable {
         self.origin = origin
         self.originLine = originLine
         self.device = .cpu
+        if !self.groupDevices.isEmpty { self.groupDevices = [] }
         self.remaining.store(1, ordering: .relaxed)
         self.hasFailedDependency.store(false, ordering: .relaxed)
         self.hasDeviceFailure.store(false, ordering: .relaxed)
@@ -585,4 +592,13 @@ enum PlacementSpec: Sendable {
     case one(Device)
     /// One of several devices.
     case several([Device])
+    /// Several devices at once: one of these sets (of the same size), each in the order the task sees
+    /// its devices.
+    case groups([[Device]])
+
+    /// The number of devices a task so placed runs on.
+    var deviceCount: Int {
+        if case .groups(let groups) = self, let first = groups.first { return first.count }
+        return 1
+    }
 }

@@ -1,4 +1,6 @@
+import Dispatch
 import ParlaDevices
+import Synchronization
 
 /// The task whose body is running: its id, its devices, and on CUDA GPUs their streams.
 ///
@@ -13,13 +15,15 @@ import ParlaDevices
 /// }
 /// ```
 ///
-/// Parla (Python) equivalent: `get_current_task()`, `get_current_devices()`, `get_current_stream()`.
+/// Parla (Python) equivalent: `get_current_task()`, `get_current_devices()`, `get_current_stream()`,
+/// `get_current_context()`.
 public struct CurrentTask: Sendable, CustomStringConvertible {
     /// The task's id (`nil` for a task spawned without one).
     public let id: TaskID?
     /// The task's name: its id's (`T_0`), or where it was spawned for an unnamed task.
     public let name: String
-    /// The devices the task runs on (one: the device its placement resolved to).
+    /// The devices the task runs on: the device its placement resolved to, or for a multi-device task
+    /// (``DeviceGroup``) its devices in the group's order.
     public let devices: [Device]
     /// The task's record (for checking that ``streams`` is read from its own body).
     private let record: TaskRecord
@@ -30,7 +34,7 @@ public struct CurrentTask: Sendable, CustomStringConvertible {
         return CurrentTask(
             id: record.slot.map { TaskID(slot: $0) },
             name: record.name,
-            devices: [record.device],
+            devices: record.devices,
             record: record
         )
     }
@@ -38,17 +42,54 @@ public struct CurrentTask: Sendable, CustomStringConvertible {
     /// The task's device (the first of ``devices``).
     public var device: Device { self.devices[0] }
 
-    /// Each of the task's devices that is a CUDA GPU, its stream: work queued on one counts as the
-    /// task's (the task completes after it, so reading this makes the task wait for its stream). Empty
-    /// on the CPU and on virtual GPUs. Read from the task's own body only (it stops with a message
-    /// elsewhere: another task's stream is not this one's).
+    /// Each of the task's devices that is a CUDA GPU, its stream, in the order of ``devices``: work
+    /// queued on one counts as the task's (the task completes after it, so reading this makes the task
+    /// wait for its streams). Empty on the CPU and on virtual GPUs. Read from the task's own body only
+    /// (it stops with a message elsewhere: another task's stream is not this one's).
     public var streams: [CUDAStream] {
-        parlaPrecondition(
-            RunScope.currentTask === self.record,
-            "the streams of task \(self.name) are read outside its body: read CurrentTask.current there"
-        )
-        guard self.devices.contains(where: { $0.kind == .gpu }) else { return [] }
-        return CUDAStream.current.map { [$0] } ?? []
+        self.checkInsideBody("the streams of task \(self.name) are read outside its body")
+        return self.devices.compactMap { CUDAStream.ofTask(on: $0) }
+    }
+
+    /// Runs `body` once for each of the task's devices, all at the same time, each on a thread of its
+    /// own whose current device is that device: `.array` of a region declared for it
+    /// (`A.forDevice(index)`, or a plain input) is its copy there, and NDArray work and
+    /// `CUDAStream.current` go to that device. Returns when every call has; rethrows the error of the
+    /// first device (by position) whose call threw. A task of one device runs `body` here, once.
+    ///
+    /// ```swift
+    /// spawn(placement: gpu * 2, input: [A], inOut: [B[0..<n].forDevice(0), B[n..<2 * n].forDevice(1)]) {
+    ///     try CurrentTask.current!.forEachDevice { index, device in
+    ///         B[index * n..<(index + 1) * n] += A[index * n..<(index + 1) * n].array
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// Parla (Python) equivalent: `for device in get_current_context().loop()` and `context.parfor()`
+    /// (parla-experimental), run in parallel.
+    /// - Precondition: called from the task's own body.
+    public func forEachDevice(_ body: @escaping @Sendable (_ index: Int, _ device: Device) throws -> Void) throws {
+        self.checkInsideBody("forEachDevice of task \(self.name) is called outside its body")
+        if self.devices.count == 1 { return try body(0, self.devices[0]) }
+        let failures = Mutex<[(index: Int, error: any Error)]>([])
+        let finished = DispatchGroup()
+        let record = self.record
+        for (index, device) in self.devices.enumerated() {
+            DispatchQueue.global().async(group: finished) {
+                let context = ThreadContext.current
+                // (Unretained: this closure holds the record until the call below returns.)
+                context.enterTaskBody(device: device, task: Unmanaged.passUnretained(record))
+                defer { context.leaveTaskBody() }
+                do { try body(index, device) } catch { failures.withLock { $0.append((index, error)) } }
+            }
+        }
+        finished.wait()
+        if let first = failures.withLock({ $0.min { $0.index < $1.index } }) { throw first.error }
+    }
+
+    /// Stops with `message` unless the caller runs in this task's body.
+    private func checkInsideBody(_ message: @autoclosure () -> String) {
+        parlaPrecondition(RunScope.currentTask === self.record, "\(message()): read CurrentTask.current there")
     }
 
     /// `T_0 on gpu(1)`.

@@ -75,6 +75,9 @@ func spawnTask<R: Sendable>(
     var waits = registerDependencies(dependencies, of: record, in: scope, trackPending: hasAccesses)
     if hasAccesses {
         declareAccesses(input: input, output: output, inOut: inOut, of: record)
+        if record.placement.deviceCount > 1 || record.accesses.contains(where: { $0.deviceIndex != nil }) {
+            checkDevicePositions(of: record)
+        }
         if let sharingFailure = registerAccesses(of: record, generation: generation, in: scope, waits: &waits) {
             record.failAtSpawn(sharingFailure)
             return ParlaTask(record: record, generation: generation)
@@ -126,6 +129,15 @@ private func resolvePlacement(
 ) -> (PlacementSpec, ParlaError?) {
     let resolved = placement.resolvedPlacement(gpuCount: scope.devices.count - 1)
     switch resolved.spec {
+    case .groups(let groups) where groups.isEmpty:
+        return (
+            resolved.spec,
+            .unsatisfiableResources(
+                task: spawnedTaskName(id, file: file, line: line),
+                detail:
+                    "its placement \(placement) asks for more distinct devices at once than this run has (devices: \(scope.devices.map(\.description).joined(separator: ", ")))"
+            )
+        )
     case .several(let candidates) where candidates.isEmpty:
         return (
             resolved.spec,
@@ -193,6 +205,10 @@ private func checkPlacement(of record: TaskRecord, in scope: RunScope) -> ParlaE
         if let missing = devices.first(where: { !scope.has($0) }) {
             return .noSuchDevice(task: record.name, device: missing, available: scope.devices)
         }
+    case .groups(let groups):
+        if let missing = groups.joined().first(where: { !scope.has($0) }) {
+            return .noSuchDevice(task: record.name, device: missing, available: scope.devices)
+        }
     default:
         break
     }
@@ -202,6 +218,7 @@ private func checkPlacement(of record: TaskRecord, in scope: RunScope) -> ParlaE
     case .any: candidates = scope.devices
     case .one(let device): candidates = [device]
     case .several(let devices): candidates = devices
+    case .groups(let groups): candidates = Array(Set(groups.joined()))
     }
     return scope.ledger.unplaceableReason(vcus: record.vcus, memory: record.memory, candidates: candidates).map {
         .unsatisfiableResources(task: record.name, detail: $0)
@@ -303,9 +320,46 @@ private func declareAccesses(
 ) {
     // (A reused record keeps the capacity of its list.)
     record.accesses.reserveCapacity(input.count + output.count + inOut.count)
-    for access in input { record.accesses.append(DeclaredAccess(access.declaredRegion.base, .input)) }
-    for access in output { record.accesses.append(DeclaredAccess(access.declaredRegion.base, .output)) }
-    for access in inOut { record.accesses.append(DeclaredAccess(access.declaredRegion.base, .inOut)) }
+    for access in input { record.accesses.append(DeclaredAccess(access.declaredRegion, .input)) }
+    for access in output { record.accesses.append(DeclaredAccess(access.declaredRegion, .output)) }
+    for access in inOut { record.accesses.append(DeclaredAccess(access.declaredRegion, .inOut)) }
+}
+
+/// Stops when the task's regions and its devices do not fit together: a region for a device position
+/// it does not have (`forDevice(2)` on a task of two devices); in a multi-device task, a write that
+/// does not name its device, or a region written on one device that the task also uses on another (one
+/// of the two copies would be stale).
+private func checkDevicePositions(of record: TaskRecord) {
+    let count = record.placement.deviceCount
+    func describe(_ entry: DeclaredAccess) -> String {
+        "\(entry.access.label) region \(entry.access.region)"
+            + (entry.deviceIndex.map { " for device \($0) (forDevice(\($0)))" } ?? " on every device")
+    }
+    for entry in record.accesses {
+        if let index = entry.deviceIndex {
+            parlaPrecondition(
+                index < count,
+                "task \(record.name) declares \(describe(entry)), and it runs on \(count) device\(count == 1 ? "" : "s")"
+            )
+        } else if count > 1 && entry.mode.writes {
+            parlaPrecondition(
+                false,
+                "task \(record.name) runs on \(count) devices and writes \(entry.access.label) region \(entry.access.region) without naming the device: declare \(entry.access.label).forDevice(i) (Parla: (A, i))"
+            )
+        }
+    }
+    guard count > 1 else { return }
+    for (position, written) in record.accesses.enumerated() where written.mode.writes {
+        for (otherPosition, other) in record.accesses.enumerated() where otherPosition != position {
+            guard other.access.storageIdentity == written.access.storageIdentity,
+                other.deviceIndex != written.deviceIndex,
+                other.access.region.intersects(written.access.region)
+            else { continue }
+            parlaPreconditionFailure(
+                "task \(record.name) writes \(describe(written)) and also uses \(describe(other)): a region written on one device of a task cannot be used on another (its copy there would be stale)"
+            )
+        }
+    }
 }
 
 /// Declares the task's data accesses (moved in before its body runs); with inferred dependencies they

@@ -50,6 +50,7 @@ struct DeviceCheckCommand: AsyncParsableCommand {
             failures += try await checkTaskCompletion(registry)
             failures += try await checkDeviceFailure(registry)
             failures += try await checkUserLibraryCall(registry)
+            failures += try await checkMultiDeviceTasks(registry)
         }
         if !skipBandwidth && !tasksOnly {
             failures += try checkCopies(registry)

@@ -20,9 +20,16 @@ public struct CUDAStream: Sendable {
     /// The stream of the current task's device, or `nil` when that is not a CUDA GPU (the CPU, a
     /// virtual GPU). Work queued on it by the caller counts as the task's: the task completes after it.
     public static var current: CUDAStream? {
-        guard let device = Device.taskDevice, device.kind == .gpu,
-            let gpu = try? DeviceRegistry.current.backend(for: device) as? CUDAGPU
-        else { return nil }
+        guard let device = Device.taskDevice else { return nil }
+        return CUDAStream.ofTask(on: device)
+    }
+
+    /// The stream the current task's work on `device` goes on, or `nil` when `device` is not a CUDA GPU
+    /// of the current run. Work queued on it counts as the task's.
+    package static func ofTask(on device: Device) -> CUDAStream? {
+        guard device.kind == .gpu, let gpu = try? DeviceRegistry.current.backend(for: device) as? CUDAGPU else {
+            return nil
+        }
         // The caller may queue work the runtime does not see: the task waits for the stream.
         gpu.noteQueuedOnComputeStream()
         return CUDAStream(device: device, gpu: gpu)
