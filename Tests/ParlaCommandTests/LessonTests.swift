@@ -89,6 +89,36 @@ struct LessonTests {
     }
 }
 
+@Suite("lesson 5: task constraints")
+struct LessonFiveTests {
+    @Test(
+        "lesson 5: vcus and memory limit how many tasks share gpu(0); on CUDA each runs on a stream of its own",
+        arguments: [DeviceSelection.virtual(gpus: 1, memory: 64_000_000), .cudaSimulated(gpus: 1)]
+    )
+    func lessonFive(devices: DeviceSelection) async throws {
+        let lines = try await output(ofLesson: 5, devices: devices)
+        var expected = [
+            "four tasks on gpu(0), each taking the square root of its own array of 65536 doubles",
+            "vcus: 1 (each task takes the whole GPU): never more than 1 at once on gpu(0): yes; results right",
+            "vcus: 0.5 (two tasks share the GPU): never more than 2 at once on gpu(0): yes; results right",
+            "memory: 40% of gpu(0)'s memory each: never more than 2 at once on gpu(0): yes; results right",
+        ]
+        if case .cudaSimulated = devices {
+            for line in [4, 3, 2] {
+                expected.insert("  each task ran on a stream of its own, not the GPU's compute stream: yes", at: line)
+            }
+        }
+        #expect(lines == expected)
+    }
+
+    @Test("lesson 5 without a memory size leaves the memory constraint out, saying so")
+    func lessonFiveWithoutMemorySize() async throws {
+        let lines = try await output(ofLesson: 5, devices: .virtual(gpus: 1))
+        #expect(lines.count == 4)
+        #expect(lines[1].hasPrefix("(gpu(0) has no memory size here"))
+    }
+}
+
 @Suite("lesson 6: automatic, coherent data movement")
 struct LessonSixTests {
     @Test(

@@ -75,15 +75,23 @@ extension RunScope {
             return false
         }
         var failure: (any Error)? = nil
+        let lane: ComputeLane?
+        do {
+            lane = try self.openLane(for: record, on: device, slot: slot)
+        } catch {
+            self.finish(record, slot: slot, failure: error)
+            return true
+        }
         let context = ThreadContext.current
         // The body may check its data accesses against the current task (the record outlives the body).
-        context.enterTaskBody(device: device, task: Unmanaged.passUnretained(record))
+        context.enterTaskBody(device: device, task: Unmanaged.passUnretained(record), lane: lane?.lane ?? 0)
         do {
             try record.runSynchronousBody()
         } catch {
             failure = error
         }
         context.leaveTaskBody()
+        if let lane, let joinFailure = self.closeLane(lane, of: record) { failure = failure ?? joinFailure }
         if record.hasDeviceFailure.load(ordering: .relaxed) { failure = record.deviceFailureOfBody() }
         if !record.groupDevices.isEmpty {
             // A multi-device task's worker waits for the work it queued on each of its devices.
@@ -222,11 +230,24 @@ extension RunScope {
     /// Starts the Swift task that runs `record`'s asynchronous body with its context bound, and finishes
     /// the task when the body (and the device work it queued) has.
     private func startAsynchronousBody(of record: TaskRecord, on device: Device, slot: Int) {
-        let context = TaskContext(registry: self.registry, run: self, task: record, device: device)
         Task {
             var failure: (any Error)? = nil
             do {
-                try await TaskContext.$current.withValue(context) { try await record.runAsynchronousBody() }
+                let lane = try self.openLane(for: record, on: device, slot: slot)
+                let context = TaskContext(
+                    registry: self.registry,
+                    run: self,
+                    task: record,
+                    device: device,
+                    lane: lane?.lane ?? 0
+                )
+                do {
+                    try await TaskContext.$current.withValue(context) { try await record.runAsynchronousBody() }
+                } catch {
+                    failure = error
+                }
+                if let lane, let joinFailure = self.closeLane(lane, of: record) { throw failure ?? joinFailure }
+                if let failure { throw failure }
                 try self.waitForDeviceWork(of: record, on: slot)
             } catch {
                 failure = error

@@ -51,6 +51,7 @@ struct DeviceCheckCommand: AsyncParsableCommand {
             failures += try await checkDeviceFailure(registry)
             failures += try await checkUserLibraryCall(registry)
             failures += try await checkMultiDeviceTasks(registry)
+            failures += try await checkSharedGPU(registry)
         }
         if !skipBandwidth && !tasksOnly {
             failures += try checkCopies(registry)

@@ -20,6 +20,7 @@ enum Lessons {
         (2, "Capturing values and returning results", lesson2),
         (3, "Devices and architectures", lesson3),
         (4, "Partitioning and automatic movement", lesson4),
+        (5, "Task constraints", lesson5),
         (6, "Automatic data movement with PArray", lesson6),
     ]
 }
@@ -28,7 +29,7 @@ enum Lessons {
 struct LessonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lesson",
-        abstract: "Run a lesson of the Parla tutorial, rewritten in Swift (0 to 4 and 6; 6 by default)."
+        abstract: "Run a lesson of the Parla tutorial, rewritten in Swift (0 to 6; 6 by default)."
     )
 
     @Argument(help: "The lesson's number.")

@@ -182,7 +182,7 @@ extension CUDAGPU {
                 address,
                 from: source,
                 bytes: byteCount,
-                on: self.stream(.compute),
+                on: self.launchStream,
                 device: self.device
             )
             self.noteQueuedOnComputeStream()

@@ -13,6 +13,16 @@ extension CUDAGPU {
         }
         let size = Self.poolSize(for: byteCount)
         if let (cached, fence) = self.pool.withLock({ $0.take(size) }) {
+            // (A task body's lane is not ordered after the compute stream's fence by itself.)
+            if case let lane = self.currentLane, lane > 0 {
+                do throws(DeviceError) {
+                    try self.makeCurrent()
+                    try self.driver.makeStream(self.laneStream(lane), wait: fence.handle, device: self.device)
+                } catch {
+                    self.pool.withLock { _ = $0.put(cached, size: size, fence: fence) }
+                    throw error
+                }
+            }
             self.inUse.add(byteCount, ordering: .relaxed)
             return DeviceAllocation(backend: self, address: cached, byteCount: byteCount, reuseFence: fence)
         }

@@ -76,8 +76,11 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
     let statusWords = Mutex(StatusWords())
     /// Events kept for reuse (see `CUDAEvent`).
     let spareEvents = Mutex(SpareEvents())
-    /// cuBLAS and cuSOLVER handles and workspace (see `CUDALibraries.swift`).
-    let libraryHandles = Mutex(CUDALibraryHandles())
+    /// cuBLAS and cuSOLVER handles and workspace, per compute lane (0: the compute stream; see
+    /// `CUDALibraries.swift`).
+    let libraryHandles = Mutex([Int: CUDALibraryHandles]())
+    /// The compute lanes (see `CUDAGPU+Lanes.swift`).
+    let lanes = Mutex(LaneStreams())
 
     /// Opens the device with CUDA ordinal `ordinal` as Parla's `gpu(index)`.
     init(ordinal: Int, index: Int, driver: CUDADriver, kernelImages: CUDAKernelImages) throws(DeviceError) {
@@ -138,17 +141,23 @@ public final class CUDAGPU: DeviceBackend, @unchecked Sendable {
 
     /// An event recorded after the work queued so far on this GPU's stream `role` (made and recorded
     /// with this GPU's context current, as the driver requires).
+    /// (From a task body on a compute lane, the event on the compute stream follows the lane's work too.)
     func record(on role: StreamRole, blockingSync: Bool = false) throws(DeviceError) -> CUDAEvent {
         try self.makeCurrent()
+        if role == .compute, case let lane = self.currentLane, lane > 0 { try self.join(lane) }
         let event = try CUDAEvent(gpu: self, blockingSync: blockingSync)
         try self.driver.record(event.handle, on: self.stream(role), device: self.device)
         return event
     }
 
-    /// Makes later work on this GPU's stream `role` wait for `event` (of any GPU).
+    /// Makes later work on this GPU's stream `role` wait for `event` (of any GPU); for the compute
+    /// stream, from a task body on a compute lane, the lane's later work too.
     func makeStream(_ role: StreamRole, wait event: CUDAEvent) throws(DeviceError) {
         try self.makeCurrent()
         try self.driver.makeStream(self.stream(role), wait: event.handle, device: self.device)
+        if role == .compute, case let lane = self.currentLane, lane > 0 {
+            try self.driver.makeStream(self.laneStream(lane), wait: event.handle, device: self.device)
+        }
     }
 
     /// Makes later work on stream `role` wait for everything queued so far on stream `other`.

@@ -27,7 +27,7 @@ struct CUDAKernels: DeviceKernels {
         return CUfunction(bitPattern: bits)!
     }
 
-    /// Launches `function` on the compute stream with the arguments' bytes.
+    /// Launches `function` on the compute stream (or the calling task's lane) with the arguments' bytes.
     func launch(
         _ function: CUfunction,
         grid: (UInt32, UInt32, UInt32),
@@ -49,7 +49,7 @@ struct CUDAKernels: DeviceKernels {
                 function,
                 grid: grid,
                 block: block,
-                on: self.gpu.stream(.compute),
+                on: self.gpu.launchStream,
                 parameters: pointers.baseAddress!,
                 name: name,
                 device: self.gpu.device

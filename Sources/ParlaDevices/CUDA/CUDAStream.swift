@@ -8,8 +8,9 @@ public struct CUDAStream: Sendable {
     public let device: Device
     private let gpu: CUDAGPU
 
-    /// The `CUstream` (a `cudaStream_t`: the runtime API takes the same handle).
-    public var handle: OpaquePointer { self.gpu.stream(.compute) }
+    /// The `CUstream` (a `cudaStream_t`: the runtime API takes the same handle): the GPU's compute
+    /// stream, or the task's own stream when it shares the GPU (a task with `vcus` or `memory`).
+    public var handle: OpaquePointer { self.gpu.launchStream }
 
     /// The GPU's primary `CUcontext`, which the stream belongs to.
     public var context: OpaquePointer { self.gpu.context }

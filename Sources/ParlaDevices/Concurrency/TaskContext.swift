@@ -15,17 +15,21 @@ package struct TaskContext: Sendable {
     package var task: (any DeviceFailureSink)? = nil
     /// The asynchronous task body's device.
     package var device: Device? = nil
+    /// The asynchronous task body's compute lane on its GPU (0: the main compute stream).
+    package var lane = 0
 
     package init(
         registry: DeviceRegistry? = nil,
         run: (any AnyObject & Sendable)? = nil,
         task: (any DeviceFailureSink)? = nil,
-        device: Device? = nil
+        device: Device? = nil,
+        lane: Int = 0
     ) {
         self.registry = registry
         self.run = run
         self.task = task
         self.device = device
+        self.lane = lane
     }
 
     /// The calling Swift task's context (`nil`: none bound).

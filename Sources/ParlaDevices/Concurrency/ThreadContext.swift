@@ -24,6 +24,9 @@ package final class ThreadContext {
     /// The runtime's record of the task whose synchronous body runs on this thread, unretained; set by
     /// the runtime only while that body runs (which keeps the record alive).
     @exclusivity(unchecked) package private(set) var task: Unmanaged<AnyObject>? = nil
+    /// The compute lane of that body on its GPU (0: the GPU's main compute stream; see
+    /// `CUDAGPU+Lanes.swift`).
+    @exclusivity(unchecked) package private(set) var lane = 0
 
     /// The thread that made the context (the only one that may use it).
     private let owner = OwningThread()
@@ -58,12 +61,14 @@ package final class ThreadContext {
     }
 
     /// Records that the synchronous body of `task` (the runtime's record, unretained: the runtime keeps
-    /// it alive until ``leaveTaskBody()``) runs on this thread, on `device`.
+    /// it alive until ``leaveTaskBody()``) runs on this thread, on `device` (its work on compute lane
+    /// `lane` of that GPU).
     @inline(__always)
-    package func enterTaskBody(device: Device, task: Unmanaged<AnyObject>) {
+    package func enterTaskBody(device: Device, task: Unmanaged<AnyObject>, lane: Int = 0) {
         self.owner.check("ThreadContext")
         self.device = device
         self.task = task
+        self.lane = lane
     }
 
     /// Records that the task body entered last has returned.
@@ -72,5 +77,6 @@ package final class ThreadContext {
         self.owner.check("ThreadContext")
         self.device = nil
         self.task = nil
+        self.lane = 0
     }
 }

@@ -49,7 +49,7 @@ extension CUDAGPU {
             UnsafeMutableRawPointer(word),
             from: allocation.address,
             bytes: 4,
-            on: self.stream(.compute),
+            on: self.launchStream,
             device: self.device,
             ", a status word"
         )

@@ -25,8 +25,9 @@ enum CUDALibraries {
     }
 }
 
-/// One GPU's library handles, made on first use with the GPU's context current and bound to its
-/// compute stream, and the workspace cuSOLVER's factorizations share (in stream order).
+/// One compute lane's library handles (see `CUDAGPU+Lanes.swift`; lane 0 is the GPU's compute stream),
+/// made on first use with the GPU's context current and bound to the lane's stream, and the workspace
+/// cuSOLVER's factorizations on that stream share (in stream order).
 struct CUDALibraryHandles: @unchecked Sendable {
     // @unchecked Sendable: opaque library handles, used only under the GPU's `libraryHandles` lock
     // or, once made, by the libraries' thread-safe calls on the stream they are bound to.
@@ -60,10 +61,12 @@ extension CUDAGPU {
         )
     }
 
-    /// cuBLAS and this GPU's handle, bound to the compute stream (made on first use).
+    /// cuBLAS and this GPU's handle, bound to the compute stream, or to the calling task's lane (made
+    /// on first use).
     func cublas() throws(DeviceError) -> (entryPoints: CUBLASEntryPoints, handle: OpaquePointer) {
-        try self.libraryHandles.withLock { (handles) throws(DeviceError) in
-            if let made = handles.cublas { return made }
+        let lane = self.currentLane
+        return try self.libraryHandles.withLock { (handlesByLane) throws(DeviceError) in
+            if let made = handlesByLane[lane]?.cublas { return made }
             let entryPoints = try CUDALibraries.cublas(for: self.driver)
             try self.makeCurrent()
             var handle: OpaquePointer? = nil
@@ -71,16 +74,18 @@ extension CUDAGPU {
             guard let handle else {
                 throw .cudaCall(device: self.device, call: "cublasCreate", code: -1, message: "no handle")
             }
-            try self.checkCUBLAS(entryPoints.setStream(handle, self.stream(.compute)), "cublasSetStream")
-            handles.cublas = (entryPoints, handle)
+            try self.checkCUBLAS(entryPoints.setStream(handle, self.launchStream), "cublasSetStream")
+            handlesByLane[lane, default: CUDALibraryHandles()].cublas = (entryPoints, handle)
             return (entryPoints, handle)
         }
     }
 
-    /// cuSOLVER and this GPU's handle, bound to the compute stream (made on first use).
+    /// cuSOLVER and this GPU's handle, bound to the compute stream, or to the calling task's lane (made
+    /// on first use).
     func cusolver() throws(DeviceError) -> (entryPoints: CUSOLVEREntryPoints, handle: OpaquePointer) {
-        try self.libraryHandles.withLock { (handles) throws(DeviceError) in
-            if let made = handles.cusolver { return made }
+        let lane = self.currentLane
+        return try self.libraryHandles.withLock { (handlesByLane) throws(DeviceError) in
+            if let made = handlesByLane[lane]?.cusolver { return made }
             let entryPoints = try CUDALibraries.cusolver(for: self.driver)
             try self.makeCurrent()
             var handle: OpaquePointer? = nil
@@ -88,30 +93,41 @@ extension CUDAGPU {
             guard let handle else {
                 throw .cudaCall(device: self.device, call: "cusolverDnCreate", code: -1, message: "no handle")
             }
-            try self.checkCUSOLVER(entryPoints.setStream(handle, self.stream(.compute)), "cusolverDnSetStream")
-            handles.cusolver = (entryPoints, handle)
+            try self.checkCUSOLVER(entryPoints.setStream(handle, self.launchStream), "cusolverDnSetStream")
+            handlesByLane[lane, default: CUDALibraryHandles()].cusolver = (entryPoints, handle)
             return (entryPoints, handle)
         }
     }
 
-    /// A workspace of at least `byteCount` bytes for work queued on the compute stream (under the
-    /// handles' lock while the work is queued, so that it is not replaced meanwhile). A larger one is
-    /// allocated outside the lock (making room may wait for other tasks, which need the lock).
+    /// A workspace of at least `byteCount` bytes for work queued on the compute stream, or the calling
+    /// task's lane (under the handles' lock while the work is queued, so that it is not replaced
+    /// meanwhile). A larger one is allocated outside the lock (making room may wait for other tasks,
+    /// which need the lock).
     func withWorkspace<R>(
         byteCount: Int,
         _ body: (DeviceAllocation) throws(DeviceError) -> R
     ) throws(DeviceError) -> R {
+        let lane = self.currentLane
         while true {
-            let result = try self.libraryHandles.withLock { (handles) throws(DeviceError) -> R? in
-                guard let workspace = handles.workspace, workspace.byteCount >= byteCount else { return nil }
+            let result = try self.libraryHandles.withLock { (handlesByLane) throws(DeviceError) -> R? in
+                guard let workspace = handlesByLane[lane]?.workspace, workspace.byteCount >= byteCount else {
+                    return nil
+                }
                 return try body(workspace)
             }
             if let result { return result }
-            // The old block goes back to the pool; the stream orders its last use before any reuse.
-            self.libraryHandles.withLock { $0.workspace = nil }
+            // The old block goes back to the pool (outside the lock: its free records a fence); the
+            // stream orders its last use before any reuse.
+            let old = self.libraryHandles.withLock { handlesByLane in
+                defer { handlesByLane[lane]?.workspace = nil }
+                return handlesByLane[lane]?.workspace
+            }
+            _ = consume old
             let fresh = try self.allocateMakingRoom(byteCount: Swift.max(byteCount, 1 << 20))
-            self.libraryHandles.withLock { handles in
-                if (handles.workspace?.byteCount ?? 0) < byteCount { handles.workspace = fresh }
+            self.libraryHandles.withLock { handlesByLane in
+                if (handlesByLane[lane]?.workspace?.byteCount ?? 0) < byteCount {
+                    handlesByLane[lane, default: CUDALibraryHandles()].workspace = fresh
+                }
             }
         }
     }

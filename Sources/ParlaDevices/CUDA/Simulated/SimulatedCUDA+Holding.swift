@@ -12,6 +12,13 @@ extension SimulatedCUDA {
         }
         for stream in streams { stream.setHeld(held) }
     }
+
+    /// Suspends (or resumes) the one stream `handle` names: work queued on it waits until it is let go,
+    /// while the device's other streams run.
+    static func setStreamHeld(_ held: Bool, handle: OpaquePointer) {
+        let stream = world.withLock { world in try? world.stream(handle) }
+        stream?.setHeld(held)
+    }
 }
 
 extension DeviceRegistry {
