@@ -1,10 +1,16 @@
 import ParlaDevices
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Tasks that share a CUDA GPU (those that declare `vcus` or `memory`, and so say they expect company
 /// there) run their bodies on compute lanes: streams of their own, forked from the GPU's compute stream
 /// when the body starts and joined into it when the body returns (see `CUDAGPU+Lanes.swift`). Their
 /// kernels then overlap with each other's; the rest of the task (its data moves, its completion) goes
-/// as any task's. Other tasks, and multi-device tasks, use the compute stream.
+/// as any task's. Other tasks, and multi-device tasks, use the compute stream. `PARLA_TASK_STREAMS=0`
+/// puts every task on the compute stream (to compare).
 ///
 /// Parla (Python) equivalent: lesson 5's colocated tasks, each on its own CuPy stream.
 extension RunScope {
@@ -14,9 +20,24 @@ extension RunScope {
         let lane: Int
     }
 
+    /// Whether tasks sharing a GPU get streams of their own (`PARLA_TASK_STREAMS=0`: no); read as each
+    /// task starts.
+    package static var taskStreamsEnabled: Bool {
+        get { taskStreamsSetting.load(ordering: .relaxed) }
+        set { taskStreamsSetting.store(newValue, ordering: .relaxed) }
+    }
+
+    private static let taskStreamsSetting: Atomic<Bool> = {
+        #if canImport(Glibc)
+        if let value = getenv("PARLA_TASK_STREAMS") { return Atomic(String(cString: value) != "0") }
+        #endif
+        return Atomic(true)
+    }()
+
     /// Opens a lane for `record`'s body on `device`, when it gets one (`nil`: the compute stream).
     func openLane(for record: TaskRecord, on device: Device, slot: Int) throws(ParlaError) -> ComputeLane? {
         guard record.vcus > 0 || record.memory > 0, record.groupDevices.isEmpty, self.completesAsynchronously[slot],
+            Self.taskStreamsEnabled,
             let gpu = try? self.registry.backend(for: device) as? CUDAGPU
         else { return nil }
         do {

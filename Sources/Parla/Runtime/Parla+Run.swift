@@ -125,6 +125,16 @@ extension Parla {
         defer { LaunchedWorkQueue.isEnabled = saved }
         return try await body()
     }
+
+    /// Runs `body` with streams of their own for tasks sharing a GPU on or off (off: their work goes on
+    /// the compute stream, to compare the two), then restores the setting. Not for runs in progress at
+    /// once with others that expect the setting.
+    package static func withTaskStreams<R>(_ enabled: Bool, _ body: () async throws -> R) async rethrows -> R {
+        let saved = RunScope.taskStreamsEnabled
+        RunScope.taskStreamsEnabled = enabled
+        defer { RunScope.taskStreamsEnabled = saved }
+        return try await body()
+    }
 }
 
 /// Writes `line` to standard error.
