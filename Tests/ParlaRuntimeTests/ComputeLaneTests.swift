@@ -132,4 +132,42 @@ struct ComputeLaneTests {
         }
         #expect(Set(read.withLock { $0 }) == [3])
     }
+
+    @Test(
+        "a task on its own stream completes after its stream's work, even when another task's completion came in between"
+    )
+    func completionCountsTheLane() async throws {
+        let A = PArray(NDArray<Double>.ones([32, 32]))
+        let B = PArray(NDArray<Double>.zeros([64]))
+        let read = Mutex<[Double]>([])
+        let launched = DispatchSemaphore(value: 0)
+        let otherDone = DispatchSemaphore(value: 0)
+        try await Parla.run(devices: .cudaSimulated(gpus: 1)) {
+            let T = TaskSpace("T")
+            spawn(T[0], placement: gpu(0), inOut: [A], vcus: 0.5) {
+                let lane = CurrentTask.current!.streams[0].handle
+                let ones = NDArray<Double>.ones([32, 32]).to(Device.current)
+                SimulatedCUDA.setStreamHeld(true, handle: lane)
+                A.multiplyAdd(ones, ones, alpha: 0, beta: 3)  // held on the lane, counted as queued
+                launched.signal()
+                // (Bounded: on one worker the other task runs after this one.)
+                _ = otherDone.wait(timeout: .now() + 5)
+                let address = UInt(bitPattern: lane)
+                DispatchQueue.global().async {
+                    usleep(200_000)
+                    SimulatedCUDA.setStreamHeld(false, handle: OpaquePointer(bitPattern: address)!)
+                }
+            }
+            spawn(T[1], placement: gpu(0), inOut: [B]) {
+                _ = launched.wait(timeout: .now() + 5)
+                B += 1  // the compute stream: this task's completion comes first
+            }
+            spawn(T[2], dependencies: [T[1]], placement: cpu) { otherDone.signal() }
+            spawn(T[3], dependencies: [T[0]], placement: cpu, input: [A]) {
+                let values = A.array.elements
+                read.withLock { $0 = values }
+            }
+        }
+        #expect(Set(read.withLock { $0 }) == [3])
+    }
 }

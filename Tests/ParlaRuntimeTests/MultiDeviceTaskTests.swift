@@ -99,6 +99,7 @@ struct MultiDeviceTaskTests {
             spawn(placement: DeviceGroup(gpu(0), gpu(1)), vcus: 1) {
                 // (Ready now, it cannot start before this task gives gpu(1) back.)
                 spawn(placement: gpu(1), vcus: 1) { order.withLock { $0.append("single") } }
+                usleep(50_000)  // (time for it to start, were it let)
                 order.withLock { $0.append("group") }
             }
         }
@@ -246,5 +247,57 @@ struct MultiDeviceTaskTests {
             }
         }
         #expect(seen.withLock { $0 }.sorted() == ["0 cpu default", "1 gpu(0) gpu"])
+    }
+
+    @Test("a failed multi-device write leaves every device's copy of the array as it was")
+    func failedWriteRestoredPerDevice() async throws {
+        struct Broken: Error {}
+        let B = PArray(NDArray<Double>.ones([4]))
+        let readOnGPU0 = Mutex<[Double]>([])
+        await #expect(throws: Broken.self) {
+            try await Parla.run(devices: .virtual(gpus: 2)) {
+                try await spawn(placement: DeviceGroup(gpu(0), gpu(1)), input: [B]) {}.value  // valid everywhere
+                try await spawn(
+                    placement: DeviceGroup(gpu(0), gpu(1)),
+                    inOut: [B[0..<2].forDevice(0), B[2..<4].forDevice(1)]
+                ) {
+                    try CurrentTask.current!.forEachDevice { index, _ in
+                        if index == 0 {
+                            B[0..<2] = B[0..<2].array * 5
+                        } else {
+                            usleep(20_000)
+                            B[2..<4] = B[2..<4].array * 5
+                            throw Broken()
+                        }
+                    }
+                }.value
+            }
+        }
+        try await Parla.run(devices: .virtual(gpus: 2)) {
+            try await spawn(placement: gpu(0), input: [B]) {
+                let values = B[0..<2].array.elements
+                readOnGPU0.withLock { $0 = values }
+            }.value
+        }
+        #expect(readOnGPU0.withLock { $0 } == [1, 1])
+        #expect(B.array.elements == [1, 1, 1, 1])
+    }
+
+    @Test(
+        "a group's working set is counted per device: regions that fit each device make others give way",
+        arguments: [1, 2]
+    )
+    func workingSetPerDevice(arrays: Int) async throws {
+        let count = 5 * 1024  // 40 KB each, on GPUs of 64 KB
+        let (A, B, C) = (
+            PArray(NDArray<Double>.ones([count])), PArray(NDArray<Double>.ones([count])),
+            PArray(NDArray<Double>.ones([count]))
+        )
+        try await Parla.run(devices: .virtual(gpus: 2, memory: 64 * 1024)) {
+            try await spawn(placement: gpu(0), input: [C]) {}.value  // C stays on gpu(0), idle
+            let regions: [any PArrayAccess] = arrays == 2 ? [A.forDevice(0), B.forDevice(1)] : [A.forDevice(0)]
+            try await spawn(placement: DeviceGroup(gpu(0), gpu(1)), input: regions) {}.value
+        }
+        #expect(C.state(on: gpu(0)) == .invalid)
     }
 }

@@ -140,7 +140,7 @@ extension PArray {
                     if let busy = state.moves.first(where: { $0.destinations.contains(device) }) { return .wait(busy) }
                     return .unshare(self.storage.beginUnsharing(on: device, in: &state))
                 }
-                if let record = RunScope.currentTask { self.storage.noteWrite(by: record, on: device) }
+                if let record = RunScope.currentTask { self.storage.noteWrite(by: record, on: device, box: self.box) }
                 update(&state.buffers[device]!, components)
                 return .written
             }

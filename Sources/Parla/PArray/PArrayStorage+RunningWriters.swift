@@ -32,11 +32,16 @@ extension PArrayStorage {
         }
     }
 
-    /// Records that `task`'s body wrote its copy on `device` in place (see ``endWrite(by:failed:)``).
-    func noteWrite(by task: TaskRecord, on device: Device) {
+    /// Records that `task`'s body wrote `box` of its copy on `device` in place (see
+    /// ``endWrite(by:failed:)``): the task's writes of regions that `box` meets (a multi-device task
+    /// writes each of its regions on its own device).
+    func noteWrite(by task: TaskRecord, on device: Device, box: Box) {
         let identity = ObjectIdentifier(task)
         self.runningWriters.withLock { writers in
-            for index in writers.indices where writers[index].task == identity { writers[index].wroteInPlace = device }
+            for index in writers.indices where writers[index].task == identity && writers[index].region.intersects(box)
+            {
+                writers[index].wroteInPlace = device
+            }
         }
     }
 

@@ -193,6 +193,53 @@ final class DeviceResidency: Sendable {
         }
     }
 
+    /// ``pin(_:on:reserving:capacity:force:countingTask:)`` on several devices at once, all or none (a
+    /// multi-device task): their books are locked together, in the order of their positions (no
+    /// other code holds two devices' books), so that nothing is pinned, and given back, only to find
+    /// one device full. The task counts once.
+    func pin(
+        _ accesses: [DeclaredAccess],
+        onEach targets: [(slot: Int, bytes: Int, capacity: Int)],
+        force: Bool
+    ) -> PinOutcome {
+        let ordered = targets.filter { self.slots[$0.slot] != nil }.sorted { $0.slot < $1.slot }
+        guard !ordered.isEmpty else { return .pinned }
+        // Checks the device at `position` (and, holding its books, those after it), then pins there.
+        func pinFrom(_ position: Int) -> PinOutcome {
+            if position == ordered.count {
+                // (Every device checked, every books locked: the pins below will all be made.)
+                self.waiting.withLock { $0.pinningTasks += 1 }
+                return .pinned
+            }
+            let target = ordered[position]
+            return self.slots[target.slot]!.lock.withLock { books -> PinOutcome in
+                for access in accesses {
+                    if let eviction = books.residents[ObjectIdentifier(access.access.resident)]?.eviction {
+                        return .evicting(eviction)
+                    }
+                }
+                if !force && books.reserved > 0 && books.reserved + target.bytes > target.capacity {
+                    return .full(releases: self.waiting.withLock { $0.releases })
+                }
+                let outcome = pinFrom(position + 1)
+                guard case .pinned = outcome else { return outcome }
+                let now = books.tick()
+                for access in accesses {
+                    let array = access.access.resident
+                    let key = ObjectIdentifier(array)
+                    if !Self.isCurrent(books.residents[key], for: array) {
+                        books.residents[key] = Resident(array: array)
+                    }
+                    books.residents[key]!.pins += 1
+                    books.residents[key]!.lastUse = now
+                }
+                books.reserved += target.bytes
+                return .pinned
+            }
+        }
+        return pinFrom(0)
+    }
+
     /// A task stops using the arrays of `accesses` on the device at `slot` (it finished, or it gives them up while it
     /// waits for room), and gives back the `bytes` it reserved: tasks waiting for room look again. Returns the ``releaseCount`` before and
     /// after. `countingTask`: as the pin was made.

@@ -18,6 +18,9 @@ extension RunScope {
     struct ComputeLane {
         let gpu: CUDAGPU
         let lane: Int
+
+        /// The lane as the body's context gives it.
+        var tag: ComputeLaneTag { self.gpu.laneTag(self.lane) }
     }
 
     /// Whether tasks sharing a GPU get streams of their own (`PARLA_TASK_STREAMS=0`: no); read as each

@@ -185,62 +185,40 @@ extension RunScope {
         }
     }
 
-    /// Pins `record`'s arrays on each of its devices of bounded memory, all or none: when one device
-    /// has no room beside its running tasks, the pins made on the others are given back before the
-    /// task waits (waiting while holding them could deadlock with a task waiting for them).
+    /// Pins `record`'s arrays on each of its devices of bounded memory, all or none (so that it never
+    /// holds one device's pins while it waits for another's room), reserving on each the working set
+    /// of its regions there plus room for a temporary as large as the largest of them.
     private func pinDeclaredArrays(ofGroup record: TaskRecord) {
-        let slots = record.groupDevices.map(self.position(of:)).filter {
-            self.residency.tracks($0) && self.ledger.capacity(of: $0) != nil
+        var targets: [(slot: Int, bytes: Int, capacity: Int)] = []
+        var force = false
+        for device in record.groupDevices {
+            let slot = self.position(of: device)
+            guard self.residency.tracks(slot), let capacity = self.ledger.capacity(of: slot) else { continue }
+            targets.append((slot, self.reservation(of: record, on: device), capacity))
+            force = force || self.workingSetBytes(of: record, on: device) > capacity
         }
-        guard !slots.isEmpty else { return }
-        let largest = record.accesses.reduce(0) { Swift.max($0, $1.access.bufferBytes) }
-        let workingSet = self.workingSetBytes(of: record)
-        let reservation = workingSet + largest
-        var force = slots.contains { workingSet > self.ledger.capacity(of: $0)! }
+        guard !targets.isEmpty else { return }
         while true {
-            var pinned: [Int] = []
-            var blocked: DeviceResidency.PinOutcome? = nil
-            for slot in slots {
-                let outcome = self.residency.pin(
-                    record.accesses,
-                    on: slot,
-                    reserving: reservation,
-                    capacity: self.ledger.capacity(of: slot)!,
-                    force: force,
-                    countingTask: pinned.isEmpty
-                )
-                guard case .pinned = outcome else {
-                    blocked = outcome
-                    break
-                }
-                pinned.append(slot)
-            }
-            guard let blocked else {
+            switch self.residency.pin(record.accesses, onEach: targets, force: force) {
+            case .pinned:
                 record.holdsPins = true
-                record.reservedBytes = reservation
                 return
-            }
-            var undone: (before: UInt64, after: UInt64)? = nil
-            for (position, slot) in pinned.enumerated() {
-                let counts = self.residency.unpin(
-                    record.accesses,
-                    on: slot,
-                    reserved: reservation,
-                    countingTask: position == 0
-                )
-                undone = (undone?.before ?? counts.before, counts.after)
-            }
-            switch blocked {
             case .evicting(let eviction):
                 eviction.wait()
             case .full(let releases):
-                // (Its own releases just now do not count: unless another came first, wait after them.)
-                let since = undone.map { $0.before == releases ? $0.after : releases } ?? releases
-                force = !self.residency.waitForRelease(since: since, holdingPinsOf: nil)
-            case .pinned:
-                break
+                force = !self.residency.waitForRelease(since: releases, holdingPinsOf: nil)
             }
         }
+    }
+
+    /// What a multi-device task reserves on `device`: the working set of its regions there, plus room
+    /// for a temporary as large as the largest of them.
+    private func reservation(of record: TaskRecord, on device: Device) -> Int {
+        var largest = 0
+        for entry in record.accesses where entry.isFor(device, of: record) {
+            largest = Swift.max(largest, entry.access.bufferBytes)
+        }
+        return self.workingSetBytes(of: record, on: device) + largest
     }
 
     /// Unpins what ``pinDeclaredArrays(of:on:)`` pinned; returns the device's release count before and
@@ -258,7 +236,7 @@ extension RunScope {
                 let unpinned = self.residency.unpin(
                     record.accesses,
                     on: slot,
-                    reserved: record.reservedBytes,
+                    reserved: self.reservation(of: record, on: member),
                     countingTask: counts == nil
                 )
                 counts = (counts?.before ?? unpinned.before, unpinned.after)
@@ -290,7 +268,9 @@ extension RunScope {
         let slot = self.position(of: device)
         guard self.residency.tracks(slot) else { return .fail }
         // A task whose own data cannot fit does not wait for anything.
-        if let capacity = self.ledger.capacity(of: slot), self.workingSetBytes(of: record) > capacity { return .fail }
+        if let capacity = self.ledger.capacity(of: slot), self.workingSetBytes(of: record, on: device) > capacity {
+            return .fail
+        }
         if self.evictForRoom(on: device, needing: bytes, sparing: record) { return .retry }
         // Nothing to evict now: the running tasks' copies are pinned. Waiting with this task's own
         // pins held could deadlock with another task waiting for them; they are given up meanwhile
@@ -304,12 +284,14 @@ extension RunScope {
     }
 
     /// The bytes of the distinct arrays `record` declared (whole buffers: a device holds an array's
-    /// whole buffer), plus the memory it reserves.
-    func workingSetBytes(of record: TaskRecord) -> Int {
+    /// whole buffer), plus the memory it reserves; for a multi-device task and a `device`, of the
+    /// regions it declared for that device.
+    func workingSetBytes(of record: TaskRecord, on device: Device? = nil) -> Int {
         var seen = Set<ObjectIdentifier>()
         var bytes = record.memory
-        for entry in record.accesses where seen.insert(ObjectIdentifier(entry.access.resident)).inserted {
-            bytes += entry.access.bufferBytes
+        for entry in record.accesses {
+            if let device, !entry.isFor(device, of: record) { continue }
+            if seen.insert(ObjectIdentifier(entry.access.resident)).inserted { bytes += entry.access.bufferBytes }
         }
         return bytes
     }

@@ -54,7 +54,11 @@ extension RunScope {
             self.pinDeclaredArrays(of: record, on: device)
         }
         if record.memory > 0 {
-            for member in record.devices { self.makeRoomForReservation(of: record, on: member) }
+            if record.groupDevices.isEmpty {
+                self.makeRoomForReservation(of: record, on: device)
+            } else {
+                for member in record.groupDevices { self.makeRoomForReservation(of: record, on: member) }
+            }
         }
         if let race = self.unorderedConflict(of: record) {
             self.finish(record, slot: slot, failure: race)
@@ -84,7 +88,7 @@ extension RunScope {
         }
         let context = ThreadContext.current
         // The body may check its data accesses against the current task (the record outlives the body).
-        context.enterTaskBody(device: device, task: Unmanaged.passUnretained(record), lane: lane?.lane ?? 0)
+        context.enterTaskBody(device: device, task: Unmanaged.passUnretained(record), lane: lane?.tag ?? .none)
         do {
             try record.runSynchronousBody()
         } catch {
@@ -181,7 +185,7 @@ extension RunScope {
         _ error: DeviceError
     ) -> ParlaError {
         if case .outOfMemory = error, let capacity = self.ledger.capacity(of: self.position(of: device)) {
-            let workingSet = self.workingSetBytes(of: record)
+            let workingSet = self.workingSetBytes(of: record, on: device)
             if workingSet > capacity {
                 return .unsatisfiableResources(
                     task: record.name,
@@ -239,7 +243,7 @@ extension RunScope {
                     run: self,
                     task: record,
                     device: device,
-                    lane: lane?.lane ?? 0
+                    lane: lane?.tag ?? .none
                 )
                 do {
                     try await TaskContext.$current.withValue(context) { try await record.runAsynchronousBody() }

@@ -1,4 +1,3 @@
-import Dispatch
 import ParlaDevices
 import Synchronization
 
@@ -51,8 +50,8 @@ public struct CurrentTask: Sendable, CustomStringConvertible {
         return self.devices.compactMap { CUDAStream.ofTask(on: $0) }
     }
 
-    /// Runs `body` once for each of the task's devices, all at the same time, each on a thread of its
-    /// own whose current device is that device: `.array` of a region declared for it
+    /// Runs `body` once for each of the task's devices, all at the same time, each on a new thread of
+    /// its own whose current device is that device: `.array` of a region declared for it
     /// (`A.forDevice(index)`, or a plain input) is its copy there, and NDArray work and
     /// `CUDAStream.current` go to that device. Returns when every call has; rethrows the error of the
     /// first device (by position) whose call threw. A task of one device runs `body` here, once.
@@ -72,18 +71,22 @@ public struct CurrentTask: Sendable, CustomStringConvertible {
         self.checkInsideBody("forEachDevice of task \(self.name) is called outside its body")
         if self.devices.count == 1 { return try body(0, self.devices[0]) }
         let failures = Mutex<[(index: Int, error: any Error)]>([])
-        let finished = DispatchGroup()
-        let record = self.record
-        for (index, device) in self.devices.enumerated() {
-            DispatchQueue.global().async(group: finished) {
-                let context = ThreadContext.current
-                // (Unretained: this closure holds the record until the call below returns.)
-                context.enterTaskBody(device: device, task: Unmanaged.passUnretained(record))
-                defer { context.leaveTaskBody() }
-                do { try body(index, device) } catch { failures.withLock { $0.append((index, error)) } }
+        let (record, devices) = (self.record, self.devices)
+        runOnThreadsOfTheirOwn(devices.count) { index in
+            let context = ThreadContext.current
+            // (A call that could not get a thread runs on the body's own: its context is put back.)
+            let saved = (device: context.device, task: context.task, lane: context.lane)
+            // (Unretained: the record outlives this call, which the task's body waits for.)
+            context.enterTaskBody(device: devices[index], task: Unmanaged.passUnretained(record))
+            defer {
+                if let device = saved.device, let task = saved.task {
+                    context.enterTaskBody(device: device, task: task, lane: saved.lane)
+                } else {
+                    context.leaveTaskBody()
+                }
             }
+            do { try body(index, devices[index]) } catch { failures.withLock { $0.append((index, error)) } }
         }
-        finished.wait()
         if let first = failures.withLock({ $0.min { $0.index < $1.index } }) { throw first.error }
     }
 

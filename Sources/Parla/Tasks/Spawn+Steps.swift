@@ -218,7 +218,15 @@ private func checkPlacement(of record: TaskRecord, in scope: RunScope) -> ParlaE
     case .any: candidates = scope.devices
     case .one(let device): candidates = [device]
     case .several(let devices): candidates = devices
-    case .groups(let groups): candidates = Array(Set(groups.joined()))
+    case .groups(let groups):
+        // (A group fits when each of its devices does.)
+        let reasons = groups.map { group in
+            group.lazy.compactMap {
+                scope.ledger.unplaceableReason(vcus: record.vcus, memory: record.memory, candidates: [$0])
+            }.first
+        }
+        guard !reasons.contains(where: { $0 == nil }), let reason = reasons.first ?? nil else { return nil }
+        return .unsatisfiableResources(task: record.name, detail: reason)
     }
     return scope.ledger.unplaceableReason(vcus: record.vcus, memory: record.memory, candidates: candidates).map {
         .unsatisfiableResources(task: record.name, detail: $0)

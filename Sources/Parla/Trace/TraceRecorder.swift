@@ -20,18 +20,41 @@ final class TraceRecorder: Sendable {
     private let taskNumbers = Atomic<Int>(0)
     /// Per worker (by number): what that worker's thread recorded.
     private let workerEvents: [WorkerEvents]
-    /// What threads outside the pool recorded.
-    private let otherEvents = Mutex<[TraceEvent]>([])
+    /// What threads outside the pool recorded (appended to under `otherEventsLock`).
+    private let otherEvents = WorkerEvents()
+    private let otherEventsLock = Mutex(())
     /// The pool (for the calling thread's worker number), never freed.
     private let pool: Unmanaged<WorkerPool>
 
-    /// One worker's events.
+    /// One worker's events, in chunks of fixed capacity: an append never copies what is recorded
+    /// already (an array growing by doubling would copy each event about once more).
     final class WorkerEvents: @unchecked Sendable {
-        // @unchecked Sendable: appended to only by the one worker thread whose number it has, and read
-        // only once the run has ended: every event is recorded by a task of the run (spawning, running,
+        // @unchecked Sendable: appended to only by the one worker thread whose number it has (the
+        // buffer of threads outside the pool: only under the recorder's lock), and read only once the
+        // run has ended: every event is recorded by a task of the run (spawning, running,
         // finishing it, or moving its data) before the task counts as finished, and the run's end is
         // ordered after every task's through the scheduler's atomics and locks.
-        @exclusivity(unchecked) var events: [TraceEvent] = []
+        @exclusivity(unchecked) private var full: [[TraceEvent]] = []
+        @exclusivity(unchecked) private var current: [TraceEvent] = []
+
+        /// Events per chunk.
+        static let chunkCapacity = 4096
+
+        @inline(__always)
+        func append(_ event: TraceEvent) {
+            if self.current.count == self.current.capacity { self.startChunk() }
+            self.current.append(event)
+        }
+
+        /// Keeps the current chunk (if any) and starts an empty one.
+        private func startChunk() {
+            if !self.current.isEmpty { self.full.append(self.current) }
+            self.current = []
+            self.current.reserveCapacity(Self.chunkCapacity)
+        }
+
+        /// Everything recorded, in order.
+        var events: [TraceEvent] { self.full.flatMap { $0 } + self.current }
     }
 
     init(path: String, devices: [Device], pool: WorkerPool) {
@@ -56,14 +79,16 @@ final class TraceRecorder: Sendable {
     func record(_ event: TraceEvent) {
         let shard = self.pool._withUnsafeGuaranteedRef { $0.currentShard }
         if shard < self.workerEvents.count {
-            self.workerEvents[shard].events.append(event)
+            self.workerEvents[shard].append(event)
         } else {
-            self.otherEvents.withLock { $0.append(event) }
+            self.otherEventsLock.withLock { _ in self.otherEvents.append(event) }
         }
     }
 
     /// Every event recorded, in no particular order (once the run has ended).
-    var events: [TraceEvent] { self.workerEvents.flatMap(\.events) + self.otherEvents.withLock { $0 } }
+    var events: [TraceEvent] {
+        self.workerEvents.flatMap(\.events) + self.otherEventsLock.withLock { _ in self.otherEvents.events }
+    }
 
     /// The worker the calling thread is (`nil`: not a worker of the pool, e.g. a Swift task's thread).
     static var currentWorker: Int? {

@@ -45,18 +45,24 @@ extension CUDAGPU {
 
     /// Joins `lane` into the compute stream (which then waits for the lane's work) and gives the lane
     /// back; the task's completion follows the compute stream from then on.
+    /// (A lane whose join failed is not used again: later fences would not cover its work.)
     package func closeLane(_ lane: Int) throws(DeviceError) {
         guard lane > 0 else { return }
-        defer { self.lanes.withLock { $0.free.append(lane) } }
         try self.join(lane)
+        self.lanes.withLock { $0.free.append(lane) }
     }
 
     /// Makes the compute stream wait for the work queued on `lane` so far.
+    ///
+    /// The wait counts as an operation queued on the compute stream: the lane's launches were counted
+    /// before they were on it, and an event another task's completion recorded meanwhile (on the
+    /// compute stream alone) counts them as finished; only an event after this wait may.
     func join(_ lane: Int) throws(DeviceError) {
         try self.makeCurrent()
         let joined = try CUDAEvent(gpu: self)
         try self.driver.record(joined.handle, on: self.laneStream(lane), device: self.device)
         try self.driver.makeStream(self.stream(.compute), wait: joined.handle, device: self.device)
+        self.noteQueuedOnComputeStream()
     }
 
     /// The stream of `lane` (1 or more).
@@ -64,22 +70,33 @@ extension CUDAGPU {
         self.lanes.withLock { $0.streams[lane - 1] }
     }
 
-    /// The lane of the task body running on the calling thread, when that body runs on this GPU
-    /// (0: none, or the compute stream).
+    /// The stream of `lane`, the compute stream for 0.
+    func stream(ofLane lane: Int) -> CUstream {
+        lane == 0 ? self.stream(.compute) : self.laneStream(lane)
+    }
+
+    /// The lane of the task body running on the calling thread, when that lane is this GPU's (0:
+    /// none, or the compute stream).
     var currentLane: Int {
-        if let context = TaskContext.current, let device = context.device {
-            return device == self.device ? context.lane : 0
+        let tag: ComputeLaneTag
+        if let context = TaskContext.current, context.device != nil {
+            tag = context.lane
+        } else if let thread = ThreadContext.unretained {
+            tag = thread._withUnsafeGuaranteedRef { $0.lane }
+        } else {
+            return 0
         }
-        guard let thread = ThreadContext.unretained else { return 0 }
-        return thread._withUnsafeGuaranteedRef { $0.device == self.device ? $0.lane : 0 }
+        return tag.owner == ObjectIdentifier(self) ? tag.number : 0
+    }
+
+    /// The tag of this GPU's `lane`, for a task body's context.
+    package func laneTag(_ lane: Int) -> ComputeLaneTag {
+        lane == 0 ? .none : ComputeLaneTag(number: lane, owner: ObjectIdentifier(self))
     }
 
     /// The stream the calling thread's kernels and library calls go on: its task's lane, else the
     /// compute stream.
-    var launchStream: CUstream {
-        let lane = self.currentLane
-        return lane == 0 ? self.stream(.compute) : self.laneStream(lane)
-    }
+    var launchStream: CUstream { self.stream(ofLane: self.currentLane) }
 }
 
 /// A GPU's lane streams, made on first use and kept, and those not in use.

@@ -7,10 +7,12 @@ public struct CUDAStream: Sendable {
     /// The GPU.
     public let device: Device
     private let gpu: CUDAGPU
+    /// The task's compute lane on the GPU (0: the compute stream), fixed when the stream was got.
+    private let lane: Int
 
     /// The `CUstream` (a `cudaStream_t`: the runtime API takes the same handle): the GPU's compute
     /// stream, or the task's own stream when it shares the GPU (a task with `vcus` or `memory`).
-    public var handle: OpaquePointer { self.gpu.launchStream }
+    public var handle: OpaquePointer { self.gpu.stream(ofLane: self.lane) }
 
     /// The GPU's primary `CUcontext`, which the stream belongs to.
     public var context: OpaquePointer { self.gpu.context }
@@ -28,21 +30,23 @@ public struct CUDAStream: Sendable {
     /// The stream the current task's work on `device` goes on, or `nil` when `device` is not a CUDA GPU
     /// of the current run. Work queued on it counts as the task's.
     package static func ofTask(on device: Device) -> CUDAStream? {
-        guard device.kind == .gpu, let gpu = try? DeviceRegistry.current.backend(for: device) as? CUDAGPU else {
-            return nil
-        }
+        // (The task's own run's devices: with several runs in progress, each has its own.)
+        let registry = RunningTask.sink?.deviceRegistry ?? DeviceRegistry.current
+        guard device.kind == .gpu, let gpu = try? registry.backend(for: device) as? CUDAGPU else { return nil }
         // The caller may queue work the runtime does not see: the task waits for the stream.
         gpu.noteQueuedOnComputeStream()
-        return CUDAStream(device: device, gpu: gpu)
+        return CUDAStream(device: device, gpu: gpu, lane: gpu.currentLane)
     }
 
     /// A cuBLAS handle (`cublasHandle_t`) bound to this stream, made on first use and shared by the
     /// GPU's tasks: set no other stream on it.
-    public func cublasHandle() throws(DeviceError) -> OpaquePointer { try self.gpu.cublas().handle }
+    public func cublasHandle() throws(DeviceError) -> OpaquePointer { try self.gpu.cublas(lane: self.lane).handle }
 
     /// A cuSOLVER dense handle (`cusolverDnHandle_t`) bound to this stream, made on first use and
     /// shared by the GPU's tasks.
-    public func cusolverHandle() throws(DeviceError) -> OpaquePointer { try self.gpu.cusolver().handle }
+    public func cusolverHandle() throws(DeviceError) -> OpaquePointer {
+        try self.gpu.cusolver(lane: self.lane).handle
+    }
 
     /// Makes the GPU's context current on the calling thread, for libraries that use the current one.
     public func makeContextCurrent() throws(DeviceError) { try self.gpu.makeCurrent() }

@@ -15,15 +15,15 @@ package struct TaskContext: Sendable {
     package var task: (any DeviceFailureSink)? = nil
     /// The asynchronous task body's device.
     package var device: Device? = nil
-    /// The asynchronous task body's compute lane on its GPU (0: the main compute stream).
-    package var lane = 0
+    /// The asynchronous task body's compute lane on its GPU (none: the main compute stream).
+    package var lane = ComputeLaneTag.none
 
     package init(
         registry: DeviceRegistry? = nil,
         run: (any AnyObject & Sendable)? = nil,
         task: (any DeviceFailureSink)? = nil,
         device: Device? = nil,
-        lane: Int = 0
+        lane: ComputeLaneTag = .none
     ) {
         self.registry = registry
         self.run = run

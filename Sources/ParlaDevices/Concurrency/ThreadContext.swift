@@ -25,8 +25,8 @@ package final class ThreadContext {
     /// the runtime only while that body runs (which keeps the record alive).
     @exclusivity(unchecked) package private(set) var task: Unmanaged<AnyObject>? = nil
     /// The compute lane of that body on its GPU (0: the GPU's main compute stream; see
-    /// `CUDAGPU+Lanes.swift`).
-    @exclusivity(unchecked) package private(set) var lane = 0
+    /// `CUDAGPU+Lanes.swift`), and that GPU's backend (the lane is its own).
+    @exclusivity(unchecked) package private(set) var lane = ComputeLaneTag.none
 
     /// The thread that made the context (the only one that may use it).
     private let owner = OwningThread()
@@ -64,7 +64,7 @@ package final class ThreadContext {
     /// it alive until ``leaveTaskBody()``) runs on this thread, on `device` (its work on compute lane
     /// `lane` of that GPU).
     @inline(__always)
-    package func enterTaskBody(device: Device, task: Unmanaged<AnyObject>, lane: Int = 0) {
+    package func enterTaskBody(device: Device, task: Unmanaged<AnyObject>, lane: ComputeLaneTag = .none) {
         self.owner.check("ThreadContext")
         self.device = device
         self.task = task
@@ -77,6 +77,22 @@ package final class ThreadContext {
         self.owner.check("ThreadContext")
         self.device = nil
         self.task = nil
-        self.lane = 0
+        self.lane = .none
     }
+}
+
+/// A task body's compute lane: its number on one GPU, and that GPU's backend (by identity).
+package struct ComputeLaneTag: Sendable, Equatable {
+    /// The lane's number (0: the GPU's compute stream).
+    package var number: Int
+    /// The backend whose lane it is.
+    package var owner: ObjectIdentifier?
+
+    package init(number: Int, owner: ObjectIdentifier?) {
+        self.number = number
+        self.owner = owner
+    }
+
+    /// No lane: the compute stream of whatever GPU.
+    package static let none = ComputeLaneTag(number: 0, owner: nil)
 }

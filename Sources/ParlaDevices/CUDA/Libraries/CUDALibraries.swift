@@ -63,8 +63,8 @@ extension CUDAGPU {
 
     /// cuBLAS and this GPU's handle, bound to the compute stream, or to the calling task's lane (made
     /// on first use).
-    func cublas() throws(DeviceError) -> (entryPoints: CUBLASEntryPoints, handle: OpaquePointer) {
-        let lane = self.currentLane
+    func cublas(lane: Int? = nil) throws(DeviceError) -> (entryPoints: CUBLASEntryPoints, handle: OpaquePointer) {
+        let lane = lane ?? self.currentLane
         return try self.libraryHandles.withLock { (handlesByLane) throws(DeviceError) in
             if let made = handlesByLane[lane]?.cublas { return made }
             let entryPoints = try CUDALibraries.cublas(for: self.driver)
@@ -74,7 +74,7 @@ extension CUDAGPU {
             guard let handle else {
                 throw .cudaCall(device: self.device, call: "cublasCreate", code: -1, message: "no handle")
             }
-            try self.checkCUBLAS(entryPoints.setStream(handle, self.launchStream), "cublasSetStream")
+            try self.checkCUBLAS(entryPoints.setStream(handle, self.stream(ofLane: lane)), "cublasSetStream")
             handlesByLane[lane, default: CUDALibraryHandles()].cublas = (entryPoints, handle)
             return (entryPoints, handle)
         }
@@ -82,8 +82,8 @@ extension CUDAGPU {
 
     /// cuSOLVER and this GPU's handle, bound to the compute stream, or to the calling task's lane (made
     /// on first use).
-    func cusolver() throws(DeviceError) -> (entryPoints: CUSOLVEREntryPoints, handle: OpaquePointer) {
-        let lane = self.currentLane
+    func cusolver(lane: Int? = nil) throws(DeviceError) -> (entryPoints: CUSOLVEREntryPoints, handle: OpaquePointer) {
+        let lane = lane ?? self.currentLane
         return try self.libraryHandles.withLock { (handlesByLane) throws(DeviceError) in
             if let made = handlesByLane[lane]?.cusolver { return made }
             let entryPoints = try CUDALibraries.cusolver(for: self.driver)
@@ -93,7 +93,7 @@ extension CUDAGPU {
             guard let handle else {
                 throw .cudaCall(device: self.device, call: "cusolverDnCreate", code: -1, message: "no handle")
             }
-            try self.checkCUSOLVER(entryPoints.setStream(handle, self.launchStream), "cusolverDnSetStream")
+            try self.checkCUSOLVER(entryPoints.setStream(handle, self.stream(ofLane: lane)), "cusolverDnSetStream")
             handlesByLane[lane, default: CUDALibraryHandles()].cusolver = (entryPoints, handle)
             return (entryPoints, handle)
         }
