@@ -8,7 +8,8 @@ import Synchronization
 /// whole-array buffer per array it touches, so a GPU's memory (``memoryPerGPU(elements:)``) holds about
 /// three arrays: with four to six arrays in play, copies must keep giving way (eviction). Each task
 /// declares one to three distinct arrays, or regions of them, each in a random mode, on a random
-/// placement (one GPU, the CPU, any GPU, or either of two GPUs); a reading task records what it sees,
+/// placement (one GPU, the CPU, any GPU, either of two GPUs, or two GPUs at once: each access then for
+/// one of them, and the task's body a loop over its devices); a reading task records what it sees,
 /// and every array is compared whole at the end. No task's own working set exceeds a GPU's memory, so
 /// no task may fail: any failure is a mismatch.
 ///
@@ -126,20 +127,34 @@ public struct RandomEvictionProgram: Sendable {
                         declared.append(access)
                     }
                     let accesses = declared
-                    let (placement, placementName) = Self.placement(gpus: gpus, random: &random)
-                    let body: @Sendable () -> Void = {
-                        var values: [[Int]] = []
-                        for access in accesses where access.mode.reads {
-                            values.append(access.region.array.to(cpu).elements)
+                    let (placement, placementName, group) = Self.placement(gpus: gpus, random: &random)
+                    // On two devices at once, each access is for one of them (its arrays are distinct:
+                    // no region is written on one device and used on the other).
+                    let deviceOf = accesses.map { _ in group ? random.int(0...1) : 0 }
+                    let body: @Sendable () throws -> Void = {
+                        let values = Mutex<[Int: [Int]]>([:])
+                        let work: @Sendable (Int) -> Void = { index in
+                            for (position, access) in accesses.enumerated()
+                            where access.mode.reads && deviceOf[position] == index {
+                                let read = access.region.array.to(cpu).elements
+                                values.withLock { $0[position] = read }
+                            }
+                            for (position, access) in accesses.enumerated()
+                            where access.mode.writes && deviceOf[position] == index {
+                                let device = Device.current
+                                arrays[access.array][indices: access.components] = NDArray(
+                                    access.written,
+                                    shape: access.viewShape
+                                ).to(device)
+                            }
                         }
-                        if !values.isEmpty { seen.withLock { $0[step] = values } }
-                        for access in accesses where access.mode.writes {
-                            let device = Device.current
-                            arrays[access.array][indices: access.components] = NDArray(
-                                access.written,
-                                shape: access.viewShape
-                            ).to(device)
+                        if group {
+                            try CurrentTask.current!.forEachDevice { index, _ in work(index) }
+                        } else {
+                            work(0)
                         }
+                        let read = values.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value)
+                        if !read.isEmpty { seen.withLock { $0[step] = read } }
                     }
                     // Explicit dependencies: every earlier task with a conflicting access to one of the
                     // same arrays.
@@ -154,16 +169,24 @@ public struct RandomEvictionProgram: Sendable {
                             }
                         }.map(\.task)
                         : []
+                    func regions(_ mode: AccessMode) -> [any PArrayAccess] {
+                        accesses.indices.filter { accesses[$0].mode == mode }.map { position -> any PArrayAccess in
+                            let region = accesses[position].region
+                            return group ? region.forDevice(deviceOf[position]) : region
+                        }
+                    }
                     let task = spawn(
                         dependencies: needed,
                         placement: placement,
-                        input: accesses.filter { $0.mode == .input }.map(\.region),
-                        output: accesses.filter { $0.mode == .output }.map(\.region),
-                        inOut: accesses.filter { $0.mode == .inOut }.map(\.region),
+                        input: regions(.input),
+                        output: regions(.output),
+                        inOut: regions(.inOut),
                         body
                     )
-                    let label =
-                        "seed \(seed) step \(step) on \(placementName): \(accesses.map(\.description).joined(separator: ", "))"
+                    let described = accesses.indices.map { position in
+                        accesses[position].description + (group ? " for device \(deviceOf[position])" : "")
+                    }
+                    let label = "seed \(seed) step \(step) on \(placementName): \(described.joined(separator: ", "))"
                     steps.append(Step(accesses: accesses, label: label, task: task))
                 }
             }
@@ -271,20 +294,27 @@ public struct RandomEvictionProgram: Sendable {
 
     /// A random placement among `gpus` GPUs, with its name: one GPU, the CPU, any GPU (`gpu`), or
     /// either of two GPUs (either of GPU 0 and the CPU when there is one GPU).
-    private static func placement(gpus: Int, random: inout ProgramRandom) -> (any Placement, String) {
-        switch random.int(0...3) {
+    /// A task's placement, its name, and whether it runs on two devices at once.
+    private static func placement(gpus: Int, random: inout ProgramRandom) -> (any Placement, String, group: Bool) {
+        switch random.int(0...4) {
         case 0:
             let device = gpu(random.int(0...(gpus - 1)))
-            return (device, "\(device)")
+            return (device, "\(device)", false)
         case 1:
-            return (cpu, "cpu")
+            return (cpu, "cpu", false)
         case 2:
-            return (gpu, "any gpu")
-        default:
-            guard gpus > 1 else { return ([gpu(0), cpu] as [any Placement], "[gpu(0), cpu]") }
+            return (gpu, "any gpu", false)
+        case 3 where gpus > 1:
+            // (A multi-device task: any two GPUs, or two given ones.)
+            if random.int(0...1) == 0 { return (gpu * 2, "gpu * 2", true) }
             let first = random.int(0...(gpus - 1))
             let second = (first + random.int(1...(gpus - 1))) % gpus
-            return ([gpu(first), gpu(second)] as [any Placement], "[gpu(\(first)), gpu(\(second))]")
+            return (DeviceGroup(gpu(first), gpu(second)), "(gpu(\(first)), gpu(\(second)))", true)
+        default:
+            guard gpus > 1 else { return ([gpu(0), cpu] as [any Placement], "[gpu(0), cpu]", false) }
+            let first = random.int(0...(gpus - 1))
+            let second = (first + random.int(1...(gpus - 1))) % gpus
+            return ([gpu(first), gpu(second)] as [any Placement], "[gpu(\(first)), gpu(\(second))]", false)
         }
     }
 }

@@ -193,13 +193,12 @@ final class DeviceResidency: Sendable {
         }
     }
 
-    /// ``pin(_:on:reserving:capacity:force:countingTask:)`` on several devices at once, all or none (a
-    /// multi-device task): their books are locked together, in the order of their positions (no
+    /// ``pin(_:on:reserving:capacity:force:countingTask:)`` on several devices at once, each for its own
+    /// accesses, all or none (a multi-device task): their books are locked together, in the order of their positions (no
     /// other code holds two devices' books), so that nothing is pinned, and given back, only to find
     /// one device full. The task counts once.
     func pin(
-        _ accesses: [DeclaredAccess],
-        onEach targets: [(slot: Int, bytes: Int, capacity: Int)],
+        onEach targets: [(slot: Int, accesses: [DeclaredAccess], bytes: Int, capacity: Int)],
         force: Bool
     ) -> PinOutcome {
         let ordered = targets.filter { self.slots[$0.slot] != nil }.sorted { $0.slot < $1.slot }
@@ -213,7 +212,7 @@ final class DeviceResidency: Sendable {
             }
             let target = ordered[position]
             return self.slots[target.slot]!.lock.withLock { books -> PinOutcome in
-                for access in accesses {
+                for access in target.accesses {
                     if let eviction = books.residents[ObjectIdentifier(access.access.resident)]?.eviction {
                         return .evicting(eviction)
                     }
@@ -224,7 +223,7 @@ final class DeviceResidency: Sendable {
                 let outcome = pinFrom(position + 1)
                 guard case .pinned = outcome else { return outcome }
                 let now = books.tick()
-                for access in accesses {
+                for access in target.accesses {
                     let array = access.access.resident
                     let key = ObjectIdentifier(array)
                     if !Self.isCurrent(books.residents[key], for: array) {

@@ -189,17 +189,19 @@ extension RunScope {
     /// holds one device's pins while it waits for another's room), reserving on each the working set
     /// of its regions there plus room for a temporary as large as the largest of them.
     private func pinDeclaredArrays(ofGroup record: TaskRecord) {
-        var targets: [(slot: Int, bytes: Int, capacity: Int)] = []
+        var targets: [(slot: Int, accesses: [DeclaredAccess], bytes: Int, capacity: Int)] = []
         var force = false
         for device in record.groupDevices {
             let slot = self.position(of: device)
             guard self.residency.tracks(slot), let capacity = self.ledger.capacity(of: slot) else { continue }
-            targets.append((slot, self.reservation(of: record, on: device), capacity))
+            targets.append(
+                (slot, self.accesses(of: record, on: device), self.reservation(of: record, on: device), capacity)
+            )
             force = force || self.workingSetBytes(of: record, on: device) > capacity
         }
         guard !targets.isEmpty else { return }
         while true {
-            switch self.residency.pin(record.accesses, onEach: targets, force: force) {
+            switch self.residency.pin(onEach: targets, force: force) {
             case .pinned:
                 record.holdsPins = true
                 return
@@ -209,6 +211,11 @@ extension RunScope {
                 force = !self.residency.waitForRelease(since: releases, holdingPinsOf: nil)
             }
         }
+    }
+
+    /// The accesses of a multi-device task that are for `device` (those it pins there).
+    private func accesses(of record: TaskRecord, on device: Device) -> [DeclaredAccess] {
+        record.accesses.filter { $0.isFor(device, of: record) }
     }
 
     /// What a multi-device task reserves on `device`: the working set of its regions there, plus room
@@ -228,16 +235,19 @@ extension RunScope {
         guard record.holdsPins else { return nil }
         record.holdsPins = false
         if !record.groupDevices.isEmpty {
-            // (From before the first unpin to after the last.)
+            // (From before the first unpin to after the last. The task stops counting as pinning with
+            // its last unpin: until then, tasks waiting for room may count on it.)
+            let slots = record.groupDevices.map(self.position(of:)).filter {
+                self.residency.tracks($0) && self.ledger.capacity(of: $0) != nil
+            }
             var counts: (before: UInt64, after: UInt64)? = nil
-            for member in record.groupDevices {
-                let slot = self.position(of: member)
-                guard self.residency.tracks(slot), self.ledger.capacity(of: slot) != nil else { continue }
+            for (position, slot) in slots.enumerated() {
+                let member = self.devices[slot]
                 let unpinned = self.residency.unpin(
-                    record.accesses,
+                    self.accesses(of: record, on: member),
                     on: slot,
                     reserved: self.reservation(of: record, on: member),
-                    countingTask: counts == nil
+                    countingTask: position == slots.count - 1
                 )
                 counts = (counts?.before ?? unpinned.before, unpinned.after)
             }
