@@ -93,12 +93,7 @@ struct ComputeLaneTests {
                 let main = CurrentTask.current!.streams[0].handle
                 SimulatedCUDA.setStreamHeld(true, handle: main)
                 A += 1
-                let address = UInt(bitPattern: main)
-                DispatchQueue.global().async {
-                    // (Long enough for a stream that did not wait to have run first.)
-                    usleep(50_000)
-                    SimulatedCUDA.setStreamHeld(false, handle: OpaquePointer(bitPattern: address)!)
-                }
+                letGo(of: main, after: 50_000)
             }
             // (A block of a new size: no reused block's fence orders the stream.)
             spawn(T[1], dependencies: [T[0]], placement: gpu(0), input: [A], output: [B], vcus: 0.5) {
@@ -119,11 +114,7 @@ struct ComputeLaneTests {
                 let ones = NDArray<Double>.ones([32, 32]).to(Device.current)
                 SimulatedCUDA.setStreamHeld(true, handle: lane)
                 A.multiplyAdd(ones, ones, alpha: 0, beta: 3)  // cuBLAS in place: no copy, only the kernel
-                let address = UInt(bitPattern: lane)
-                DispatchQueue.global().async {
-                    usleep(50_000)
-                    SimulatedCUDA.setStreamHeld(false, handle: OpaquePointer(bitPattern: address)!)
-                }
+                letGo(of: lane, after: 50_000)
             }
             spawn(T[1], dependencies: [T[0]], placement: cpu, input: [A]) {
                 let values = A.array.elements
@@ -152,11 +143,7 @@ struct ComputeLaneTests {
                 launched.signal()
                 // (Bounded: on one worker the other task runs after this one.)
                 _ = otherDone.wait(timeout: .now() + 5)
-                let address = UInt(bitPattern: lane)
-                DispatchQueue.global().async {
-                    usleep(200_000)
-                    SimulatedCUDA.setStreamHeld(false, handle: OpaquePointer(bitPattern: address)!)
-                }
+                letGo(of: lane, after: 200_000)
             }
             spawn(T[1], placement: gpu(0), inOut: [B]) {
                 _ = launched.wait(timeout: .now() + 5)
@@ -169,5 +156,15 @@ struct ComputeLaneTests {
             }
         }
         #expect(Set(read.withLock { $0 }) == [3])
+    }
+
+    /// Lets go of the simulated stream `handle` after `microseconds`, from another thread (long enough
+    /// for work that does not wait for it to have run first).
+    private func letGo(of handle: OpaquePointer, after microseconds: UInt32) {
+        let address = UInt(bitPattern: handle)
+        DispatchQueue.global().async {
+            usleep(microseconds)
+            SimulatedCUDA.setStreamHeld(false, handle: OpaquePointer(bitPattern: address)!)
+        }
     }
 }

@@ -178,15 +178,7 @@ final class DeviceResidency: Sendable {
             if !force && books.reserved > 0 && books.reserved + bytes > capacity {
                 return .full(releases: self.waiting.withLock { $0.releases })
             }
-            for access in accesses {
-                let array = access.access.resident
-                let key = ObjectIdentifier(array)
-                if !Self.isCurrent(books.residents[key], for: array) {
-                    books.residents[key] = Resident(array: array)
-                }
-                books.residents[key]!.pins += 1
-                books.residents[key]!.lastUse = now
-            }
+            Self.addPins(of: accesses, to: &books, at: now)
             if countingTask { self.waiting.withLock { $0.pinningTasks += 1 } }
             books.reserved += bytes
             return .pinned
@@ -222,21 +214,25 @@ final class DeviceResidency: Sendable {
                 }
                 let outcome = pinFrom(position + 1)
                 guard case .pinned = outcome else { return outcome }
-                let now = books.tick()
-                for access in target.accesses {
-                    let array = access.access.resident
-                    let key = ObjectIdentifier(array)
-                    if !Self.isCurrent(books.residents[key], for: array) {
-                        books.residents[key] = Resident(array: array)
-                    }
-                    books.residents[key]!.pins += 1
-                    books.residents[key]!.lastUse = now
-                }
+                Self.addPins(of: target.accesses, to: &books, at: books.tick())
                 books.reserved += target.bytes
                 return .pinned
             }
         }
         return pinFrom(0)
+    }
+
+    /// Pins the arrays of `accesses` in a device's `books` (under their lock), used at `now`.
+    private static func addPins(of accesses: [DeclaredAccess], to books: inout Slot, at now: UInt64) {
+        for access in accesses {
+            let array = access.access.resident
+            let key = ObjectIdentifier(array)
+            if !Self.isCurrent(books.residents[key], for: array) {
+                books.residents[key] = Resident(array: array)
+            }
+            books.residents[key]!.pins += 1
+            books.residents[key]!.lastUse = now
+        }
     }
 
     /// A task stops using the arrays of `accesses` on the device at `slot` (it finished, or it gives them up while it
