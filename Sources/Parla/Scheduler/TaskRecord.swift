@@ -70,8 +70,15 @@ class TaskRecord: @unchecked Sendable {
     /// The device chosen for the task (for a multi-device task, its first).
     @exclusivity(unchecked) var device: Device = .cpu
     /// A multi-device task's devices, in the order it sees them, once placed (empty for a task of one
-    /// device).
-    @exclusivity(unchecked) var groupDevices: [Device] = []
+    /// device). Kept in `placement`, which placing the task narrows to the chosen group (a stored
+    /// property of its own would make every task's record larger).
+    var groupDevices: [Device] {
+        get {
+            if case .groups(let groups) = self.placement, groups.count == 1 { return groups[0] }
+            return []
+        }
+        set { self.placement = .groups([newValue]) }
+    }
 
     /// The devices the task runs on, once placed.
     var devices: [Device] { self.groupDevices.isEmpty ? [self.device] : self.groupDevices }
@@ -210,7 +217,6 @@ class TaskRecord: @unchecked Sendable {
         self.origin = origin
         self.originLine = originLine
         self.device = .cpu
-        if !self.groupDevices.isEmpty { self.groupDevices = [] }
         self.remaining.store(1, ordering: .relaxed)
         self.hasFailedDependency.store(false, ordering: .relaxed)
         self.hasDeviceFailure.store(false, ordering: .relaxed)
