@@ -157,15 +157,13 @@ final class DeviceResidency: Sendable {
 
     /// Pins the arrays of `accesses` on the device at `slot` for a task about to use them, reserving `bytes` of the
     /// device's `capacity` for its working set: a task is admitted beside the running ones only when
-    /// all their reservations fit together (or none runs, or `force`). `countingTask`: the pin counts as
-    /// a running task that may give memory back (a multi-device task counts once, on its first device).
+    /// all their reservations fit together (or none runs, or `force`).
     func pin(
         _ accesses: [DeclaredAccess],
         on slot: Int,
         reserving bytes: Int,
         capacity: Int,
-        force: Bool,
-        countingTask: Bool = true
+        force: Bool
     ) -> PinOutcome {
         guard let books = self.slots[slot] else { return .pinned }
         return books.lock.withLock { books -> PinOutcome in
@@ -179,13 +177,13 @@ final class DeviceResidency: Sendable {
                 return .full(releases: self.waiting.withLock { $0.releases })
             }
             Self.addPins(of: accesses, to: &books, at: now)
-            if countingTask { self.waiting.withLock { $0.pinningTasks += 1 } }
+            self.waiting.withLock { $0.pinningTasks += 1 }
             books.reserved += bytes
             return .pinned
         }
     }
 
-    /// ``pin(_:on:reserving:capacity:force:countingTask:)`` on several devices at once, each for its own
+    /// ``pin(_:on:reserving:capacity:force:)`` on several devices at once, each for its own
     /// accesses, all or none (a multi-device task): their books are locked together, in the order of their positions (no
     /// other code holds two devices' books), so that nothing is pinned, and given back, only to find
     /// one device full. The task counts once.
@@ -237,7 +235,8 @@ final class DeviceResidency: Sendable {
 
     /// A task stops using the arrays of `accesses` on the device at `slot` (it finished, or it gives them up while it
     /// waits for room), and gives back the `bytes` it reserved: tasks waiting for room look again. Returns the ``releaseCount`` before and
-    /// after. `countingTask`: as the pin was made.
+    /// after. `countingTask`: the task stops counting as one holding pins (for a multi-device task, with
+    /// its last device's unpin).
     @discardableResult
     func unpin(
         _ accesses: [DeclaredAccess],

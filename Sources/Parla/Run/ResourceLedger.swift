@@ -203,8 +203,7 @@ final class ResourceLedger: Sendable {
                 let fits = group.allSatisfy { device in
                     let slot = self.position(of: device)
                     load += usage[slot].vcus
-                    return usage[slot].vcus + record.vcus <= 1 + 1e-9
-                        && (self.capacities[slot].map { usage[slot].memory + record.memory <= $0 } ?? true)
+                    return self.hasRoom(for: record, beside: usage[slot], at: slot)
                 }
                 if fits && load < bestLoad {
                     best = group
@@ -224,6 +223,12 @@ final class ResourceLedger: Sendable {
         }
     }
 
+    /// Whether the device at `slot`, with `usage` reserved there, has room for `record`'s share.
+    private func hasRoom(for record: TaskRecord, beside usage: Usage, at slot: Int) -> Bool {
+        usage.vcus + record.vcus <= 1 + 1e-9
+            && (self.capacities[slot].map { usage.memory + record.memory <= $0 } ?? true)
+    }
+
     /// Reserves `record`'s share of the least-loaded of `candidates` that has room for it (with
     /// `inOrder`, of the first that has).
     private func reserve(_ record: TaskRecord, among candidates: [Device], inOrder: Bool = false) -> Device? {
@@ -232,9 +237,7 @@ final class ResourceLedger: Sendable {
             var bestLoad = Double.infinity
             for device in candidates {
                 let slot = self.position(of: device)
-                let vcusFit = usage[slot].vcus + record.vcus <= 1 + 1e-9
-                let memoryFit = self.capacities[slot].map { usage[slot].memory + record.memory <= $0 } ?? true
-                if vcusFit && memoryFit && usage[slot].vcus < bestLoad {
+                if self.hasRoom(for: record, beside: usage[slot], at: slot) && usage[slot].vcus < bestLoad {
                     best = device
                     bestLoad = usage[slot].vcus
                     if inOrder { break }

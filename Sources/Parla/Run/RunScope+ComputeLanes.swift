@@ -1,9 +1,4 @@
 import ParlaDevices
-import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Tasks that share a CUDA GPU (those that declare `vcus` or `memory`, and so say they expect company
 /// there) run their bodies on compute lanes: streams of their own, forked from the GPU's compute stream
@@ -25,22 +20,12 @@ extension RunScope {
 
     /// Whether tasks sharing a GPU get streams of their own (`PARLA_TASK_STREAMS=0`: no); read as each
     /// task starts.
-    package static var taskStreamsEnabled: Bool {
-        get { taskStreamsSetting.load(ordering: .relaxed) }
-        set { taskStreamsSetting.store(newValue, ordering: .relaxed) }
-    }
-
-    private static let taskStreamsSetting: Atomic<Bool> = {
-        #if canImport(Glibc)
-        if let value = getenv("PARLA_TASK_STREAMS") { return Atomic(String(cString: value) != "0") }
-        #endif
-        return Atomic(true)
-    }()
+    static let taskStreams = RuntimeSwitch(environment: "PARLA_TASK_STREAMS")
 
     /// Opens a lane for `record`'s body on `device`, when it gets one (`nil`: the compute stream).
     func openLane(for record: TaskRecord, on device: Device, slot: Int) throws(ParlaError) -> ComputeLane? {
         guard record.vcus > 0 || record.memory > 0, record.groupDevices.isEmpty, self.completesAsynchronously[slot],
-            Self.taskStreamsEnabled,
+            Self.taskStreams.isOn,
             let gpu = try? self.registry.backend(for: device) as? CUDAGPU
         else { return nil }
         do {

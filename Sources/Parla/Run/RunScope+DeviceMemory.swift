@@ -158,31 +158,13 @@ extension RunScope {
         let slot = self.position(of: device)
         guard self.residency.tracks(slot), !record.accesses.isEmpty, let capacity = self.ledger.capacity(of: slot)
         else { return }
-        var largest = 0
-        for entry in record.accesses { largest = Swift.max(largest, entry.access.bufferBytes) }
-        let workingSet = self.workingSetBytes(of: record)
-        let reservation = workingSet + largest
+        let (workingSet, reservation) = self.reservation(of: record, on: device)
         // (A task whose own data cannot fit waits for nobody: its moves fail, naming its working set.)
-        var force = workingSet > capacity
-        while true {
-            switch self.residency.pin(
-                record.accesses,
-                on: slot,
-                reserving: reservation,
-                capacity: capacity,
-                force: force
-            ) {
-            case .pinned:
-                record.holdsPins = true
-                record.reservedBytes = reservation
-                return
-            case .evicting(let eviction):
-                eviction.wait()
-            case .full(let releases):
-                // (When no running task can give memory back, the task starts anyway.)
-                force = !self.residency.waitForRelease(since: releases, holdingPinsOf: nil)
-            }
+        self.pinWaitingForRoom(force: workingSet > capacity) { force in
+            self.residency.pin(record.accesses, on: slot, reserving: reservation, capacity: capacity, force: force)
         }
+        record.holdsPins = true
+        record.reservedBytes = reservation
     }
 
     /// Pins `record`'s arrays on each of its devices of bounded memory, all or none (so that it never
@@ -194,20 +176,27 @@ extension RunScope {
         for device in record.groupDevices {
             let slot = self.position(of: device)
             guard self.residency.tracks(slot), let capacity = self.ledger.capacity(of: slot) else { continue }
-            targets.append(
-                (slot, self.accesses(of: record, on: device), self.reservation(of: record, on: device), capacity)
-            )
-            force = force || self.workingSetBytes(of: record, on: device) > capacity
+            let (workingSet, reservation) = self.reservation(of: record, on: device)
+            targets.append((slot, self.accesses(of: record, on: device), reservation, capacity))
+            force = force || workingSet > capacity
         }
         guard !targets.isEmpty else { return }
+        self.pinWaitingForRoom(force: force) { force in self.residency.pin(onEach: targets, force: force) }
+        record.holdsPins = true
+    }
+
+    /// Tries `pin` (told whether to force it) until it has pinned, waiting for evictions in progress
+    /// and for running tasks to give memory back; forced once none can.
+    private func pinWaitingForRoom(force: Bool, _ pin: (_ force: Bool) -> DeviceResidency.PinOutcome) {
+        var force = force
         while true {
-            switch self.residency.pin(onEach: targets, force: force) {
+            switch pin(force) {
             case .pinned:
-                record.holdsPins = true
                 return
             case .evicting(let eviction):
                 eviction.wait()
             case .full(let releases):
+                // (When no running task can give memory back, the task starts anyway.)
                 force = !self.residency.waitForRelease(since: releases, holdingPinsOf: nil)
             }
         }
@@ -218,14 +207,15 @@ extension RunScope {
         record.accesses.filter { $0.isFor(device, of: record) }
     }
 
-    /// What a multi-device task reserves on `device`: the working set of its regions there, plus room
-    /// for a temporary as large as the largest of them.
-    private func reservation(of record: TaskRecord, on device: Device) -> Int {
+    /// What `record` reserves on `device` with its pins: the working set of its regions there, plus room
+    /// for a temporary as large as the largest of them (and that working set).
+    private func reservation(of record: TaskRecord, on device: Device) -> (workingSet: Int, reserved: Int) {
         var largest = 0
         for entry in record.accesses where entry.isFor(device, of: record) {
             largest = Swift.max(largest, entry.access.bufferBytes)
         }
-        return self.workingSetBytes(of: record, on: device) + largest
+        let workingSet = self.workingSetBytes(of: record, on: device)
+        return (workingSet, workingSet + largest)
     }
 
     /// Unpins what ``pinDeclaredArrays(of:on:)`` pinned; returns the device's release count before and
@@ -246,7 +236,7 @@ extension RunScope {
                 let unpinned = self.residency.unpin(
                     self.accesses(of: record, on: member),
                     on: slot,
-                    reserved: self.reservation(of: record, on: member),
+                    reserved: self.reservation(of: record, on: member).reserved,
                     countingTask: position == slots.count - 1
                 )
                 counts = (counts?.before ?? unpinned.before, unpinned.after)

@@ -17,17 +17,7 @@ import Glibc
 final class LaunchedWorkQueue: Sendable {
     /// Whether GPU tasks complete by event (the default), or by their worker waiting (`PARLA_RUNAHEAD=0`,
     /// to compare); read when a run starts.
-    package static var isEnabled: Bool {
-        get { setting.load(ordering: .relaxed) }
-        set { setting.store(newValue, ordering: .relaxed) }
-    }
-
-    private static let setting: Atomic<Bool> = {
-        #if canImport(Glibc)
-        if let value = getenv("PARLA_RUNAHEAD") { return Atomic(String(cString: value) != "0") }
-        #endif
-        return Atomic(true)
-    }()
+    static let runahead = RuntimeSwitch(environment: "PARLA_RUNAHEAD")
 
     /// A task waiting for its work: the event after it, and what finishes the task (told the event's
     /// error, if waiting for it failed).

@@ -66,7 +66,7 @@ final class RunScope: Sendable {
         self.devices = registry.devices
         let backends = registry.devices.map { try? registry.backend(for: $0) }
         self.completesAsynchronously = backends.map { $0?.completesAsynchronously ?? false }
-        let runahead = LaunchedWorkQueue.isEnabled
+        let runahead = LaunchedWorkQueue.runahead.isOn
         self.launchedWork = zip(registry.devices, self.completesAsynchronously).map { device, asynchronous in
             runahead && asynchronous ? LaunchedWorkQueue(device: device) : nil
         }

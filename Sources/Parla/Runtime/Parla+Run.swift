@@ -115,25 +115,19 @@ extension Parla {
     /// worker then waits for its task's device work), for comparison.
     ///
     /// Parla (Python) equivalent: the scheduler's runahead mode (`NON_BLOCKING` stream waits).
-    public static var runsAhead: Bool { LaunchedWorkQueue.isEnabled }
+    public static var runsAhead: Bool { LaunchedWorkQueue.runahead.isOn }
 
     /// Runs `body` with runahead on or off for the runs it starts (to compare the two), then restores
     /// the setting. Not for runs in progress at once with others that expect the setting.
     package static func withRunahead<R>(_ enabled: Bool, _ body: () async throws -> R) async rethrows -> R {
-        let saved = LaunchedWorkQueue.isEnabled
-        LaunchedWorkQueue.isEnabled = enabled
-        defer { LaunchedWorkQueue.isEnabled = saved }
-        return try await body()
+        try await LaunchedWorkQueue.runahead.with(enabled, body)
     }
 
     /// Runs `body` with streams of their own for tasks sharing a GPU on or off (off: their work goes on
     /// the compute stream, to compare the two), then restores the setting. Not for runs in progress at
     /// once with others that expect the setting.
     package static func withTaskStreams<R>(_ enabled: Bool, _ body: () async throws -> R) async rethrows -> R {
-        let saved = RunScope.taskStreamsEnabled
-        RunScope.taskStreamsEnabled = enabled
-        defer { RunScope.taskStreamsEnabled = saved }
-        return try await body()
+        try await RunScope.taskStreams.with(enabled, body)
     }
 }
 

@@ -128,28 +128,23 @@ private func resolvePlacement(
     line: UInt
 ) -> (PlacementSpec, ParlaError?) {
     let resolved = placement.resolvedPlacement(gpuCount: scope.devices.count - 1)
+    let detail: String
     switch resolved.spec {
     case .groups(let groups) where groups.isEmpty:
-        return (
-            resolved.spec,
-            .unsatisfiableResources(
-                task: spawnedTaskName(id, file: file, line: line),
-                detail:
-                    "its placement \(placement) asks for more distinct devices at once than this run has (devices: \(scope.devices.map(\.description).joined(separator: ", ")))"
-            )
-        )
+        detail = "its placement \(placement) asks for more distinct devices at once than this run has"
     case .several(let candidates) where candidates.isEmpty:
-        return (
-            resolved.spec,
-            .unsatisfiableResources(
-                task: spawnedTaskName(id, file: file, line: line),
-                detail:
-                    "its placement allows no device of this run (devices: \(scope.devices.map(\.description).joined(separator: ", ")))"
-            )
-        )
+        detail = "its placement allows no device of this run"
     default:
         return (resolved.spec, nil)
     }
+    let devices = scope.devices.map(\.description).joined(separator: ", ")
+    return (
+        resolved.spec,
+        .unsatisfiableResources(
+            task: spawnedTaskName(id, file: file, line: line),
+            detail: "\(detail) (devices: \(devices))"
+        )
+    )
 }
 
 /// A record for the task: a finished one of the same kind reused (the fast path allocates nothing),

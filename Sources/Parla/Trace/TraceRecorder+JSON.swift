@@ -132,18 +132,8 @@ extension TraceRecorder {
             let device = deviceNames[self.position(of: task.device)]
             // On its worker's track, then on its device's compute track.
             func event(pid: Int, tid: Int) {
-                out.separate()
-                out.append("{\"ph\":\"X\",\"cat\":\"task\",\"name\":")
-                out.append(name)
-                out.append(",\"pid\":")
-                out.append(pid)
-                out.append(",\"tid\":")
-                out.append(tid)
-                out.append(",\"ts\":")
-                out.appendMicroseconds(task.started)
-                out.append(",\"dur\":")
-                out.appendMicroseconds(task.ended, from: task.started)
-                out.append(",\"args\":{\"task\":")
+                out.beginSlice("task", name: name, pid: pid, tid: tid, from: task.started, to: task.ended)
+                out.append("\"task\":")
                 out.append(task.number)
                 out.append(",\"space\":")
                 out.append(space)
@@ -162,18 +152,15 @@ extension TraceRecorder {
             let nanoseconds = copy.ended &- copy.started
             // GB/s in hundredths (bytes per nanosecond are GB/s).
             let hundredths = nanoseconds > 0 ? Int((Double(copy.bytes) / Double(nanoseconds) * 100).rounded()) : 0
-            out.separate()
-            out.append("{\"ph\":\"X\",\"cat\":\"copy\",\"name\":")
-            out.appendQuoted("copy \(copy.source) -> \(copy.destination)")
-            out.append(",\"pid\":")
-            out.append(self.process(of: copy.destination))
-            out.append(",\"tid\":")
-            out.append(1 + self.position(of: copy.source))
-            out.append(",\"ts\":")
-            out.appendMicroseconds(copy.started)
-            out.append(",\"dur\":")
-            out.appendMicroseconds(copy.ended, from: copy.started)
-            out.append(",\"args\":{\"bytes\":")
+            out.beginSlice(
+                "copy",
+                name: JSONBytes.quoted("copy \(copy.source) -> \(copy.destination)"),
+                pid: self.process(of: copy.destination),
+                tid: 1 + self.position(of: copy.source),
+                from: copy.started,
+                to: copy.ended
+            )
+            out.append("\"bytes\":")
             out.append(copy.bytes)
             out.append(",\"source\":")
             out.append(deviceNames[self.position(of: copy.source)])
@@ -284,6 +271,33 @@ struct JSONBytes {
         self.bytes.append(UInt8(ascii: "0") + UInt8(fraction / 100))
         self.bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
         self.bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+    }
+
+    /// Starts a complete event (`"ph":"X"`) of category `category`, named `name` (a quoted JSON
+    /// string), on track `tid` of process `pid`, from `start` to `end`, up to the opening of its `args`
+    /// object (the caller writes the arguments and closes it with `}}`).
+    mutating func beginSlice(
+        _ category: StaticString,
+        name: [UInt8],
+        pid: Int,
+        tid: Int,
+        from start: UInt64,
+        to end: UInt64
+    ) {
+        self.separate()
+        self.append("{\"ph\":\"X\",\"cat\":\"")
+        self.append(category)
+        self.append("\",\"name\":")
+        self.append(name)
+        self.append(",\"pid\":")
+        self.append(pid)
+        self.append(",\"tid\":")
+        self.append(tid)
+        self.append(",\"ts\":")
+        self.appendMicroseconds(start)
+        self.append(",\"dur\":")
+        self.appendMicroseconds(end, from: start)
+        self.append(",\"args\":{")
     }
 
     /// `hundredths` / 100, with two decimals.
