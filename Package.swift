@@ -23,6 +23,8 @@ let package = Package(
     targets: [
         // Hand-written C kernels that need explicit SIMD code paths (the GEMM micro-kernel).
         .target(name: "CParlaKernels"),
+        // The processor's cycle counter, which traced runs stamp their events with.
+        .target(name: "CParlaClock"),
         // A malloc interposer for benchmarks (a dynamic library, preloaded; never linked).
         .target(name: "CAllocationCounter"),
         // The CUDA driver API and NVRTC, declared by hand; loaded with dlopen at run time.
@@ -45,6 +47,7 @@ let package = Package(
             dependencies: [
                 "ParlaArrays",
                 "ParlaDevices",
+                "CParlaClock",
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: internalChecks

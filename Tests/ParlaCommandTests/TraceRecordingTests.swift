@@ -120,4 +120,101 @@ struct TraceRecordingTests {
         try await Parla.run(devices: .virtual(gpus: 1)) { spawn(placement: gpu(0)) {} }
         #expect(!FileManager.default.fileExists(atPath: path))
     }
+
+    @Test("a multi-device task is drawn on the compute track of each of its devices, and counts on each")
+    func multiDeviceTask() async throws {
+        let path = Self.temporaryPath("group")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await Parla.run(devices: .virtual(gpus: 3), trace: path) {
+            let T = TaskSpace("T")
+            spawn(T[0], placement: DeviceGroup(gpu(0), gpu(2))) {}
+            spawn(T[1], placement: gpu(1)) {}
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let events = try #require(root["traceEvents"] as? [[String: Any]])
+        let group = events.filter { $0["cat"] as? String == "task" && $0["name"] as? String == "T_0" }
+        // Its worker's track, then gpu(0)'s and gpu(2)'s compute tracks (pids 2 and 4), each naming its device.
+        #expect(group.count == 3)
+        let onDevices = group.filter { ($0["pid"] as? Int ?? 0) >= 2 }
+        #expect(Set(onDevices.compactMap { $0["pid"] as? Int }) == [2, 4])
+        #expect(
+            Set(onDevices.compactMap { ($0["args"] as? [String: Any])?["device"] as? String }) == ["gpu(0)", "gpu(2)"]
+        )
+
+        let trace = try TraceFile(contentsOfFile: path)
+        let task = try #require(trace.tasks.first { $0.name == "T_0" })
+        #expect(task.devices == ["gpu(0)", "gpu(2)"])
+        let summary = TraceSummary(trace)
+        #expect(summary.devices.map(\.taskCount) == [1, 1, 1, 0])  // gpu(0), gpu(1), gpu(2), cpu
+    }
+
+    @Test("a trace of thousands of tasks, written a piece at a time, keeps each task once with its times in order")
+    func largeTrace() async throws {
+        let path = Self.temporaryPath("large")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let count = 20_000
+        try await Parla.run(devices: .virtual(gpus: 1), trace: path) {
+            let T = TaskSpace("T")
+            for i in 0..<count {
+                spawn(T[i], dependencies: i >= 8 ? [T[i - 8]] : [], placement: i % 2 == 0 ? cpu : gpu(0)) {}
+            }
+        }
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(size > 4 << 20)  // several pieces of a mebibyte
+        let trace = try TraceFile(contentsOfFile: path)
+        #expect(trace.tasks.count == count)
+        #expect(Set(trace.tasks.map(\.number)).count == count)
+        // (An arrow is drawn where a task waited: not for a predecessor that had finished when it was spawned.)
+        #expect(trace.dependencies.count <= count - 8)
+        #expect(trace.dependencies.allSatisfy { $0.to - $0.from == 8 })
+        // (Times are rounded to nanoseconds on the way: a microsecond of slack.)
+        for task in trace.tasks {
+            #expect(task.start >= 0 && task.waitedForDependencies >= 0 && task.waitedForData >= 0)
+            #expect(task.end <= trace.wallMicroseconds + 1)
+        }
+        let byNumber = Dictionary(uniqueKeysWithValues: trace.tasks.map { ($0.number, $0) })
+        for dependency in trace.dependencies {
+            let (before, after) = (try #require(byNumber[dependency.from]), try #require(byNumber[dependency.to]))
+            #expect(before.end <= after.start + 1)
+        }
+    }
+
+    @Test("a trace's times are the monotonic clock's: a task that sleeps 30 ms lasts 30 ms or more")
+    func timesAreTheClocks() async throws {
+        let path = Self.temporaryPath("clock")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await Parla.run(devices: .virtual(gpus: 0), trace: path) {
+            spawn(TaskSpace("T")[0], placement: cpu) { usleep(30_000) }
+        }
+        let trace = try TraceFile(contentsOfFile: path)
+        let task = try #require(trace.tasks.first)
+        #expect(task.duration >= 29_990)
+        #expect(task.end <= trace.wallMicroseconds + 1)
+    }
+
+    @Test("two traced runs at once each write their own tasks, spawned from the same kinds of threads")
+    func concurrentTracedRuns() async throws {
+        let paths = [Self.temporaryPath("first"), Self.temporaryPath("second")]
+        defer { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, path) in paths.enumerated() {
+                group.addTask {
+                    try await Parla.run(devices: .virtual(gpus: 1), trace: path) {
+                        let space = TaskSpace(index == 0 ? "A" : "B")
+                        for i in 0..<2_000 {
+                            spawn(space[i], placement: i % 2 == 0 ? cpu : gpu(0)) {}
+                            if i % 100 == 0 { await Task.yield() }  // (may resume on another thread)
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for (index, path) in paths.enumerated() {
+            let trace = try TraceFile(contentsOfFile: path)
+            #expect(trace.tasks.count == 2_000)
+            #expect(trace.tasks.allSatisfy { $0.space == (index == 0 ? "A" : "B") })
+        }
+    }
 }

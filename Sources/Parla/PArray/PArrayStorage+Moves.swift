@@ -201,9 +201,9 @@ extension PArrayStorage {
     ) throws(DeviceError) -> Bool {
         self.checkLockNotHeld(copying: "a region")
         var failure: DeviceError? = nil
-        let trace = run?.trace
+        let recorder = run?.recorder
         for phase in phases.phases where failure == nil {
-            let started = trace == nil ? 0 : TraceRecorder.now
+            let started = recorder?._withUnsafeGuaranteedRef { $0.now } ?? 0
             var events: [DeviceEvent] = []
             for transfer in phase {
                 do {
@@ -224,8 +224,8 @@ extension PArrayStorage {
             for event in events {
                 do { try event.wait() } catch { failure = failure ?? error }
             }
-            if let trace, failure == nil {
-                let ended = TraceRecorder.now
+            if let recorder, failure == nil {
+                let ended = recorder._withUnsafeGuaranteedRef { $0.now }
                 for transfer in phase {
                     let bytes = transfer.copy.box.count * MemoryLayout<Element>.stride
                     let copy = TracedCopy(
@@ -235,7 +235,7 @@ extension PArrayStorage {
                         started: started,
                         ended: ended
                     )
-                    trace.record(.copy(copy))
+                    recorder._withUnsafeGuaranteedRef { $0.recordCopy(copy) }
                 }
             }
         }

@@ -95,9 +95,11 @@ final class RunAccounting: Sendable {
     }
 }
 
-/// An atomic count in its own object, padded to a cache line of its own so that counters of different
-/// threads never share one.
+/// An atomic count in its own object, padded on both sides to a cache line of its own, so that counters
+/// of different threads never share one, nor does the counter share one with its object's header (its
+/// reference count) or a neighbouring object.
 final class PaddedCounter: Sendable {
+    private let leadingPadding: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
     let value = Atomic<Int>(0)
     private let padding: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) = (
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0

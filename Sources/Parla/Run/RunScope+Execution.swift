@@ -47,7 +47,7 @@ extension RunScope {
         } else {
             self.ledger.taskStarted(onEachOf: record.groupDevices)
         }
-        let traceStarted = self.trace == nil ? 0 : TraceRecorder.now
+        let traceStarted = self.recorder?._withUnsafeGuaranteedRef { $0.now } ?? 0
         if !record.accesses.isEmpty {
             // Timed for the device's average task (which the mapping weighs) in runs of several devices.
             if self.devices.count > 1 { record.startedAt = DispatchTime.now().uptimeNanoseconds }
@@ -65,10 +65,15 @@ extension RunScope {
             return true
         }
         let moveFailure = self.moveDataIn(for: record, to: device)
-        if let trace = self.trace, record.traceNumber > 0 {
-            let dataIn = record.accesses.isEmpty ? traceStarted : TraceRecorder.now
-            let worker = record.isAsync ? nil : TraceRecorder.currentWorker
-            trace.record(.started(number: record.traceNumber, started: traceStarted, dataIn: dataIn, worker: worker))
+        if let recorder = self.recorder, record.traceNumber > 0 {
+            recorder._withUnsafeGuaranteedRef { trace in
+                trace.recordStart(
+                    number: record.traceNumber,
+                    started: traceStarted,
+                    dataIn: record.accesses.isEmpty ? traceStarted : trace.now,
+                    asynchronous: record.isAsync
+                )
+            }
         }
         if let failure = moveFailure {
             self.finish(record, slot: slot, failure: failure)
@@ -334,8 +339,14 @@ extension RunScope {
             record.startedAt = 0
         }
         self.unpinDeclaredArrays(of: record, on: record.device)
-        if let trace = self.trace, record.traceNumber > 0 {
-            trace.record(.finished(number: record.traceNumber, ended: TraceRecorder.now, device: record.device))
+        if let recorder = self.recorder, record.traceNumber > 0 {
+            recorder._withUnsafeGuaranteedRef { trace in
+                if record.placement.deviceCount > 1 {
+                    trace.recordEnd(number: record.traceNumber, devices: record.groupDevices)
+                } else {
+                    trace.recordEnd(number: record.traceNumber, device: record.device)
+                }
+            }
         }
         self.ledger.taskEnded(record, on: slot)
         record.complete(failure: failure, onWorkerLoop: onWorkerLoop)

@@ -57,9 +57,15 @@ final class RunScope: Sendable {
     /// What the run records for its trace (`Parla.run(trace:)`, `PARLA_TRACE`), or `nil` (the hooks then
     /// cost one test each).
     let trace: TraceRecorder?
+    /// ``trace``, unretained, for the recording hooks: counting a reference to the recorder per event
+    /// would make its reference count a cache line that every worker and the spawning thread write.
+    /// Safe: `trace` keeps the recorder as long as the run's scope lives, and events are recorded only
+    /// by the run's tasks and `spawn`s, which hold the scope.
+    let recorder: Unmanaged<TraceRecorder>?
 
     init(registry: DeviceRegistry, dependencyMode: DependencyMode, pool: WorkerPool, tracePath: String? = nil) {
         self.trace = tracePath.map { TraceRecorder(path: $0, devices: registry.devices, pool: pool) }
+        self.recorder = self.trace.map { Unmanaged.passUnretained($0) }
         self.registry = registry
         self.dependencyMode = dependencyMode
         self.pool = pool

@@ -66,11 +66,12 @@ extension Parla {
         scope.accounting.bodyFinished()
         await monitor.value
         if let trace = scope.trace {
-            let writing = TraceRecorder.now
-            let wall = Double(writing &- trace.origin) * 1e-9
+            let writing = TraceClock.nanoseconds
+            let wall = Double(writing &- trace.origin.nanoseconds) * 1e-9
             // (A trace that cannot be written does not fail the computation: it says why.)
             if let problem = trace.write(wallSeconds: wall) { printToStandardError("Parla: \(problem)") }
-            Self.lastTraceWrite.store(TraceRecorder.now &- writing, ordering: .relaxed)
+            Self.lastTraceWrite.store(TraceClock.nanoseconds &- writing, ordering: .relaxed)
+            trace.discardEvents()
         }
         if let error = bodyError ?? scope.failure { throw error }
         // A cancelled caller: every task has finished (none is abandoned with arrays half-moved).

@@ -16,6 +16,11 @@ final class WorkerThreadState {
     @exclusivity(unchecked) var worker: Unmanaged<WorkerPool.Worker>? = nil
     /// The thread's cache of finished task records (see ``TaskRecordCache``).
     @exclusivity(unchecked) var recordCache: TaskRecordCache? = nil
+    /// On a thread outside the pool: its buffer of trace events, unretained (its recorder keeps it),
+    /// used only while `traceBufferOwner` is the identity of the recorder it records for (see
+    /// `TraceRecorder.callingThreadBuffer()`); 0 for none.
+    @exclusivity(unchecked) var traceBuffer: Unmanaged<TraceBuffer>? = nil
+    @exclusivity(unchecked) var traceBufferOwner: UInt64 = 0
 
     private init() {}
 

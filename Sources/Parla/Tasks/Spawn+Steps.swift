@@ -47,20 +47,10 @@ func spawnTask<R: Sendable>(
         asynchronous
     )
     scope.accounting.taskSpawned()
-    if let trace = scope.trace {
-        let number = trace.nextTaskNumber()
-        record.traceNumber = number
-        trace.record(
-            .spawned(
-                TaskSpawned(
-                    number: number,
-                    time: TraceRecorder.now,
-                    slot: record.slot,
-                    origin: record.origin,
-                    originLine: record.originLine
-                )
-            )
-        )
+    if let recorder = scope.recorder {
+        record.traceNumber = recorder._withUnsafeGuaranteedRef {
+            $0.recordSpawn(slot: record.slot, origin: record.origin, originLine: record.originLine)
+        }
     }
     placementError = placementError ?? checkPlacement(of: record, in: scope)
     if let slot = id?.slot, !claim(slot, for: record, in: scope) {
@@ -509,6 +499,6 @@ private func spawnPrefetch(
 /// In a traced run: records that `record` waits for the task numbered `predecessor` in the trace (read
 /// before the predecessor was given its successor: after that it may finish and its record be reused).
 private func traceDependency(of record: TaskRecord, onNumber predecessor: Int, in scope: RunScope) {
-    guard let trace = scope.trace, record.traceNumber > 0 else { return }
-    trace.record(.dependency(from: predecessor, to: record.traceNumber))
+    guard let recorder = scope.recorder, record.traceNumber > 0 else { return }
+    recorder._withUnsafeGuaranteedRef { $0.recordDependency(from: predecessor, to: record.traceNumber) }
 }

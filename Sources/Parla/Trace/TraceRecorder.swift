@@ -1,4 +1,3 @@
-import Dispatch
 import ParlaDevices
 import Synchronization
 
@@ -7,150 +6,159 @@ import Synchronization
 /// Chrome/Perfetto trace when the run ends (`TraceRecorder+JSON.swift`).
 ///
 /// Made only for runs asked to trace (`Parla.run(trace:)`, `PARLA_TRACE`): a run without one pays
-/// one test of an optional per hook. Each worker thread appends to a buffer of its own, without a
-/// lock; other threads (Swift's, running asynchronous bodies) share one behind a lock.
+/// one test of an optional per hook. Recording is meant to cost well under 0.2 µs per task:
+///
+/// - each thread appends to a buffer of its own (``TraceBuffer``), without a lock: a pool worker to the
+///   one of its number, any other thread (Swift's, running asynchronous bodies and `Parla.run`'s body)
+///   to one it registers on its first event of the run;
+/// - events are plain values (no reference counted, no enum payload to copy through value witnesses),
+///   one list per kind, joined by the task's number only when the trace is written;
+/// - times are read from the cycle counter (``TraceClock``) and made nanoseconds when written.
 final class TraceRecorder: Sendable {
     /// Where the trace goes.
     let path: String
     /// The run's devices (GPUs in order, then the CPU): one process of tracks each.
     let devices: [Device]
-    /// The run's start, in nanoseconds of the monotonic clock.
-    let origin: UInt64
-    /// Numbers the traced tasks.
-    private let taskNumbers = Atomic<Int>(0)
-    /// Per worker (by number): what that worker's thread recorded.
-    private let workerEvents: [WorkerEvents]
-    /// What threads outside the pool recorded (appended to under `otherEventsLock`).
-    private let otherEvents = WorkerEvents()
-    private let otherEventsLock = Mutex(())
-    /// The pool (for the calling thread's worker number), never freed.
-    private let pool: Unmanaged<WorkerPool>
-
-    /// One worker's events, in chunks of fixed capacity: an append never copies what is recorded
-    /// already (an array growing by doubling would copy each event about once more).
-    final class WorkerEvents: @unchecked Sendable {
-        // @unchecked Sendable: appended to only by the one worker thread whose number it has (the
-        // buffer of threads outside the pool: only under the recorder's lock), and read only once the
-        // run has ended: every event is recorded by a task of the run (spawning, running,
-        // finishing it, or moving its data) before the task counts as finished, and the run's end is
-        // ordered after every task's through the scheduler's atomics and locks.
-        @exclusivity(unchecked) private var full: [[TraceEvent]] = []
-        @exclusivity(unchecked) private var current: [TraceEvent] = []
-
-        /// Events per chunk.
-        static let chunkCapacity = 4096
-
-        @inline(__always)
-        func append(_ event: TraceEvent) {
-            if self.current.count == self.current.capacity { self.startChunk() }
-            self.current.append(event)
-        }
-
-        /// Keeps the current chunk (if any) and starts an empty one.
-        private func startChunk() {
-            if !self.current.isEmpty { self.full.append(self.current) }
-            self.current = []
-            self.current.reserveCapacity(Self.chunkCapacity)
-        }
-
-        /// Everything recorded, in order.
-        var events: [TraceEvent] { self.full.flatMap { $0 } + self.current }
-    }
+    /// What events are stamped with.
+    let clock: TraceClock
+    /// The run's start, on both clocks.
+    let origin: TraceClock.Reading
+    /// This recorder among all of the process's (a thread's buffer of other threads belongs to one).
+    private let identity: UInt64
+    private static let identities = Atomic<UInt64>(0)
+    /// Numbers the traced tasks. In a cache line of its own: the spawning threads write it, and the
+    /// fields beside it are read by every worker at each event.
+    private let taskNumbers = PaddedCounter()
+    /// Per worker (by number), that worker's buffer. Retained here (`init`) and released in `deinit`:
+    /// the recorder owns them, so the recording paths read them without counting references.
+    private let workerBuffers: [Unmanaged<TraceBuffer>]
+    /// The buffers of threads outside the pool, one per thread that recorded.
+    private let otherBuffers = Mutex<[TraceBuffer]>([])
 
     init(path: String, devices: [Device], pool: WorkerPool) {
         self.path = path
         self.devices = devices
-        self.origin = Self.now
-        self.pool = Unmanaged.passUnretained(pool)
-        // (The pool's last shard is every thread outside it: `otherEvents`.)
-        self.workerEvents = (0..<(pool.shardCount - 1)).map { _ in WorkerEvents() }
+        self.clock = .machine
+        self.origin = self.clock.read()
+        self.identity = Self.identities.add(1, ordering: .relaxed).newValue
+        // (The pool's last shard is every thread outside it.)
+        self.workerBuffers = (0..<(pool.shardCount - 1)).map { _ in Unmanaged.passRetained(TraceBuffer()) }
     }
 
-    /// Nanoseconds of the monotonic clock.
-    static var now: UInt64 { DispatchTime.now().uptimeNanoseconds }
+    deinit {
+        self.discardEvents()
+        for buffer in self.workerBuffers { buffer.release() }
+    }
 
-    /// A number for a task being spawned.
-    func nextTaskNumber() -> Int { self.taskNumbers.add(1, ordering: .relaxed).newValue }
+    /// The clock's value now, in ticks (see ``TraceClock``).
+    @inline(__always)
+    var now: UInt64 { self.clock.ticks }
 
     /// How many tasks have been numbered (the highest number).
-    var taskCount: Int { self.taskNumbers.load(ordering: .relaxed) }
+    var taskCount: Int { self.taskNumbers.value.load(ordering: .relaxed) }
 
-    /// Records `event`: in the calling worker's own buffer, or, outside the pool, in the shared one.
-    func record(_ event: TraceEvent) {
-        let shard = self.pool._withUnsafeGuaranteedRef { $0.currentShard }
-        if shard < self.workerEvents.count {
-            self.workerEvents[shard].append(event)
-        } else {
-            self.otherEventsLock.withLock { _ in self.otherEvents.append(event) }
+    // MARK: Recording
+
+    /// Numbers a task being spawned and records its spawn (now); returns its number.
+    @inline(__always)
+    func recordSpawn(slot: TaskSlot?, origin: StaticString, originLine: UInt) -> Int {
+        let number = self.taskNumbers.value.add(1, ordering: .relaxed).newValue
+        // The trace keeps the id's slot (for the task's name) until the events are discarded.
+        let retainedSlot = slot.map { Unmanaged.passRetained($0) }
+        let event = TaskSpawned(
+            number: number,
+            time: self.now,
+            slot: retainedSlot,
+            origin: origin,
+            originLine: originLine
+        )
+        self.callingThreadBuffer().buffer._withUnsafeGuaranteedRef { $0.spawns.append(event) }
+        return number
+    }
+
+    /// Records that task `number` started at `started` and had its data in at `dataIn` (ticks), on the
+    /// calling worker (none for an `asynchronous` body, which Swift's threads run).
+    @inline(__always)
+    func recordStart(number: Int, started: UInt64, dataIn: UInt64, asynchronous: Bool) {
+        let (buffer, worker) = self.callingThreadBuffer()
+        let event = TaskStarted(number: number, started: started, dataIn: dataIn, worker: asynchronous ? nil : worker)
+        buffer._withUnsafeGuaranteedRef { $0.starts.append(event) }
+    }
+
+    /// Records that task `number` ended (now) on `device`.
+    @inline(__always)
+    func recordEnd(number: Int, device: Device) {
+        let event = TaskEnded(number: number, ended: self.now, device: device)
+        self.callingThreadBuffer().buffer._withUnsafeGuaranteedRef { $0.ends.append(event) }
+    }
+
+    /// Records that multi-device task `number` ended (now) on each of its `devices`: one event each, the
+    /// first device's first.
+    func recordEnd(number: Int, devices: [Device]) {
+        let ended = self.now
+        self.callingThreadBuffer().buffer._withUnsafeGuaranteedRef { buffer in
+            for device in devices { buffer.ends.append(TaskEnded(number: number, ended: ended, device: device)) }
         }
     }
 
-    /// Every event recorded, in no particular order (once the run has ended).
-    var events: [TraceEvent] {
-        self.workerEvents.flatMap(\.events) + self.otherEventsLock.withLock { _ in self.otherEvents.events }
+    /// Records a copy of PArray data.
+    func recordCopy(_ copy: TracedCopy) {
+        self.callingThreadBuffer().buffer._withUnsafeGuaranteedRef { $0.copies.append(copy) }
     }
 
-    /// The worker the calling thread is (`nil`: not a worker of the pool, e.g. a Swift task's thread).
-    static var currentWorker: Int? {
-        WorkerThreadState.unretained?._withUnsafeGuaranteedRef { $0.worker?._withUnsafeGuaranteedRef { $0.number } }
-    }
-}
-
-/// One thing a traced run recorded. A task's three events are recorded by the threads that spawn,
-/// start and finish it, each into its own shard (nothing written by one thread is read by another
-/// before the trace is written), and joined by the task's number when the trace is written.
-enum TraceEvent: Sendable {
-    /// A task was spawned.
-    case spawned(TaskSpawned)
-    /// A task started (at `started`), had its data in (at `dataIn`), on `worker` (`nil`: an
-    /// asynchronous body, run by Swift's threads).
-    case started(number: Int, started: UInt64, dataIn: UInt64, worker: Int?)
-    /// A task finished, on `device`.
-    case finished(number: Int, ended: UInt64, device: Device)
-    /// Elements of a PArray were copied between devices.
-    case copy(TracedCopy)
-    /// Task `to` waited for task `from` (by their trace numbers).
-    case dependency(from: Int, to: Int)
-}
-
-/// A task's spawn in a trace: its number, when, its id's slot (`nil`: an unnamed task), and where in
-/// the program.
-struct TaskSpawned: Sendable {
-    var number: Int
-    var time: UInt64
-    var slot: TaskSlot?
-    var origin: StaticString
-    var originLine: UInt
-}
-
-/// A traced task as the trace gives it: its times (nanoseconds of the monotonic clock), places and
-/// name (made only when the trace is written).
-struct TracedTask: Sendable {
-    var spawn: TaskSpawned
-    var started: UInt64
-    var dataIn: UInt64
-    var ended: UInt64
-    var device: Device
-    /// The worker that ran it (`nil`: an asynchronous body, run by Swift's threads).
-    var worker: Int?
-
-    var number: Int { self.spawn.number }
-    var spawned: UInt64 { self.spawn.time }
-
-    /// The task's name, as messages give it.
-    var name: String {
-        self.spawn.slot?.name ?? TaskRecord.unnamedTaskName(origin: "\(self.spawn.origin)", line: self.spawn.originLine)
+    /// Records that task `to` waited for task `from` (by their numbers).
+    @inline(__always)
+    func recordDependency(from: Int, to: Int) {
+        let event = TracedDependency(from: from, to: to)
+        self.callingThreadBuffer().buffer._withUnsafeGuaranteedRef { $0.dependencies.append(event) }
     }
 
-    /// Its task space's name (empty for an unnamed task).
-    var space: String { self.spawn.slot?.spaceName ?? "" }
-}
+    /// The calling thread's buffer, and the worker it is (`nil`: a thread outside the pool). Unretained:
+    /// the recorder keeps every buffer until it is freed.
+    @inline(__always)
+    private func callingThreadBuffer() -> (buffer: Unmanaged<TraceBuffer>, worker: Int?) {
+        if let state = WorkerThreadState.unretained {
+            let found = state._withUnsafeGuaranteedRef { state -> (Unmanaged<TraceBuffer>, Int?)? in
+                if let worker = state.worker {
+                    let number = worker._withUnsafeGuaranteedRef { $0.number }
+                    return (self.workerBuffers[number], number)
+                }
+                // (The identity is compared first: a buffer of another recorder may be gone.)
+                if state.traceBufferOwner == self.identity, let buffer = state.traceBuffer { return (buffer, nil) }
+                return nil
+            }
+            if let found { return found }
+        }
+        return (self.registerBufferOfCallingThread(), nil)
+    }
 
-/// A copy between two devices' buffers (nanoseconds of the monotonic clock).
-struct TracedCopy: Sendable {
-    var source: Device
-    var destination: Device
-    var bytes: Int
-    var started: UInt64
-    var ended: UInt64
+    /// Gives the calling thread (outside the pool) a buffer of its own for this recorder's events.
+    @inline(never)
+    private func registerBufferOfCallingThread() -> Unmanaged<TraceBuffer> {
+        let buffer = TraceBuffer()
+        self.otherBuffers.withLock { $0.append(buffer) }
+        let state = WorkerThreadState.current
+        state.traceBufferOwner = self.identity
+        // Kept by `otherBuffers` as long as the recorder lives; the thread uses it only while its
+        // owner (compared by identity, never through the buffer) is the recorder it records for.
+        state.traceBuffer = Unmanaged.passUnretained(buffer)
+        return Unmanaged.passUnretained(buffer)
+    }
+
+    // MARK: Reading, once the run has ended
+
+    /// Every buffer (once the run has ended: every event is recorded by a task of the run, spawning,
+    /// running, finishing it or moving its data, before the task counts as finished, and the run's
+    /// end is ordered after every task's through the scheduler's atomics and locks).
+    var buffers: [TraceBuffer] {
+        self.workerBuffers.map { $0.takeUnretainedValue() } + self.otherBuffers.withLock { $0 }
+    }
+
+    /// Lets go of what was recorded (once written): the events' memory and the ids' slots they kept.
+    func discardEvents() {
+        for buffer in self.buffers {
+            buffer.spawns.forEachEvent { $0.slot?.release() }
+            buffer.removeAll()
+        }
+    }
 }

@@ -191,3 +191,6 @@ func format(_ value: Double) -> String {
     let scaled = (value * 100).rounded() / 100
     return String(scaled)
 }
+
+/// A number with two decimals and its sign (`+0.12`, `-0.03`).
+func signed(_ value: Double) -> String { (value >= 0 ? "+" : "") + format(value) }

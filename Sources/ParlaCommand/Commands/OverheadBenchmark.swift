@@ -16,9 +16,10 @@ struct OverheadBenchmark: AsyncParsableCommand {
             W1 spawns N independent empty tasks; W2 N empty tasks where task i depends on task i-64; W3 one \
             chain of N. Each is timed from the first spawn to the end of Parla.run, best and median of the \
             repetitions. Heap allocations per task are counted by re-running with the \
-            libParlaAllocationCounter.so built next to this program preloaded. Each workload is then run \
-            again with tracing on (a trace file in the temporary directory): its time less the writing of \
-            the file, against the untraced time of the same run, is what recording costs per task.
+            libParlaAllocationCounter.so built next to this program preloaded. Each repetition is followed \
+            by one with tracing on (its trace made and written to /dev/null, or to --trace FILE): its time \
+            less the writing of the trace, less the untraced repetition just before it, is what recording costs per task (the \
+            median over the pairs, with their range).
             """
     )
 
@@ -59,7 +60,7 @@ struct OverheadBenchmark: AsyncParsableCommand {
 
     @Option(
         help:
-            "The file the runs with tracing on write their traces to (the last one stays; by default a temporary file, removed)."
+            "The file the runs with tracing on write their traces to (the last one stays; by default /dev/null: made, then thrown away)."
     )
     var trace: String?
 
@@ -70,7 +71,7 @@ struct OverheadBenchmark: AsyncParsableCommand {
         )
         // Peak memory first: VmHWM only grows, so later workloads would hide this one's peak. All the
         // tasks wait on one gate task spawned last, so that they are alive at the same time.
-        let workloadSteps = Workload.allCases.count * (1 + repetitions + (self.untracedOnly ? 0 : repetitions))
+        let workloadSteps = Workload.allCases.count * (1 + repetitions * (self.untracedOnly ? 1 : 2))
         var progress = ProgressLine("steps", total: 2 + workloadSteps)
         progress.update(0, "peak memory of \(self.memoryTasks) tasks", now: true)
         let before = residentBytes()
@@ -88,24 +89,42 @@ struct OverheadBenchmark: AsyncParsableCommand {
         progress.update(1, "warming up", now: true)
         try await runEmptyTasks(tasks, devices: .virtual(gpus: 0), on: cpu)
         var done = 2
+        // (By default the traces are made but thrown away: the file system's work on tens of megabytes
+        // would weigh on the runs that follow.)
+        let tracePath = self.trace ?? "/dev/null"
         var rows: [(String, [Double], Double?)] = []
+        var traced: [TracedRow] = []
         for kind in Workload.allCases {
             progress.update(done, kind.name + " warm-up", now: true)
             _ = try await workload(kind, count: tasks)  // warm-up (also fills the record caches)
             done += 1
             var times: [Double] = []
             var allocations: Double? = nil
+            var tracedRow = TracedRow(title: kind.title)
+            // Untraced and traced repetitions alternate, so that the machine's drift over the run
+            // weighs on both alike; each pair gives one difference.
             for repetition in 0..<repetitions {
                 let measureAllocations = repetition == 0 && AllocationCounter.isAvailable
                 progress.update(done, kind.name + " repetition \(repetition + 1)", now: true)
                 let (seconds, counted) = try await workload(kind, count: tasks, countAllocations: measureAllocations)
                 done += 1
-                times.append(seconds / Double(tasks) * 1e6)
+                let untraced = seconds / Double(tasks) * 1e6
+                times.append(untraced)
                 if measureAllocations { allocations = Double(counted) / Double(tasks) }
+                guard !self.untracedOnly else { continue }
+                progress.update(done, kind.name + " traced, repetition \(repetition + 1)", now: true)
+                let (tracedSeconds, _) = try await workload(kind, count: tasks, trace: tracePath)
+                done += 1
+                let writing = Double(Parla.lastTraceWrite.load(ordering: .relaxed)) * 1e-9
+                tracedRow.add(
+                    total: tracedSeconds / Double(tasks) * 1e6,
+                    writing: writing / Double(tasks) * 1e6,
+                    untraced: untraced
+                )
             }
             rows.append((kind.title, times.sorted(), allocations))
+            if !self.untracedOnly { traced.append(tracedRow) }
         }
-        let traced = self.untracedOnly ? [] : try await self.tracedRows(progress: &progress, done: done)
         progress.finish()
         let starpu = runStarPU()
         print()
@@ -126,13 +145,12 @@ struct OverheadBenchmark: AsyncParsableCommand {
         if !traced.isEmpty {
             print()
             print(
-                "tracing on, same run                  Parla best  writing the file  recording (best - writing - untraced)  target"
+                "tracing on, alternating with the runs above   Parla best  writing the file  recording: median (range) of traced - writing - untraced  target"
             )
-            for (index, row) in traced.enumerated() {
-                let recording = row.best - row.writing - rows[index].1.first!
-                let signed = (recording >= 0 ? "+" : "") + format(recording)
+            for row in traced {
+                let recording = row.recording
                 print(
-                    "\(row.title.padding(38))\(format(row.best).padding(12))\(format(row.writing).padding(18))\(signed.padding(39))<= 0.2 µs"
+                    "\(row.title.padding(47))\(format(row.best).padding(12))\(format(row.writing).padding(18))\("\(signed(recording.median)) (\(signed(recording.low)) to \(signed(recording.high)))".padding(56))<= 0.2 µs"
                 )
             }
         }
@@ -180,33 +198,27 @@ struct OverheadBenchmark: AsyncParsableCommand {
         }
     }
 
-    /// Each workload with tracing on, best of the repetitions: µs per task, and of those, µs per task
-    /// spent writing the trace file (in the temporary directory, removed after).
-    private func tracedRows(
-        progress: inout ProgressLine,
-        done: Int
-    ) async throws -> [(title: String, best: Double, writing: Double)] {
-        var done = done
-        let path = self.trace ?? "/tmp/parla-overhead-trace-\(getpid()).json"
-        defer { if self.trace == nil { unlink(path) } }
-        var rows: [(title: String, best: Double, writing: Double)] = []
-        for kind in Workload.allCases {
-            var best = (total: Double.infinity, writing: 0.0)
-            for repetition in 0..<repetitions {
-                progress.update(
-                    done,
-                    kind.name + " traced, repetition \(repetition + 1)",
-                    now: true
-                )
-                let (seconds, _) = try await workload(kind, count: tasks, trace: path)
-                done += 1
-                let writing = Double(Parla.lastTraceWrite.load(ordering: .relaxed)) * 1e-9
-                if seconds < best.total { best = (seconds, writing) }
-            }
-            let perTask = 1e6 / Double(tasks)
-            rows.append((kind.title, best.total * perTask, best.writing * perTask))
+    /// One workload's runs with tracing on, each beside the untraced run just before it (µs per task).
+    struct TracedRow {
+        let title: String
+        /// The fastest traced run, and the part of it spent writing the file.
+        private(set) var best = Double.infinity
+        private(set) var writing = 0.0
+        /// Per pair: the traced run less its writing less the untraced run.
+        private var differences: [Double] = []
+
+        init(title: String) { self.title = title }
+
+        mutating func add(total: Double, writing: Double, untraced: Double) {
+            if total < self.best { (self.best, self.writing) = (total, writing) }
+            self.differences.append(total - writing - untraced)
         }
-        return rows
+
+        /// The cost of recording per task: the median of the pairs' differences, and their range.
+        var recording: (median: Double, low: Double, high: Double) {
+            let sorted = self.differences.sorted()
+            return (sorted[sorted.count / 2], sorted.first!, sorted.last!)
+        }
     }
 
     /// Runs one workload (traced to `trace`, when given); returns seconds and heap allocations counted

@@ -104,7 +104,7 @@ struct GanttChart {
         self.width = width
         horizon = Swift.max(trace.horizonMicroseconds, 1)
         let palette = SpacePalette(spaces: trace.tasks.map(\.space))
-        let tasksByDevice = Dictionary(grouping: trace.tasks, by: \.device)
+        let tasksByDevice = trace.tasksByDevice
         let copiesByLink = Dictionary(grouping: trace.copies) { [$0.source, $0.destination] }
         var rows: [Row] = []
         for device in trace.devices {

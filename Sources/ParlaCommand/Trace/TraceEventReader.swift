@@ -3,8 +3,8 @@ import Foundation
 /// Reads the events of a decoded trace-event JSON document into a ``TraceFile``.
 ///
 /// Lenient about what it does not use: extra keys, other phases and categories, metadata it does not
-/// know. A task appears on its worker's track and on its device's compute track; the two are one task,
-/// keyed by `args.task`.
+/// know. A task appears on its worker's track and on its device's compute track (a multi-device task on
+/// each of its devices'); these are one task, keyed by `args.task`.
 struct TraceEventReader {
     /// The file, named in errors.
     let file: String
@@ -74,7 +74,15 @@ struct TraceEventReader {
                 pid.map { $0 >= Self.firstDevicePID } == true && (Self.integer(event["tid"]) ?? 0) == 0
             if var known = tasks[number] {
                 if onDeviceTrack && known.devicePID == nil { known.devicePID = pid }
-                if known.task.device.isEmpty, let device = args["device"] as? String { known.task.device = device }
+                if let device = args["device"] as? String {
+                    if known.task.device.isEmpty {
+                        known.task.device = device
+                    } else if onDeviceTrack && device != known.task.device && !known.task.otherDevices.contains(device)
+                    {
+                        // A multi-device task, on the compute track of another of its devices.
+                        known.task.otherDevices.append(device)
+                    }
+                }
                 tasks[number] = known
                 return
             }
@@ -135,7 +143,7 @@ struct TraceEventReader {
             }
             return copy
         }
-        for name in resolvedTasks.sorted(by: { $0.start < $1.start }).map(\.device)
+        for name in resolvedTasks.sorted(by: { $0.start < $1.start }).flatMap(\.devices)
             + resolvedCopies.flatMap({ [$0.source, $0.destination] }) where !devices.contains(name)
         {
             devices.append(name)

@@ -18,6 +18,15 @@ struct TraceFile {
     /// The dependency edges between tasks, each once, sorted.
     var dependencies: [TraceDependency]
 
+    /// The tasks that ran on each device (a multi-device task under each of its devices).
+    var tasksByDevice: [String: [TraceTask]] {
+        var grouped: [String: [TraceTask]] = [:]
+        for task in self.tasks {
+            for device in task.devices { grouped[device, default: []].append(task) }
+        }
+        return grouped
+    }
+
     /// The end of the last task or copy, or the wall time if later: the span a chart of the run covers.
     var horizonMicroseconds: Double {
         let lastTask = tasks.map(\.end).max() ?? 0
@@ -78,7 +87,7 @@ struct TraceTask: Equatable {
     var name: String
     /// The name of its task space; empty for unnamed tasks.
     var space: String
-    /// The device it ran on (`gpu(0)`, `cpu`).
+    /// The device it ran on (`gpu(0)`, `cpu`); for a multi-device task, the first of its devices.
     var device: String
     /// When it started, in microseconds from the run's start.
     var start: Double
@@ -89,8 +98,14 @@ struct TraceTask: Equatable {
     /// How long it waited for its data, in microseconds.
     var waitedForData: Double
 
+    /// A multi-device task's other devices (empty for a task of one device).
+    var otherDevices: [String] = []
+
     /// When it ended, in microseconds from the run's start.
     var end: Double { start + duration }
+
+    /// Every device it ran on.
+    var devices: [String] { [self.device] + self.otherDevices }
 }
 
 /// One copy between two devices' memories.

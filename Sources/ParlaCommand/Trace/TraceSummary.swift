@@ -45,7 +45,7 @@ struct TraceSummary {
     init(_ trace: TraceFile) {
         self.trace = trace
         let span = TraceInterval(start: 0, end: trace.horizonMicroseconds)
-        let tasksByDevice = Dictionary(grouping: trace.tasks, by: \.device)
+        let tasksByDevice = trace.tasksByDevice
         devices = trace.devices.map { device in
             let tasks = tasksByDevice[device] ?? []
             let busy = TraceInterval.union(tasks.map { TraceInterval(start: $0.start, end: $0.end) })

@@ -1,0 +1,1 @@
+// The cycle counter is read by inline functions of the header (CParlaClock.h).
