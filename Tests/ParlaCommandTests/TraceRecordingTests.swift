@@ -217,4 +217,29 @@ struct TraceRecordingTests {
             #expect(trace.tasks.allSatisfy { $0.space == (index == 0 ? "A" : "B") })
         }
     }
+
+    @Test("a trace replaces the file whole, leaves nothing beside it, and writes /dev/null in place")
+    func writingTheFile() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "parla-write-\(UUID().uuidString)"
+        )
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("run.json").path
+        try Data("not a trace".utf8).write(to: URL(fileURLWithPath: path))
+        try await Parla.run(devices: .virtual(gpus: 1), trace: path) { spawn(TaskSpace("T")[0], placement: gpu(0)) {} }
+        #expect(try TraceFile(contentsOfFile: path).tasks.count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["run.json"])
+
+        try await Parla.run(devices: .virtual(gpus: 1), trace: "/dev/null") { spawn(placement: gpu(0)) {} }
+        let type = try FileManager.default.attributesOfItem(atPath: "/dev/null")[.type] as? FileAttributeType
+        #expect(type == .typeCharacterSpecial)
+    }
+
+    @Test("a trace that cannot be written does not fail the run")
+    func unwritableTrace() async throws {
+        let path = "/nonexistent-\(UUID().uuidString)/run.json"
+        try await Parla.run(devices: .virtual(gpus: 1), trace: path) { spawn(placement: gpu(0)) {} }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
 }

@@ -60,4 +60,47 @@ struct TraceRecorderTests {
         let second = clock.read()
         #expect(sum > 0 && second.ticks > first.ticks && second.nanoseconds > first.nanoseconds)
     }
+
+    @Test("a task's three events stay small: 32, 32 and 24 bytes")
+    func eventSizes() {
+        #expect(MemoryLayout<TaskSpawned>.stride == 32)
+        #expect(MemoryLayout<TaskStarted>.stride == 32)
+        #expect(MemoryLayout<TaskEnded>.stride == 24)
+    }
+
+    @Test("a spawn event gives back a named task's slot, or an unnamed task's file and line")
+    func spawnEvent() {
+        let unnamed = TaskSpawned(number: 1, time: 5, slot: nil, origin: #fileID, originLine: 42)
+        #expect(unnamed.slot == nil && unnamed.originFile == "\(#fileID)" && unnamed.originLine == 42)
+        #expect(unnamed.originFileAddress != 0)
+        let space = TaskSpace("S")
+        let slot = TaskSlot(space: space, index: TaskIndex(3))
+        let named = TaskSpawned(number: 2, time: 6, slot: Unmanaged.passRetained(slot), origin: #fileID, originLine: 7)
+        #expect(named.slot?.takeUnretainedValue() === slot && named.originFileAddress == 0)
+        named.slot?.release()
+        let ended = TaskEnded(number: 3, ended: 9, device: .gpu(2))
+        #expect(ended.device == .gpu(2) && TaskEnded(number: 3, ended: 9, device: .cpu).device == .cpu)
+        #expect(TaskStarted(number: 4, started: 1, dataIn: 2, worker: nil).worker == nil)
+    }
+
+    @Test("a thread outside the pool that records for two runs in turn keeps one buffer for each")
+    func oneBufferPerThread() {
+        let pool = WorkerPool.shared
+        let first = TraceRecorder(path: "/dev/null", devices: [.cpu], pool: pool)
+        let second = TraceRecorder(path: "/dev/null", devices: [.cpu], pool: pool)
+        for round in 1...100 {
+            first.recordDependency(from: round, to: round + 1)
+            second.recordDependency(from: round, to: round + 2)
+        }
+        for (recorder, step) in [(first, 1), (second, 2)] {
+            // The workers' buffers, and one of this thread's.
+            #expect(recorder.buffers.count == pool.shardCount)
+            var recorded: [Int] = []
+            for buffer in recorder.buffers {
+                buffer.dependencies.forEachEvent { recorded.append($0.to - $0.from) }
+            }
+            #expect(recorded == Array(repeating: step, count: 100))
+            recorder.discardEvents()
+        }
+    }
 }

@@ -6,8 +6,8 @@
 //
 // x86-64: the time-stamp counter (RDTSC). AArch64: the virtual counter (CNTVCT_EL0), which ticks at a
 // constant rate (CNTFRQ_EL0) on every core. Elsewhere: 0 (the caller then uses the monotonic clock).
-// Whether the x86 counter may be trusted (constant rate, the same on every core) is the caller's
-// question: Linux answers it by choosing it as its clock source.
+// Whether the counter may be trusted (constant rate, the same on every core, read without a trap) is
+// the caller's question: Linux answers it by choosing it as its clock source.
 
 /// The cycle counter's value now.
 static inline unsigned long long parla_cycle_counter(void) {
@@ -15,7 +15,8 @@ static inline unsigned long long parla_cycle_counter(void) {
     return __builtin_ia32_rdtsc();
 #elif defined(__aarch64__)
     unsigned long long value;
-    __asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(value));
+    // (The barrier keeps the read from being taken before the instructions that precede it.)
+    __asm__ __volatile__("isb\n\tmrs %0, cntvct_el0" : "=r"(value) : : "memory");
     return value;
 #else
     return 0;

@@ -48,7 +48,6 @@ extension Parla {
             tracePath: tracePath
         )
         RunScope.started(scope)
-        defer { RunScope.ended(scope) }
 
         // The monitor ends the run once the body has returned and every task has finished; when nothing
         // can progress before that, it fails what waits for the impossible (the body's awaits included).
@@ -65,6 +64,8 @@ extension Parla {
         }
         scope.accounting.bodyFinished()
         await monitor.value
+        // (Ended before its trace is written: a spawn from elsewhere can no longer land in it.)
+        RunScope.ended(scope)
         if let trace = scope.trace {
             let writing = TraceClock.nanoseconds
             let wall = Double(writing &- trace.origin.nanoseconds) * 1e-9

@@ -3,8 +3,8 @@ import Glibc
 #endif
 
 /// The scheduler's own state of the calling thread, behind one thread-local key: which of the pool's
-/// workers the thread is (for its queue and its shard of per-thread counters), and its cache of
-/// finished task records. (What task code asks, the device, task and run of the body running here,
+/// workers the thread is (for its queue and its shard of per-thread counters), its cache of finished
+/// task records, and, on a thread outside the pool, its buffer of trace events. (What task code asks, the device, task and run of the body running here,
 /// is `ThreadContext`, in `ParlaDevices`.)
 ///
 /// Ownership: made by, used by, and freed with its thread (the key's destructor releases it, and the
@@ -18,8 +18,9 @@ final class WorkerThreadState {
     @exclusivity(unchecked) var recordCache: TaskRecordCache? = nil
     /// On a thread outside the pool: its buffer of trace events, unretained (its recorder keeps it),
     /// used only while `traceBufferOwner` is the identity of the recorder it records for (see
-    /// `TraceRecorder.callingThreadBuffer()`); 0 for none.
+    /// `TraceRecorder.callingThreadBuffer()`).
     @exclusivity(unchecked) var traceBuffer: Unmanaged<TraceBuffer>? = nil
+    /// The identity of the recorder `traceBuffer` belongs to (0: none).
     @exclusivity(unchecked) var traceBufferOwner: UInt64 = 0
 
     private init() {}

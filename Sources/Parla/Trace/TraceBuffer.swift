@@ -55,6 +55,7 @@ struct ChunkedEvents<Event>: ~Copyable {
     /// Files the current chunk (if any) among the full ones and takes an empty one.
     @inline(never)
     private mutating func startChunk() {
+        precondition(Self.capacity > 0, "a trace event of \(MemoryLayout<Event>.stride) bytes does not fit in a chunk")
         if let current = self.current { self.full.append(current) }
         self.current = TraceChunkPool.take().bindMemory(to: Event.self, capacity: Self.capacity)
         self.count = 0

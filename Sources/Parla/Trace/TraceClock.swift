@@ -16,12 +16,17 @@ struct TraceClock: Sendable {
     /// The cycle counter where this machine's kernel trusts it, else the monotonic clock.
     static let machine = TraceClock(readsCycleCounter: TraceClock.cycleCounterIsTrusted)
 
-    /// On AArch64 the virtual counter ticks at one constant rate on every core. On x86-64 the
-    /// time-stamp counter does only on processors with an invariant counter whose cores agree; Linux
-    /// checks both at boot and makes it its clock source only then.
+    /// Trusted where Linux keeps time with it itself. On x86-64 the time-stamp counter ticks at one
+    /// rate, the same on every core, only on processors with an invariant counter whose cores agree;
+    /// Linux checks both at boot and makes it its clock source (`tsc`) only then. On AArch64 the
+    /// virtual counter is the architected timer (`arch_sys_counter`).
     private static var cycleCounterIsTrusted: Bool {
         guard parla_has_cycle_counter() != 0 else { return false }
         #if arch(x86_64)
+        let trusted = "tsc"
+        #else
+        let trusted = "arch_sys_counter"
+        #endif
         guard let file = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r") else {
             return false
         }
@@ -29,10 +34,7 @@ struct TraceClock: Sendable {
         var line = [CChar](repeating: 0, count: 64)
         guard fgets(&line, Int32(line.count), file) != nil else { return false }
         return String(decoding: line.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            == "tsc"
-        #else
-        return true
-        #endif
+            == trusted
     }
 
     /// The clock's value now, in ticks.
@@ -51,12 +53,20 @@ struct TraceClock: Sendable {
     }
 
     /// Both clocks now: the ticks read between two readings of the monotonic clock, and given their
-    /// midpoint.
+    /// midpoint; of a few tries, the one whose readings are closest (a thread interrupted between
+    /// them would skew the rate measured over a short run).
     func read() -> Reading {
-        let before = Self.nanoseconds
-        let ticks = self.ticks
-        let after = Self.nanoseconds
-        return Reading(ticks: ticks, nanoseconds: before + (after &- before) / 2)
+        var best: (reading: Reading, spread: UInt64)? = nil
+        for _ in 0..<5 {
+            let before = Self.nanoseconds
+            let ticks = self.ticks
+            let after = Self.nanoseconds
+            let spread = after &- before
+            if best == nil || spread < best!.spread {
+                best = (Reading(ticks: ticks, nanoseconds: before + spread / 2), spread)
+            }
+        }
+        return best!.reading
     }
 
     /// Ticks to nanoseconds of the monotonic clock, by the rate measured between two readings.
@@ -79,10 +89,14 @@ struct TraceClock: Sendable {
             self.nanosecondsPerTick = ticks > 0 && nanoseconds > 0 ? Double(nanoseconds) / Double(ticks) : 1
         }
 
-        /// `ticks` as nanoseconds of the monotonic clock.
+        /// `ticks` as nanoseconds of the monotonic clock (0 for a time before the clock's start).
         func nanoseconds(_ ticks: UInt64) -> UInt64 {
-            let offset = Double(Int64(bitPattern: ticks &- self.start.ticks)) * self.nanosecondsPerTick
-            return UInt64(Swift.max(0, Double(self.start.nanoseconds) + offset.rounded()))
+            // (The offset in floating point, the sum in integers: nanoseconds of uptime outgrow a
+            // Double's exact integers after about 104 days.)
+            let offset = Int64(
+                (Double(Int64(bitPattern: ticks &- self.start.ticks)) * self.nanosecondsPerTick).rounded()
+            )
+            return UInt64(Swift.max(0, Int64(bitPattern: self.start.nanoseconds) &+ offset))
         }
     }
 }

@@ -1,13 +1,48 @@
 import ParlaDevices
 
-/// A task's spawn: its number, when (ticks of the recorder's clock), its id's slot (`nil`: an unnamed
-/// task; retained by the recorder until it discards its events), and where in the program.
+// The events of tasks are kept small (32, 32 and 24 bytes): a task writes all three, and on a machine of
+// many cores the memory they fill costs more than the instructions that fill it.
+
+/// A task's spawn: its number, when (ticks of the recorder's clock), and who it is: its id's slot for
+/// a named task (retained by the recorder until it discards its events), else where in the program it
+/// was spawned.
 struct TaskSpawned: Sendable {
     var number: Int
     var time: UInt64
-    var slot: Unmanaged<TaskSlot>?
-    var origin: StaticString
-    var originLine: UInt
+    /// The address of the slot, retained (a named task), or of the start of the file's null-terminated
+    /// UTF-8 text (a `StaticString` of the program, which never moves; 0 for a file given as a lone
+    /// scalar).
+    private var subject: UInt
+    var originLine: UInt32
+    private var isNamed: Bool
+
+    /// - Parameter slot: the id's slot, already retained for the recorder.
+    init(number: Int, time: UInt64, slot: Unmanaged<TaskSlot>?, origin: StaticString, originLine: UInt) {
+        self.number = number
+        self.time = time
+        self.isNamed = slot != nil
+        if let slot {
+            self.subject = UInt(bitPattern: slot.toOpaque())
+        } else {
+            self.subject = origin.hasPointerRepresentation ? UInt(bitPattern: origin.utf8Start) : 0
+        }
+        self.originLine = UInt32(clamping: originLine)
+    }
+
+    /// The id's slot of a named task (retained by the recorder), `nil` for an unnamed one.
+    var slot: Unmanaged<TaskSlot>? {
+        guard self.isNamed, let subject = UnsafeRawPointer(bitPattern: self.subject) else { return nil }
+        return Unmanaged.fromOpaque(subject)
+    }
+
+    /// An unnamed task's file: where its text is (0 for a named task), for telling files apart.
+    var originFileAddress: UInt { self.isNamed ? 0 : self.subject }
+
+    /// An unnamed task's file, as `#fileID` gave it.
+    var originFile: String {
+        guard !self.isNamed, let text = UnsafePointer<UInt8>(bitPattern: self.subject) else { return "?" }
+        return String(cString: text)
+    }
 }
 
 /// A task's start (at `started`) and the moment its data was in (at `dataIn`), on `worker` (`nil`: an
@@ -16,7 +51,18 @@ struct TaskStarted: Sendable {
     var number: Int
     var started: UInt64
     var dataIn: UInt64
-    var worker: Int?
+    /// The worker's number, -1 for none.
+    private var workerNumber: Int32
+
+    init(number: Int, started: UInt64, dataIn: UInt64, worker: Int?) {
+        self.number = number
+        self.started = started
+        self.dataIn = dataIn
+        self.workerNumber = worker.map { Int32(clamping: $0) } ?? -1
+    }
+
+    /// The worker that ran it (`nil`: an asynchronous body).
+    var worker: Int? { self.workerNumber < 0 ? nil : Int(self.workerNumber) }
 }
 
 /// A task's end, on `device` (ticks of the recorder's clock). A multi-device task has one per device,
@@ -24,7 +70,16 @@ struct TaskStarted: Sendable {
 struct TaskEnded: Sendable {
     var number: Int
     var ended: UInt64
-    var device: Device
+    /// The device's index: -1 for the CPU, i for GPU i.
+    private var deviceIndex: Int32
+
+    init(number: Int, ended: UInt64, device: Device) {
+        self.number = number
+        self.ended = ended
+        self.deviceIndex = Int32(clamping: device.index)
+    }
+
+    var device: Device { self.deviceIndex < 0 ? .cpu : .gpu(Int(self.deviceIndex)) }
 }
 
 /// Task `to` waited for task `from` (by their trace numbers).
@@ -62,7 +117,7 @@ struct TracedTask: Sendable {
     /// The task's name, as messages give it.
     var name: String {
         self.spawn.slot?.takeUnretainedValue().name
-            ?? TaskRecord.unnamedTaskName(origin: "\(self.spawn.origin)", line: self.spawn.originLine)
+            ?? TaskRecord.unnamedTaskName(origin: self.spawn.originFile, line: UInt(self.spawn.originLine))
     }
 
     /// Its task space's name (empty for an unnamed task).

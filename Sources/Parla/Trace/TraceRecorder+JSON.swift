@@ -23,17 +23,30 @@ extension TraceRecorder {
     static let asynchronousTrack = 1000
 
     /// Writes the trace to ``path``; returns an error message when it cannot.
+    ///
+    /// A regular file (or a new one) is written beside the path and renamed over it: runs writing the
+    /// same path at once each leave a whole trace (the last one's), and a reader never sees half of
+    /// one. Anything else (`/dev/null`, a pipe) is written in place.
     func write(wallSeconds: Double) -> String? {
-        guard let file = fopen(self.path, "w") else {
-            return "cannot write the trace to \(self.path): \(String(cString: strerror(errno)))"
+        var status = stat()
+        let replacesFile =
+            stat(self.path, &status) == 0 ? (status.st_mode & S_IFMT) == S_IFREG : errno == ENOENT
+        let written = replacesFile ? "\(self.path).\(getpid())-\(self.identity).partial" : self.path
+        func problem(_ code: Int32) -> String {
+            "cannot write the trace to \(self.path): \(String(cString: strerror(code)))"
         }
-        var refused = false
+        guard let file = fopen(written, "w") else { return problem(errno) }
+        var failure: Int32? = nil
         self.writeJSON(wallSeconds: wallSeconds) { bytes in
-            let written = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
-            refused = refused || written != bytes.count
+            guard failure == nil else { return }
+            let count = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
+            if count != bytes.count { failure = errno }
         }
-        refused = fclose(file) != 0 || refused
-        return refused ? "cannot write the trace to \(self.path): the disk refused it" : nil
+        if fclose(file) != 0 && failure == nil { failure = errno }
+        if failure == nil && replacesFile && rename(written, self.path) != 0 { failure = errno }
+        guard let failure else { return nil }
+        if replacesFile { unlink(written) }
+        return problem(failure)
     }
 
     /// Writes the trace as JSON text (UTF-8), handing it to `emit` a piece (about a mebibyte) at a
@@ -133,10 +146,10 @@ extension TraceRecorder {
         // The names of unnamed tasks as JSON strings, made once per line that spawns them.
         var unnamed: [UnnamedOrigin: [UInt8]] = [:]
         func quotedName(of task: TracedTask) -> [UInt8] {
-            guard task.spawn.slot == nil, task.spawn.origin.hasPointerRepresentation else {
+            guard task.spawn.originFileAddress != 0 else {
                 return JSONBytes.quoted(task.name)
             }
-            let origin = UnnamedOrigin(file: UInt(bitPattern: task.spawn.origin.utf8Start), line: task.spawn.originLine)
+            let origin = UnnamedOrigin(file: task.spawn.originFileAddress, line: task.spawn.originLine)
             if let known = unnamed[origin] { return known }
             let made = JSONBytes.quoted(task.name)
             unnamed[origin] = made
@@ -233,7 +246,7 @@ extension TraceRecorder {
     /// Where unnamed tasks were spawned (the file's text never moves: a `StaticString`).
     private struct UnnamedOrigin: Hashable {
         let file: UInt
-        let line: UInt
+        let line: UInt32
     }
 
     /// `device`'s place among the run's devices.

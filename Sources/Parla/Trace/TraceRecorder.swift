@@ -10,7 +10,8 @@ import Synchronization
 ///
 /// - each thread appends to a buffer of its own (``TraceBuffer``), without a lock: a pool worker to the
 ///   one of its number, any other thread (Swift's, running asynchronous bodies and `Parla.run`'s body)
-///   to one it registers on its first event of the run;
+///   to one the recorder makes on its first event and finds again if it records for another run in
+///   between;
 /// - events are plain values (no reference counted, no enum payload to copy through value witnesses),
 ///   one list per kind, joined by the task's number only when the trace is written;
 /// - times are read from the cycle counter (``TraceClock``) and made nanoseconds when written.
@@ -24,7 +25,7 @@ final class TraceRecorder: Sendable {
     /// The run's start, on both clocks.
     let origin: TraceClock.Reading
     /// This recorder among all of the process's (a thread's buffer of other threads belongs to one).
-    private let identity: UInt64
+    let identity: UInt64
     private static let identities = Atomic<UInt64>(0)
     /// Numbers the traced tasks. In a cache line of its own: the spawning threads write it, and the
     /// fields beside it are read by every worker at each event.
@@ -32,8 +33,9 @@ final class TraceRecorder: Sendable {
     /// Per worker (by number), that worker's buffer. Retained here (`init`) and released in `deinit`:
     /// the recorder owns them, so the recording paths read them without counting references.
     private let workerBuffers: [Unmanaged<TraceBuffer>]
-    /// The buffers of threads outside the pool, one per thread that recorded.
-    private let otherBuffers = Mutex<[TraceBuffer]>([])
+    /// The buffers of threads outside the pool, one per thread that recorded, by its scheduler state
+    /// (a thread that records for several runs in turn finds its buffer of each again).
+    private let otherBuffers = Mutex<[ObjectIdentifier: TraceBuffer]>([:])
 
     init(path: String, devices: [Device], pool: WorkerPool) {
         self.path = path
@@ -121,7 +123,9 @@ final class TraceRecorder: Sendable {
             let found = state._withUnsafeGuaranteedRef { state -> (Unmanaged<TraceBuffer>, Int?)? in
                 if let worker = state.worker {
                     let number = worker._withUnsafeGuaranteedRef { $0.number }
-                    return (self.workerBuffers[number], number)
+                    // (Always so: there is one pool per process.)
+                    if number < self.workerBuffers.count { return (self.workerBuffers[number], number) }
+                    return nil
                 }
                 // (The identity is compared first: a buffer of another recorder may be gone.)
                 if state.traceBufferOwner == self.identity, let buffer = state.traceBuffer { return (buffer, nil) }
@@ -132,12 +136,19 @@ final class TraceRecorder: Sendable {
         return (self.registerBufferOfCallingThread(), nil)
     }
 
-    /// Gives the calling thread (outside the pool) a buffer of its own for this recorder's events.
+    /// The calling thread's buffer for this recorder's events, made on its first event, found again
+    /// when it comes back from recording for another run (outside the pool, or a worker of another pool).
     @inline(never)
     private func registerBufferOfCallingThread() -> Unmanaged<TraceBuffer> {
-        let buffer = TraceBuffer()
-        self.otherBuffers.withLock { $0.append(buffer) }
         let state = WorkerThreadState.current
+        // (A thread's state lives as long as the thread; another thread's state at the same address
+        // later is another thread after this one's end, which may append to the same buffer.)
+        let buffer = self.otherBuffers.withLock { buffers in
+            if let known = buffers[ObjectIdentifier(state)] { return known }
+            let made = TraceBuffer()
+            buffers[ObjectIdentifier(state)] = made
+            return made
+        }
         state.traceBufferOwner = self.identity
         // Kept by `otherBuffers` as long as the recorder lives; the thread uses it only while its
         // owner (compared by identity, never through the buffer) is the recorder it records for.
@@ -151,7 +162,7 @@ final class TraceRecorder: Sendable {
     /// running, finishing it or moving its data, before the task counts as finished, and the run's
     /// end is ordered after every task's through the scheduler's atomics and locks).
     var buffers: [TraceBuffer] {
-        self.workerBuffers.map { $0.takeUnretainedValue() } + self.otherBuffers.withLock { $0 }
+        self.workerBuffers.map { $0.takeUnretainedValue() } + self.otherBuffers.withLock { Array($0.values) }
     }
 
     /// Lets go of what was recorded (once written): the events' memory and the ids' slots they kept.

@@ -15,18 +15,19 @@ struct OverheadBenchmark: AsyncParsableCommand {
         discussion: """
             W1 spawns N independent empty tasks; W2 N empty tasks where task i depends on task i-64; W3 one \
             chain of N. Each is timed from the first spawn to the end of Parla.run, best and median of the \
-            repetitions. Heap allocations per task are counted by re-running with the \
-            libParlaAllocationCounter.so built next to this program preloaded. Each repetition is followed \
-            by one with tracing on (its trace made and written to /dev/null, or to --trace FILE): its time \
-            less the writing of the trace, less the untraced repetition just before it, is what recording costs per task (the \
-            median over the pairs, with their range).
+            repetitions. Heap allocations per task are counted in a run of their own, with the \
+            libParlaAllocationCounter.so built next to this program preloaded. Each repetition is paired \
+            with one with tracing on (its trace made and written to /dev/null, or to --trace FILE), in \
+            turn after and before it: the traced run's time, less the writing of its trace, less its \
+            untraced twin's, is what recording costs per task (the median over the pairs, with their \
+            range; it includes letting go of the events once written).
             """
     )
 
     @Option(help: "Tasks per workload.")
     var tasks = 100_000
 
-    @Option(help: "Timed repetitions of each workload.")
+    @Option(help: "Timed repetitions of each workload (at least 1).")
     var repetitions = 5
 
     @Option(help: "Tasks in the peak-memory measurement.")
@@ -64,6 +65,11 @@ struct OverheadBenchmark: AsyncParsableCommand {
     )
     var trace: String?
 
+    func validate() throws {
+        guard self.repetitions >= 1 else { throw ValidationError("--repetitions must be 1 or more") }
+        guard self.tasks >= 1 else { throw ValidationError("--tasks must be 1 or more") }
+    }
+
     func run() async throws {
         AllocationCounter.preloadIfPossible()
         print(
@@ -71,7 +77,8 @@ struct OverheadBenchmark: AsyncParsableCommand {
         )
         // Peak memory first: VmHWM only grows, so later workloads would hide this one's peak. All the
         // tasks wait on one gate task spawned last, so that they are alive at the same time.
-        let workloadSteps = Workload.allCases.count * (1 + repetitions * (self.untracedOnly ? 1 : 2))
+        let perWorkload = 1 + (AllocationCounter.isAvailable ? 1 : 0) + repetitions * (self.untracedOnly ? 1 : 2)
+        let workloadSteps = Workload.allCases.count * perWorkload
         var progress = ProgressLine("steps", total: 2 + workloadSteps)
         progress.update(0, "peak memory of \(self.memoryTasks) tasks", now: true)
         let before = residentBytes()
@@ -97,30 +104,41 @@ struct OverheadBenchmark: AsyncParsableCommand {
         for kind in Workload.allCases {
             progress.update(done, kind.name + " warm-up", now: true)
             _ = try await workload(kind, count: tasks)  // warm-up (also fills the record caches)
+            // (And the trace's memory, which traced runs keep for the next.)
+            if !self.untracedOnly { _ = try await workload(kind, count: tasks, trace: tracePath) }
             done += 1
-            var times: [Double] = []
             var allocations: Double? = nil
+            if AllocationCounter.isAvailable {
+                // In a run of its own: counting slows the run it counts.
+                progress.update(done, kind.name + " counting allocations", now: true)
+                let (_, counted) = try await workload(kind, count: tasks, countAllocations: true)
+                allocations = Double(counted) / Double(tasks)
+                done += 1
+            }
+            var times: [Double] = []
             var tracedRow = TracedRow(title: kind.title)
-            // Untraced and traced repetitions alternate, so that the machine's drift over the run
-            // weighs on both alike; each pair gives one difference.
+            // Untraced and traced repetitions alternate, each pair in the order opposite to the one
+            // before (untraced first, then traced first, ...), so that the machine's drift and what a
+            // run leaves to the next weigh on both alike; each pair gives one difference.
             for repetition in 0..<repetitions {
-                let measureAllocations = repetition == 0 && AllocationCounter.isAvailable
                 progress.update(done, kind.name + " repetition \(repetition + 1)", now: true)
-                let (seconds, counted) = try await workload(kind, count: tasks, countAllocations: measureAllocations)
-                done += 1
-                let untraced = seconds / Double(tasks) * 1e6
+                var untraced = 0.0
+                var tracedRun: (total: Double, writing: Double)? = nil
+                let order = self.untracedOnly ? [false] : repetition % 2 == 0 ? [false, true] : [true, false]
+                for isTraced in order {
+                    let (seconds, _) = try await workload(kind, count: tasks, trace: isTraced ? tracePath : nil)
+                    done += 1
+                    if isTraced {
+                        let writing = Double(Parla.lastTraceWrite.load(ordering: .relaxed)) * 1e-9
+                        tracedRun = (seconds / Double(tasks) * 1e6, writing / Double(tasks) * 1e6)
+                    } else {
+                        untraced = seconds / Double(tasks) * 1e6
+                    }
+                }
                 times.append(untraced)
-                if measureAllocations { allocations = Double(counted) / Double(tasks) }
-                guard !self.untracedOnly else { continue }
-                progress.update(done, kind.name + " traced, repetition \(repetition + 1)", now: true)
-                let (tracedSeconds, _) = try await workload(kind, count: tasks, trace: tracePath)
-                done += 1
-                let writing = Double(Parla.lastTraceWrite.load(ordering: .relaxed)) * 1e-9
-                tracedRow.add(
-                    total: tracedSeconds / Double(tasks) * 1e6,
-                    writing: writing / Double(tasks) * 1e6,
-                    untraced: untraced
-                )
+                if let tracedRun {
+                    tracedRow.add(total: tracedRun.total, writing: tracedRun.writing, untraced: untraced)
+                }
             }
             rows.append((kind.title, times.sorted(), allocations))
             if !self.untracedOnly { traced.append(tracedRow) }
@@ -198,7 +216,9 @@ struct OverheadBenchmark: AsyncParsableCommand {
         }
     }
 
-    /// One workload's runs with tracing on, each beside the untraced run just before it (µs per task).
+    /// One workload's runs with tracing on, each beside the untraced run of its pair (µs per task). What
+    /// a traced run costs beyond its untraced twin, less the writing of its trace, is recording's cost:
+    /// the events' recording, and letting go of them once written.
     struct TracedRow {
         let title: String
         /// The fastest traced run, and the part of it spent writing the file.
@@ -217,7 +237,9 @@ struct OverheadBenchmark: AsyncParsableCommand {
         /// The cost of recording per task: the median of the pairs' differences, and their range.
         var recording: (median: Double, low: Double, high: Double) {
             let sorted = self.differences.sorted()
-            return (sorted[sorted.count / 2], sorted.first!, sorted.last!)
+            let middle = sorted.count / 2
+            let median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+            return (median, sorted.first!, sorted.last!)
         }
     }
 
