@@ -28,8 +28,9 @@ extension Parla {
     ///   - devices: which devices to use (overridden by `PARLA_DEVICES` only when left at `.auto`).
     ///   - dependencies: whether data accesses add dependencies (``DependencyMode/inferred``).
     ///   - trace: a file to write the run's trace to when it ends, in the Chrome/Perfetto trace-event
-    ///     format (open it in ui.perfetto.dev or chrome://tracing): each task on its worker and device,
-    ///     with its waits; each copy with its link, bytes and GB/s; dependencies as arrows. `nil`: the
+    ///     format (open it in ui.perfetto.dev or chrome://tracing): each task on its worker and device
+    ///     (a multi-device task on each of its devices), with its waits; each copy with its link, bytes
+    ///     and GB/s; dependencies as arrows. The file is replaced whole when the run ends. `nil`: the
     ///     path in `PARLA_TRACE`, if set; otherwise nothing is recorded (and nothing is paid).
     ///   - body: the program: it spawns tasks and may await them.
     public static func run(
